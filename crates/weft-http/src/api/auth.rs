@@ -1,0 +1,317 @@
+//! Registration, login, token refresh, logout, email verification and password reset.
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::post;
+use serde::{Deserialize, Serialize};
+use weft_domain::token::hash_presented;
+use weft_domain::{EmailAddress, OpaqueToken, PasswordHash, password};
+use weft_store::{EmailTokenPurpose, NewEmailToken, NewSession, NewUser, RefreshOutcome, StoreError, User};
+
+use crate::account_mail;
+use crate::api::me::UserOut;
+use crate::error::{ApiError, Validation};
+use crate::extract::{ClientInfo, CurrentUser};
+use crate::json::ApiJson;
+use crate::state::AppState;
+use crate::tokens::{ACCESS_TOKEN_TTL, SESSION_TTL};
+
+const VERIFY_EMAIL_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+const RESET_PASSWORD_TTL: Duration = Duration::from_secs(60 * 60);
+const NAME_MAX: usize = 100;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/register", post(register))
+        .route("/auth/login", post(login))
+        .route("/auth/refresh", post(refresh))
+        .route("/auth/logout", post(logout))
+        .route("/auth/verify-email/request", post(request_email_verification))
+        .route("/auth/verify-email", post(verify_email))
+        .route("/auth/forgot-password", post(forgot_password))
+        .route("/auth/reset-password", post(reset_password))
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Hashing takes ~20 ms of CPU on purpose; keep it off the async worker threads.
+async fn hash_password(password: String) -> Result<PasswordHash, ApiError> {
+    tokio::task::spawn_blocking(move || PasswordHash::new(&password)).await.map_err(ApiError::internal)
+}
+
+/// Trims a display name and checks its length.
+pub(crate) fn display_name(raw: &str) -> Result<String, String> {
+    let name = raw.trim();
+    match name.chars().count() {
+        0 => Err("must not be empty".into()),
+        n if n > NAME_MAX => Err(format!("must be at most {NAME_MAX} characters")),
+        _ => Ok(name.to_owned()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterIn {
+    email: String,
+    password: String,
+    name: String,
+}
+
+async fn register(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<RegisterIn>,
+) -> Result<impl IntoResponse, ApiError> {
+    let mut validation = Validation::default();
+    let email = validation.check("/email", EmailAddress::parse(&input.email));
+    let name = validation.check("/name", display_name(&input.name));
+    validation.check("/password", password::check_policy(&input.password));
+    validation.finish()?;
+    let (Some(email), Some(name)) = (email, name) else { unreachable!("validation passed") };
+
+    let hash = hash_password(input.password).await?;
+    let user = state
+        .store
+        .create_user(NewUser { email: &email, name: &name, password_hash: &hash, is_operator: false })
+        .await
+        .map_err(|error| match error {
+            StoreError::Conflict { .. } => ApiError::Conflict("an account with this email already exists"),
+            other => other.into(),
+        })?;
+    send_verification(&state, &user).await?;
+    Ok((StatusCode::CREATED, axum::Json(UserOut::from(&user))))
+}
+
+async fn send_verification(state: &AppState, user: &User) -> Result<(), ApiError> {
+    let token = OpaqueToken::generate();
+    state
+        .store
+        .create_email_token(NewEmailToken {
+            user_id: &user.id,
+            purpose: EmailTokenPurpose::VerifyEmail,
+            email: &user.email,
+            token_hash: &token.hash(),
+            lifetime_ms: millis(VERIFY_EMAIL_TTL),
+        })
+        .await?;
+    state.send_mail_later(account_mail::verification(
+        &state.settings.public_url,
+        &user.email,
+        &user.name,
+        token.expose(),
+    ));
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginIn {
+    email: String,
+    password: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct TokensOut {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: String,
+    pub expires_in: u64,
+}
+
+fn tokens_out(
+    state: &AppState,
+    user: &weft_domain::UserId,
+    session: &weft_domain::SessionId,
+    refresh: &OpaqueToken,
+) -> TokensOut {
+    TokensOut {
+        access_token: state.tokens.issue(user, session, jiff::Timestamp::now().as_second()),
+        refresh_token: refresh.expose().to_owned(),
+        token_type: "Bearer".to_owned(),
+        expires_in: ACCESS_TOKEN_TTL.as_secs(),
+    }
+}
+
+const BAD_CREDENTIALS: &str = "the email or password is incorrect";
+
+async fn login(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ApiJson(input): ApiJson<LoginIn>,
+) -> Result<impl IntoResponse, ApiError> {
+    let account_key = input.email.trim().to_lowercase();
+    let ip_key = client.ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    {
+        let throttles = state.throttles();
+        let now = Instant::now();
+        let locked = throttles.accounts.check(&account_key, now).err().max(throttles.ips.check(&ip_key, now).err());
+        if let Some(retry_after) = locked {
+            return Err(ApiError::RateLimited { retry_after });
+        }
+    }
+
+    let account = match EmailAddress::parse(&input.email) {
+        Ok(email) => state.store.user_credentials(&email).await?,
+        Err(_) => None,
+    };
+    let password = input.password;
+    let verified = tokio::task::spawn_blocking(move || match account {
+        Some((user, hash)) => hash.verify(&password).then_some(user),
+        None => {
+            PasswordHash::verify_against_nobody(&password);
+            None
+        }
+    })
+    .await
+    .map_err(ApiError::internal)?;
+
+    let Some(user) = verified else {
+        let mut throttles = state.throttles();
+        let now = Instant::now();
+        throttles.accounts.record_failure(&account_key, now);
+        throttles.ips.record_failure(&ip_key, now);
+        drop(throttles);
+        tracing::info!(ip = %ip_key, "login failed");
+        return Err(ApiError::Unauthorized(BAD_CREDENTIALS));
+    };
+    state.throttles().accounts.reset(&account_key);
+
+    let refresh = OpaqueToken::generate();
+    let ip = client.ip.map(|ip| ip.to_string());
+    let session = state
+        .store
+        .create_session(NewSession {
+            user_id: &user.id,
+            refresh_token_hash: &refresh.hash(),
+            lifetime_ms: millis(SESSION_TTL),
+            ip: ip.as_deref(),
+            user_agent: client.user_agent.as_deref(),
+        })
+        .await?;
+    tracing::info!(user = %user.id, session = %session.id, "login succeeded");
+    Ok(axum::Json(tokens_out(&state, &user.id, &session.id, &refresh)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshIn {
+    refresh_token: String,
+}
+
+async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<RefreshIn>,
+) -> Result<impl IntoResponse, ApiError> {
+    let next = OpaqueToken::generate();
+    match state.store.rotate_refresh_token(&hash_presented(&input.refresh_token), &next.hash()).await? {
+        RefreshOutcome::Rotated { session, user } => Ok(axum::Json(tokens_out(&state, &user, &session, &next))),
+        RefreshOutcome::Reused => {
+            tracing::warn!("a rotated refresh token was presented again; its session is revoked");
+            Err(ApiError::Unauthorized("this refresh token was already used; the session has been revoked"))
+        }
+        RefreshOutcome::Invalid => Err(ApiError::Unauthorized("the refresh token is invalid or expired")),
+    }
+}
+
+async fn logout(State(state): State<AppState>, current: CurrentUser) -> Result<impl IntoResponse, ApiError> {
+    state.store.revoke_session(&current.user.id, &current.session).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn request_email_verification(
+    State(state): State<AppState>,
+    current: CurrentUser,
+) -> Result<impl IntoResponse, ApiError> {
+    if current.user.email_verified_at.is_some() {
+        return Err(ApiError::Conflict("this email address is already verified"));
+    }
+    send_verification(&state, &current.user).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenIn {
+    token: String,
+}
+
+const BAD_EMAIL_TOKEN: &str = "is invalid, expired or already used";
+
+async fn verify_email(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<TokenIn>,
+) -> Result<impl IntoResponse, ApiError> {
+    let user = state.store.verify_email(&hash_presented(&input.token)).await?;
+    let user = user.ok_or_else(|| ApiError::field("/token", BAD_EMAIL_TOKEN))?;
+    Ok(axum::Json(UserOut::from(&user)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ForgotPasswordIn {
+    email: String,
+}
+
+/// Always 202, and the work happens after the response, so neither the answer nor its timing
+/// tells whether the address has an account.
+async fn forgot_password(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<ForgotPasswordIn>,
+) -> impl IntoResponse {
+    if let Ok(email) = EmailAddress::parse(&input.email) {
+        tokio::spawn(async move {
+            if let Err(error) = send_password_reset(&state, &email).await {
+                tracing::error!(error = %error, "password reset could not be started");
+            }
+        });
+    }
+    StatusCode::ACCEPTED
+}
+
+async fn send_password_reset(state: &AppState, email: &EmailAddress) -> Result<(), StoreError> {
+    let Some(user) = state.store.user_by_email(email).await? else {
+        tracing::info!("password reset asked for an address without an account");
+        return Ok(());
+    };
+    let token = OpaqueToken::generate();
+    state
+        .store
+        .create_email_token(NewEmailToken {
+            user_id: &user.id,
+            purpose: EmailTokenPurpose::ResetPassword,
+            email: &user.email,
+            token_hash: &token.hash(),
+            lifetime_ms: millis(RESET_PASSWORD_TTL),
+        })
+        .await?;
+    state.send_mail_later(account_mail::password_reset(
+        &state.settings.public_url,
+        &user.email,
+        &user.name,
+        token.expose(),
+    ));
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetPasswordIn {
+    token: String,
+    password: String,
+}
+
+async fn reset_password(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<ResetPasswordIn>,
+) -> Result<impl IntoResponse, ApiError> {
+    password::check_policy(&input.password).map_err(|e| ApiError::field("/password", e.to_string()))?;
+    let hash = hash_password(input.password).await?;
+    let reset = state.store.reset_password(&hash_presented(&input.token), &hash).await?;
+    reset.ok_or_else(|| ApiError::field("/token", BAD_EMAIL_TOKEN))?;
+    Ok(StatusCode::NO_CONTENT)
+}

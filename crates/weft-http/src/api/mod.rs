@@ -1,0 +1,27 @@
+//! The JSON API under `/api/v1`.
+
+use axum::Router;
+
+use crate::state::AppState;
+
+pub mod auth;
+pub mod health;
+pub mod me;
+
+pub fn router() -> Router<AppState> {
+    Router::new().merge(auth::router()).merge(me::router())
+}
+
+/// API times are RFC 3339 in UTC, with millisecond precision.
+pub(crate) fn rfc3339(epoch_ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(epoch_ms).map_or_else(|_| epoch_ms.to_string(), |t| t.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_render_as_rfc3339_utc() {
+        assert_eq!(super::rfc3339(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+    }
+}

@@ -1,0 +1,7 @@
+//! Request extractors: who is calling, and from where.
+
+mod auth;
+mod client;
+
+pub use auth::CurrentUser;
+pub use client::ClientInfo;

@@ -1,0 +1,70 @@
+//! What every handler can reach.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use weft_domain::LoginThrottle;
+use weft_store::Store;
+use weft_worker::{Email, Mailer};
+
+use crate::metrics::Metrics;
+use crate::tokens::TokenKeys;
+
+/// HTTP settings taken from the configuration.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Base of links in mail, e.g. `https://weft.example.com` (no trailing slash).
+    pub public_url: String,
+    pub body_limit_bytes: usize,
+    pub request_timeout: Duration,
+    pub cors_origins: Vec<String>,
+    /// Believe `X-Forwarded-For` / `X-Forwarded-Proto` from the peer.
+    pub trust_proxy: bool,
+}
+
+/// Failed-login bookkeeping, by account and by client address.
+#[derive(Debug, Default)]
+pub struct LoginThrottles {
+    pub accounts: LoginThrottle,
+    pub ips: LoginThrottle,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub mailer: Arc<Mailer>,
+    pub tokens: Arc<TokenKeys>,
+    pub metrics: Arc<Metrics>,
+    pub settings: Arc<HttpSettings>,
+    pub throttles: Arc<Mutex<LoginThrottles>>,
+}
+
+impl AppState {
+    pub fn new(store: Store, mailer: Mailer, tokens: TokenKeys, settings: HttpSettings) -> Self {
+        AppState {
+            store,
+            mailer: Arc::new(mailer),
+            tokens: Arc::new(tokens),
+            metrics: Arc::new(Metrics::default()),
+            settings: Arc::new(settings),
+            throttles: Arc::default(),
+        }
+    }
+
+    pub fn throttles(&self) -> std::sync::MutexGuard<'_, LoginThrottles> {
+        // The bookkeeping stays consistent even if a holder panicked; keep using it.
+        self.throttles.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Sends mail without holding up the response; a failure is logged, never shown to the
+    /// client (it must not reveal whether an address has an account).
+    pub fn send_mail_later(&self, email: Email) {
+        let mailer = Arc::clone(&self.mailer);
+        tokio::spawn(async move {
+            let (to, subject) = (email.to.clone(), email.subject.clone());
+            if let Err(error) = mailer.send(email).await {
+                tracing::error!(%to, %subject, error = %error, "mail could not be sent");
+            }
+        });
+    }
+}

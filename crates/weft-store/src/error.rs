@@ -1,0 +1,31 @@
+/// Storage failures, classified once from sqlx's errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness or foreign-key rule refused the change; the database decided, not a prior read.
+    #[error("conflict on {constraint}")]
+    Conflict { constraint: String },
+    #[error("unsupported database URL `{0}`: use sqlite://… or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("database error")]
+    Db(#[source] sqlx::Error),
+    #[error("migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(db) if db.is_unique_violation() || db.is_foreign_key_violation() => {
+                StoreError::Conflict {
+                    constraint: db.constraint().map_or_else(|| db.message().to_owned(), str::to_owned),
+                }
+            }
+            _ => StoreError::Db(error),
+        }
+    }
+}

@@ -1,0 +1,4 @@
+#![forbid(unsafe_code)]
+
+pub mod smtp;
+pub use smtp::{FakeSmtp, ReceivedMail};

@@ -1,0 +1,333 @@
+//! One typed configuration: defaults → `weft.toml` → `WEFT_*` environment → command-line flags.
+//! Unknown keys and invalid values stop startup with a message that names the key.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Deserializer, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// A value that must never reach a log line or a debug print.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Every setting, with its default. The README's configuration table lists the same keys;
+/// each is `WEFT_<KEY>` in the environment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub bind: SocketAddr,
+    /// `sqlite://…` or `postgres://…`; unset means `sqlite://<data_dir>/weft.db`.
+    pub database_url: Option<Secret>,
+    /// Apply migrations on start; unset means yes for SQLite and no for PostgreSQL.
+    pub migrate_on_start: Option<bool>,
+    pub db_max_connections: u32,
+    pub db_min_connections: u32,
+    pub db_acquire_timeout_secs: u64,
+    pub log_format: LogFormat,
+    /// A tracing filter such as `info` or `weft_http=debug,info`.
+    pub log_level: String,
+    /// The address people use to reach Weft, for links in mail; unset means `http://<bind>`.
+    pub public_url: Option<String>,
+    /// `smtp://host:port`, `smtps://user:pass@host`, …; unset writes mail to `<data_dir>/outbox`.
+    pub smtp_url: Option<Secret>,
+    pub mail_from: String,
+    /// Token-signing key (≥ 32 characters); unset means generated into `<data_dir>/secret.key`.
+    pub secret_key: Option<Secret>,
+    /// Encryption key, base64 of 32 bytes; unset means generated into `<data_dir>/master.key`.
+    pub master_key: Option<Secret>,
+    pub body_limit_bytes: usize,
+    pub request_timeout_secs: u64,
+    pub shutdown_timeout_secs: u64,
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub cors_origins: Vec<String>,
+    /// Believe `X-Forwarded-For` and `X-Forwarded-Proto` (only behind a proxy you run).
+    pub trust_proxy: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./weft-data"),
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: None,
+            migrate_on_start: None,
+            db_max_connections: 10,
+            db_min_connections: 0,
+            db_acquire_timeout_secs: 5,
+            log_format: LogFormat::Pretty,
+            log_level: "info".to_owned(),
+            public_url: None,
+            smtp_url: None,
+            mail_from: "Weft <weft@localhost>".to_owned(),
+            secret_key: None,
+            master_key: None,
+            body_limit_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+            shutdown_timeout_secs: 20,
+            cors_origins: Vec::new(),
+            trust_proxy: false,
+        }
+    }
+}
+
+fn list_or_comma_separated<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match Raw::deserialize(deserializer)? {
+        Raw::List(list) => list,
+        Raw::Text(text) => text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+    })
+}
+
+/// Settings given on the command line; `None` leaves the lower layers' value.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migrate_on_start: Option<bool>,
+}
+
+/// Environment variables with the `WEFT_` prefix that are not settings of `weft serve`.
+const NOT_SETTINGS: &[&str] = &["config"];
+
+fn environment() -> Env {
+    Env::prefixed("WEFT_").filter(|key| {
+        let key = key.as_str();
+        // WEFT_TEST_* belong to the test suite, WEFT_CONFIG names the file.
+        !key.starts_with("test_") && !NOT_SETTINGS.contains(&key)
+    })
+}
+
+fn layered(file: Option<&Path>, overrides: &Overrides) -> Figment {
+    let mut figment = Figment::from(Serialized::defaults(Config::default()));
+    if let Some(file) = file {
+        figment = figment.merge(Toml::file_exact(file));
+    }
+    figment.merge(environment()).merge(Serialized::defaults(overrides))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads the layers. `file` is `--config`/`WEFT_CONFIG`; without it, `<data_dir>/weft.toml`
+    /// is read when present.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(ConfigError::MissingFile(file.to_owned()));
+            }
+            return extract(layered(Some(file), overrides));
+        }
+        let first = extract(layered(None, overrides))?;
+        let default_file = first.data_dir.join("weft.toml");
+        if default_file.is_file() { extract(layered(Some(&default_file), overrides)) } else { Ok(first) }
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose().to_owned(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("weft.db").display()),
+        }
+    }
+
+    pub fn public_url(&self, bound: SocketAddr) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("http://{bound}")).trim_end_matches('/').to_owned()
+    }
+
+    fn validate(self) -> Result<Config, ConfigError> {
+        let invalid = |key: &str, why: &str| Err(ConfigError::Invalid(format!("key `{key}`: {why}")));
+        if self.db_max_connections == 0 {
+            return invalid("db_max_connections", "must be at least 1");
+        }
+        if self.db_min_connections > self.db_max_connections {
+            return invalid("db_min_connections", "must not exceed db_max_connections");
+        }
+        if self.body_limit_bytes < 1024 {
+            return invalid("body_limit_bytes", "must be at least 1024");
+        }
+        if self.request_timeout_secs == 0 {
+            return invalid("request_timeout_secs", "must be at least 1");
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return invalid("public_url", "must start with http:// or https://");
+        }
+        if let Some(url) = &self.database_url
+            && weft_store::Backend::from_url(url.expose()).is_err()
+        {
+            return invalid("database_url", "must start with sqlite:, postgres:// or postgresql://");
+        }
+        if let Some(origin) =
+            self.cors_origins.iter().find(|o| !(o.starts_with("http://") || o.starts_with("https://")))
+        {
+            return invalid("cors_origins", &format!("`{origin}` is not an http(s) origin"));
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
+            return invalid("log_level", "is not a valid tracing filter");
+        }
+        Ok(self)
+    }
+}
+
+fn extract(figment: Figment) -> Result<Config, ConfigError> {
+    let config: Config = figment.extract().map_err(|error| {
+        // One line per problem, each naming its key and where the value came from.
+        ConfigError::Invalid(error.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))
+    })?;
+    config.validate()
+}
+
+#[cfg(test)]
+mod tests {
+    use figment::Jail;
+
+    use super::*;
+
+    fn load(jail: &Jail, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let _ = jail;
+        Config::load(None, overrides)
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        Jail::expect_with(|jail| {
+            let config = load(jail, &Overrides::default()).expect("defaults load");
+            assert_eq!(config.bind, SocketAddr::from(([127, 0, 0, 1], 8080)));
+            assert_eq!(config.data_dir, PathBuf::from("./weft-data"));
+            assert_eq!(config.database_url(), "sqlite://./weft-data/weft.db?mode=rwc");
+            assert_eq!(config.public_url(config.bind), "http://127.0.0.1:8080");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn file_then_env_then_flags_take_precedence() {
+        Jail::expect_with(|jail| {
+            jail.create_dir("weft-data")?;
+            jail.create_file(
+                "weft-data/weft.toml",
+                "bind = \"127.0.0.1:1111\"\nlog_level = \"debug\"\nbody_limit_bytes = 2048",
+            )?;
+            let config = load(jail, &Overrides::default()).expect("file loads");
+            assert_eq!((config.bind.port(), config.log_level.as_str()), (1111, "debug"));
+
+            jail.set_env("WEFT_BIND", "127.0.0.1:2222");
+            jail.set_env("WEFT_CORS_ORIGINS", "https://a.example, https://b.example");
+            let config = load(jail, &Overrides::default()).expect("env loads");
+            assert_eq!(config.bind.port(), 2222, "env beats file");
+            assert_eq!(config.body_limit_bytes, 2048, "file beats defaults");
+            assert_eq!(config.cors_origins, ["https://a.example", "https://b.example"]);
+
+            let flags = Overrides { bind: Some(SocketAddr::from(([127, 0, 0, 1], 3333))), ..Overrides::default() };
+            assert_eq!(load(jail, &flags).expect("flags load").bind.port(), 3333, "flags beat env");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_data_dir_flag_chooses_which_weft_toml_is_read() {
+        Jail::expect_with(|jail| {
+            jail.create_dir("elsewhere")?;
+            jail.create_file("elsewhere/weft.toml", "mail_from = \"Ops <ops@example.com>\"")?;
+            let flags = Overrides { data_dir: Some("elsewhere".into()), ..Overrides::default() };
+            assert_eq!(load(jail, &flags).expect("loads").mail_from, "Ops <ops@example.com>");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_key() {
+        Jail::expect_with(|jail| {
+            jail.create_dir("weft-data")?;
+            jail.create_file("weft-data/weft.toml", "bindd = \"127.0.0.1:1\"")?;
+            let error = load(jail, &Overrides::default()).unwrap_err().to_string();
+            assert!(error.contains("bindd"), "{error}");
+
+            jail.create_file("weft-data/weft.toml", "")?;
+            jail.set_env("WEFT_DB_MAX_CONNECTIONS", "lots");
+            let error = load(jail, &Overrides::default()).unwrap_err().to_string();
+            assert!(error.contains("db_max_connections"), "{error}");
+
+            jail.set_env("WEFT_DB_MAX_CONNECTIONS", "0");
+            let error = load(jail, &Overrides::default()).unwrap_err().to_string();
+            assert!(error.contains("db_max_connections"), "{error}");
+
+            jail.set_env("WEFT_DB_MAX_CONNECTIONS", "4");
+            jail.set_env("WEFT_PUBLIC_URL", "weft.example.com");
+            let error = load(jail, &Overrides::default()).unwrap_err().to_string();
+            assert!(error.contains("public_url"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn test_variables_and_the_config_path_are_not_settings() {
+        Jail::expect_with(|jail| {
+            jail.set_env("WEFT_TEST_DATABASE_URL", "postgres://x@y/z");
+            jail.set_env("WEFT_CONFIG", "/nowhere/weft.toml");
+            assert!(load(jail, &Overrides::default()).is_ok());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_explicit_missing_config_file_is_an_error() {
+        Jail::expect_with(|_| {
+            let error = Config::load(Some(Path::new("missing.toml")), &Overrides::default()).unwrap_err();
+            assert!(matches!(error, ConfigError::MissingFile(_)));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let config = Config { secret_key: Some(Secret::new("hunter2-hunter2-hunter2-hunter2-x")), ..Config::default() };
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}

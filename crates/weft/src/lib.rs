@@ -1,0 +1,119 @@
+//! The `weft` binary's library half: configuration, keys, logging and the wiring that turns a
+//! configuration into a running service. `main.rs` is only the command line.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod keys;
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use weft_http::{AppState, HttpSettings, TokenKeys};
+use weft_store::{Backend, DbConfig, Store};
+use weft_worker::Mailer;
+
+pub use config::{Config, LogFormat, Overrides, Secret};
+
+/// Installs the global tracing subscriber (once per process; later calls are ignored).
+pub fn init_logging(config: &Config) {
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| config.log_level.clone());
+    let builder = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter));
+    let _ = match config.log_format {
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Pretty => builder.try_init(),
+    };
+}
+
+/// Connects to the configured database and, when `migrate` is set, brings its schema up to
+/// date; otherwise refuses a database whose schema is behind this binary.
+pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<Store> {
+    let url = config.database_url();
+    let backend = Backend::from_url(&url)?;
+    if backend == Backend::Sqlite {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    }
+    let store = Store::connect(&DbConfig {
+        url,
+        max_connections: config.db_max_connections,
+        min_connections: config.db_min_connections,
+        acquire_timeout: Duration::from_secs(config.db_acquire_timeout_secs),
+    })
+    .await
+    .with_context(|| format!("connecting to the {} database", backend.name()))?;
+    if migrate {
+        store.migrate().await.context("applying database migrations")?;
+    } else if !store.migrations_current().await.unwrap_or(false) {
+        bail!("the database schema is not current: run `weft migrate`, or start with `--migrate`");
+    }
+    Ok(store)
+}
+
+/// Whether `weft serve` migrates on start: as configured, else yes for SQLite only.
+pub fn migrates_on_start(config: &Config) -> bool {
+    config.migrate_on_start.unwrap_or_else(|| Backend::from_url(&config.database_url()).ok() == Some(Backend::Sqlite))
+}
+
+fn mailer(config: &Config) -> anyhow::Result<Mailer> {
+    Ok(match &config.smtp_url {
+        Some(url) => Mailer::smtp(url.expose(), &config.mail_from).context("key `smtp_url`")?,
+        None => Mailer::outbox(config.data_dir.join("outbox"), &config.mail_from).context("key `mail_from`")?,
+    })
+}
+
+/// Runs Weft on an already-bound listener until `shutdown` is cancelled, then stops accepting,
+/// lets in-flight requests finish (up to `shutdown_timeout_secs`) and closes the pool.
+pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let started = Instant::now();
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    let signing_key = keys::signing_key(config.secret_key.as_ref(), &config.data_dir)?;
+    // Not used by anything yet, but created now so that the first encrypted credential never
+    // races to make it.
+    keys::master_key(config.master_key.as_ref(), &config.data_dir)?;
+    let store = open_store(&config, migrates_on_start(&config)).await?;
+    let mailer = mailer(&config)?;
+    let bound = listener.local_addr()?;
+    let public_url = config.public_url(bound);
+    tracing::info!(mailer = mailer.kind(), database = store.backend().name(), "starting");
+
+    let state = AppState::new(
+        store.clone(),
+        mailer,
+        TokenKeys::new(&signing_key),
+        HttpSettings {
+            public_url: public_url.clone(),
+            body_limit_bytes: config.body_limit_bytes,
+            request_timeout: Duration::from_secs(config.request_timeout_secs),
+            cors_origins: config.cors_origins.clone(),
+            trust_proxy: config.trust_proxy,
+        },
+    );
+    let mut server = tokio::spawn(weft_http::serve(listener, state, shutdown.clone().cancelled_owned()));
+    tracing::info!(
+        startup_ms = started.elapsed().as_millis() as u64,
+        "Weft is ready: open {public_url} (listening on {bound})"
+    );
+
+    let drain = Duration::from_secs(config.shutdown_timeout_secs);
+    let served = tokio::select! {
+        served = &mut server => served,
+        () = shutdown.cancelled() => {
+            tracing::info!("shutting down: finishing in-flight requests");
+            match tokio::time::timeout(drain, &mut server).await {
+                Ok(served) => served,
+                Err(_) => {
+                    tracing::warn!(seconds = drain.as_secs(), "in-flight requests did not finish in time");
+                    server.abort();
+                    Ok(Ok(()))
+                }
+            }
+        }
+    };
+    store.close().await;
+    served.context("the HTTP server task failed")?.context("the HTTP server failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}
