@@ -1,4 +1,12 @@
+//! Test support for Weft: a fresh database per test on either backend, the real application on
+//! a port bound before it starts, fixtures, and a real SMTP listener.
 #![forbid(unsafe_code)]
+
+mod app;
+mod database;
+
+pub use app::{TEST_PASSWORD, TEST_SECRET_KEY, TestApp, TestUser, expect_status};
+pub use database::{TestBackend, TestDb};
 
 pub mod smtp;
 pub use smtp::{FakeSmtp, ReceivedMail};

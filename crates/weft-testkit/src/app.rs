@@ -1,0 +1,163 @@
+//! The real application on a random local port, a fresh database and a real SMTP listener.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use weft::{Config, Secret};
+use weft_store::Store;
+
+use crate::database::{TestBackend, TestDb};
+use crate::smtp::FakeSmtp;
+
+/// The signing key every test app uses, so tests can mint tokens of their own.
+pub const TEST_SECRET_KEY: &str = "test-signing-key-test-signing-key-0123456789";
+pub const TEST_PASSWORD: &str = "a perfectly fine passphrase";
+
+pub struct TestApp {
+    pub base_url: String,
+    pub client: reqwest::Client,
+    pub smtp: FakeSmtp,
+    /// A second handle on the app's database, for arranging and inspecting state.
+    pub store: Store,
+    pub config: Config,
+    shutdown: CancellationToken,
+    /// `weft::run`'s outcome, its error kept as text.
+    server: Option<JoinHandle<Result<(), String>>>,
+    // Dropped last: the database outlives the server that uses it.
+    _data_dir: tempfile::TempDir,
+    _db: TestDb,
+}
+
+/// A registered, logged-in user.
+pub struct TestUser {
+    pub id: String,
+    pub email: String,
+    pub password: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: TestBackend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Spawns with a configuration adjusted by `tweak` (body limit, timeouts, …).
+    pub async fn spawn_with(backend: TestBackend, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let db = TestDb::new(backend).await;
+        let smtp = FakeSmtp::start().await;
+        let data_dir = tempfile::tempdir().expect("temporary data directory");
+        let mut config = Config {
+            data_dir: data_dir.path().to_owned(),
+            database_url: Some(Secret::new(db.url.clone())),
+            migrate_on_start: Some(true),
+            smtp_url: Some(Secret::new(smtp.url())),
+            secret_key: Some(Secret::new(TEST_SECRET_KEY)),
+            public_url: Some("http://weft.test".to_owned()),
+            db_max_connections: 5,
+            ..Config::default()
+        };
+        tweak(&mut config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a local port");
+        let base_url = format!("http://{}", listener.local_addr().expect("local address"));
+        let shutdown = CancellationToken::new();
+        let server = tokio::spawn({
+            let (config, shutdown) = (config.clone(), shutdown.clone());
+            async move { weft::run(config, listener, shutdown).await.map_err(|e| format!("{e:#}")) }
+        });
+        let store = db.store().await;
+        let client = reqwest::Client::builder().no_proxy().build().expect("HTTP client");
+        let app = TestApp {
+            base_url,
+            client,
+            smtp,
+            store,
+            config,
+            shutdown,
+            server: Some(server),
+            _data_dir: data_dir,
+            _db: db,
+        };
+        app.wait_until_ready().await;
+        app
+    }
+
+    /// The listener is bound before start, so requests queue rather than fail; this waits only
+    /// for startup (migrations) to finish.
+    async fn wait_until_ready(&self) {
+        let response = self.get("/readyz", None).await;
+        assert_eq!(response.status(), 200, "app did not become ready: {}", response.text().await.unwrap_or_default());
+    }
+
+    /// Stops the app gracefully and reports how `weft::run` ended.
+    pub async fn stop(mut self) -> Result<(), String> {
+        self.shutdown.cancel();
+        let server = self.server.take().expect("server task");
+        server.await.map_err(|e| e.to_string())?
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub fn request(&self, method: reqwest::Method, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
+        let request = self.client.request(method, self.url(path));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        self.request(reqwest::Method::GET, path, token).send().await.expect("GET")
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &impl Serialize) -> reqwest::Response {
+        self.request(reqwest::Method::POST, path, token).json(body).send().await.expect("POST")
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: &impl Serialize) -> reqwest::Response {
+        self.request(reqwest::Method::PATCH, path, token).json(body).send().await.expect("PATCH")
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        self.request(reqwest::Method::DELETE, path, token).send().await.expect("DELETE")
+    }
+
+    /// Registers an account (consuming its verification mail) and logs it in.
+    pub async fn new_user(&self, email: &str) -> TestUser {
+        let response = self
+            .post("/api/v1/auth/register", None, &json!({"email": email, "password": TEST_PASSWORD, "name": "Test User"}))
+            .await;
+        let user: Value = expect_status(response, 201).await;
+        self.smtp.next_message().await;
+        let tokens: Value = expect_status(
+            self.post("/api/v1/auth/login", None, &json!({"email": email, "password": TEST_PASSWORD})).await,
+            200,
+        )
+        .await;
+        TestUser {
+            id: user["id"].as_str().expect("user id").to_owned(),
+            email: email.to_owned(),
+            password: TEST_PASSWORD.to_owned(),
+            access_token: tokens["access_token"].as_str().expect("access token").to_owned(),
+            refresh_token: tokens["refresh_token"].as_str().expect("refresh token").to_owned(),
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Asserts the status (showing the body when it differs) and decodes the body.
+pub async fn expect_status<T: DeserializeOwned>(response: reqwest::Response, status: u16) -> T {
+    let actual = response.status().as_u16();
+    let text = response.text().await.expect("response body");
+    assert_eq!(actual, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("body is not the expected JSON ({e}): {text}"))
+}
