@@ -1,11 +1,15 @@
-//! Login throttling: after [`FREE_FAILURES`] failed attempts for one key (an account or an IP),
-//! further attempts are refused for a lock-out that doubles with each failure, up to [`MAX_LOCK`].
+//! Login throttling: after a number of failed attempts for one key (an account, or a client
+//! address, which may be shared by many people behind one NAT and so gets more), further attempts
+//! are refused for a lock-out that doubles with each failure, up to [`MAX_LOCK`].
 //! Pure bookkeeping: the caller supplies the clock, so tests need no sleeps.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-pub const FREE_FAILURES: u32 = 5;
+/// Failures allowed per account before it is locked.
+pub const ACCOUNT_FREE_FAILURES: u32 = 5;
+/// Failures allowed per client address before it is locked.
+pub const IP_FREE_FAILURES: u32 = 20;
 pub const BASE_LOCK: Duration = Duration::from_secs(30);
 pub const MAX_LOCK: Duration = Duration::from_secs(60 * 60);
 /// Failures older than this are forgotten.
@@ -20,22 +24,27 @@ struct Failures {
 }
 
 impl Failures {
-    fn locked_until(&self) -> Option<Instant> {
-        let over = self.count.checked_sub(FREE_FAILURES)?;
+    fn locked_until(&self, free_failures: u32) -> Option<Instant> {
+        let over = self.count.checked_sub(free_failures)?;
         let lock = BASE_LOCK.saturating_mul(2u32.saturating_pow(over.min(16))).min(MAX_LOCK);
         Some(self.last + lock)
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LoginThrottle {
+    free_failures: u32,
     failures: HashMap<String, Failures>,
 }
 
 impl LoginThrottle {
+    pub fn new(free_failures: u32) -> Self {
+        LoginThrottle { free_failures, failures: HashMap::new() }
+    }
+
     /// `Err(retry_after)` while the key is locked out.
     pub fn check(&self, key: &str, now: Instant) -> Result<(), Duration> {
-        match self.failures.get(key).and_then(Failures::locked_until) {
+        match self.failures.get(key).and_then(|f| f.locked_until(self.free_failures)) {
             Some(until) if until > now => Err(until - now),
             _ => Ok(()),
         }
@@ -64,7 +73,7 @@ mod tests {
 
     #[test]
     fn five_failures_lock_the_key_and_the_lock_doubles() {
-        let mut throttle = LoginThrottle::default();
+        let mut throttle = LoginThrottle::new(ACCOUNT_FREE_FAILURES);
         let t0 = Instant::now();
         for _ in 0..4 {
             throttle.record_failure("ada", t0);
@@ -82,7 +91,7 @@ mod tests {
 
     #[test]
     fn lock_out_is_capped() {
-        let mut throttle = LoginThrottle::default();
+        let mut throttle = LoginThrottle::new(ACCOUNT_FREE_FAILURES);
         let t0 = Instant::now();
         for _ in 0..40 {
             throttle.record_failure("ada", t0);
@@ -92,7 +101,7 @@ mod tests {
 
     #[test]
     fn success_resets_and_old_failures_are_forgotten() {
-        let mut throttle = LoginThrottle::default();
+        let mut throttle = LoginThrottle::new(ACCOUNT_FREE_FAILURES);
         let t0 = Instant::now();
         for _ in 0..5 {
             throttle.record_failure("ada", t0);

@@ -66,11 +66,9 @@ fn classify(error: serde_json::Error, mut pointer: String) -> ApiError {
             let full = error.to_string();
             // serde_json appends the position; the pointer says where more usefully.
             let message = full.rsplit_once(" at line ").map_or(full.as_str(), |(m, _)| m);
-            // A missing or unknown field is reported at its parent; point at the field itself.
-            for prefix in ["missing field `", "unknown field `"] {
-                if let Some(name) = message.strip_prefix(prefix).and_then(|rest| rest.split('`').next()) {
-                    push_token(&mut pointer, name);
-                }
+            // A missing field is reported at its parent; point at the field itself.
+            if let Some(name) = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
+                push_token(&mut pointer, name);
             }
             ApiError::Validation(vec![FieldError { pointer, detail: message.to_owned() }])
         }

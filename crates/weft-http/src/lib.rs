@@ -80,8 +80,13 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let background = state.background.clone();
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
+    let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
+    // Mail queued by the last requests still goes out; the caller bounds the whole drain.
+    background.close();
+    background.wait().await;
+    served
 }
 
 /// For tests and tools that render an error outside a request.

@@ -3,7 +3,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use weft_domain::LoginThrottle;
+use tokio_util::task::TaskTracker;
+use weft_domain::{LoginThrottle, throttle};
 use weft_store::Store;
 use weft_worker::{Email, Mailer};
 
@@ -23,10 +24,19 @@ pub struct HttpSettings {
 }
 
 /// Failed-login bookkeeping, by account and by client address.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LoginThrottles {
     pub accounts: LoginThrottle,
     pub ips: LoginThrottle,
+}
+
+impl Default for LoginThrottles {
+    fn default() -> Self {
+        LoginThrottles {
+            accounts: LoginThrottle::new(throttle::ACCOUNT_FREE_FAILURES),
+            ips: LoginThrottle::new(throttle::IP_FREE_FAILURES),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -37,6 +47,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub settings: Arc<HttpSettings>,
     pub throttles: Arc<Mutex<LoginThrottles>>,
+    /// Work that outlives its request (mail); shutdown waits for it.
+    pub background: TaskTracker,
 }
 
 impl AppState {
@@ -48,6 +60,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             settings: Arc::new(settings),
             throttles: Arc::default(),
+            background: TaskTracker::new(),
         }
     }
 
@@ -60,7 +73,7 @@ impl AppState {
     /// client (it must not reveal whether an address has an account).
     pub fn send_mail_later(&self, email: Email) {
         let mailer = Arc::clone(&self.mailer);
-        tokio::spawn(async move {
+        self.background.spawn(async move {
             let (to, subject) = (email.to.clone(), email.subject.clone());
             if let Err(error) = mailer.send(email).await {
                 tracing::error!(%to, %subject, error = %error, "mail could not be sent");

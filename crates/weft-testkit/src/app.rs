@@ -27,7 +27,7 @@ pub struct TestApp {
     server: Option<JoinHandle<Result<(), String>>>,
     // Dropped last: the database outlives the server that uses it.
     _data_dir: tempfile::TempDir,
-    _db: TestDb,
+    db: TestDb,
 }
 
 /// A registered, logged-in user.
@@ -67,28 +67,11 @@ impl TestApp {
             let (config, shutdown) = (config.clone(), shutdown.clone());
             async move { weft::run(config, listener, shutdown).await.map_err(|e| format!("{e:#}")) }
         });
-        let store = db.store().await;
         let client = reqwest::Client::builder().no_proxy().build().expect("HTTP client");
-        let app = TestApp {
-            base_url,
-            client,
-            smtp,
-            store,
-            config,
-            shutdown,
-            server: Some(server),
-            _data_dir: data_dir,
-            _db: db,
-        };
-        app.wait_until_ready().await;
-        app
-    }
-
-    /// The listener is bound before start, so requests queue rather than fail; this waits only
-    /// for startup (migrations) to finish.
-    async fn wait_until_ready(&self) {
-        let response = self.get("/readyz", None).await;
-        assert_eq!(response.status(), 200, "app did not become ready: {}", response.text().await.unwrap_or_default());
+        wait_until_ready(&client, &base_url).await;
+        // Connected only now: the app has applied the migrations.
+        let store = db.connect().await;
+        TestApp { base_url, client, smtp, store, config, shutdown, server: Some(server), _data_dir: data_dir, db }
     }
 
     /// Stops the app gracefully and reports how `weft::run` ended.
@@ -96,6 +79,14 @@ impl TestApp {
         self.shutdown.cancel();
         let server = self.server.take().expect("server task");
         server.await.map_err(|e| e.to_string())?
+    }
+
+    /// Makes the database look as if this binary's migrations had never run.
+    pub async fn forget_migrations(&self) {
+        use sqlx::{Connection, Executor};
+        let mut conn = sqlx::AnyConnection::connect(&self.db.url).await.expect("connect");
+        conn.execute("DELETE FROM _sqlx_migrations").await.expect("forget migrations");
+        conn.close().await.ok();
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -129,7 +120,11 @@ impl TestApp {
     /// Registers an account (consuming its verification mail) and logs it in.
     pub async fn new_user(&self, email: &str) -> TestUser {
         let response = self
-            .post("/api/v1/auth/register", None, &json!({"email": email, "password": TEST_PASSWORD, "name": "Test User"}))
+            .post(
+                "/api/v1/auth/register",
+                None,
+                &json!({"email": email, "password": TEST_PASSWORD, "name": "Test User"}),
+            )
             .await;
         let user: Value = expect_status(response, 201).await;
         self.smtp.next_message().await;
@@ -152,6 +147,13 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
+}
+
+/// The listener is bound before start, so requests queue rather than fail; this waits only
+/// for startup (migrations) to finish.
+async fn wait_until_ready(client: &reqwest::Client, base_url: &str) {
+    let response = client.get(format!("{base_url}/readyz")).send().await.expect("GET /readyz");
+    assert_eq!(response.status(), 200, "app did not become ready: {}", response.text().await.unwrap_or_default());
 }
 
 /// Asserts the status (showing the body when it differs) and decodes the body.

@@ -55,18 +55,24 @@ impl TestDb {
         }
     }
 
-    /// A store on this database with migrations applied.
+    /// A store on this database with migrations applied. Keep the `TestDb` alive while using
+    /// it: dropping it deletes the database.
     pub async fn store(&self) -> Store {
-        let store = Store::connect(&DbConfig {
+        let store = self.connect().await;
+        store.migrate().await.expect("migrate the test database");
+        store
+    }
+
+    /// A store on this database as it is (no migrations).
+    pub async fn connect(&self) -> Store {
+        Store::connect(&DbConfig {
             url: self.url.clone(),
             max_connections: 5,
             min_connections: 0,
             acquire_timeout: std::time::Duration::from_secs(10),
         })
         .await
-        .expect("connect to the test database");
-        store.migrate().await.expect("migrate the test database");
-        store
+        .expect("connect to the test database")
     }
 
     /// Where SQLite keeps the file; `None` on PostgreSQL.
@@ -114,7 +120,10 @@ mod tests {
     #[test]
     fn database_name_is_replaced_keeping_server_and_options() {
         assert_eq!(super::with_database("postgres://u@h:5432/postgres", "t1"), "postgres://u@h:5432/t1");
-        assert_eq!(super::with_database("postgres://u@h/db?sslmode=disable", "t1"), "postgres://u@h/t1?sslmode=disable");
+        assert_eq!(
+            super::with_database("postgres://u@h/db?sslmode=disable", "t1"),
+            "postgres://u@h/t1?sslmode=disable"
+        );
         assert_eq!(super::with_database("postgres://u@h", "t1"), "postgres://u@h/t1");
     }
 }

@@ -131,6 +131,7 @@ const NOT_SETTINGS: &[&str] = &["config"];
 
 fn environment() -> Env {
     Env::prefixed("WEFT_").filter(|key| {
+        let key = key.as_str().to_ascii_lowercase();
         let key = key.as_str();
         // WEFT_TEST_* belong to the test suite, WEFT_CONFIG names the file.
         !key.starts_with("test_") && !NOT_SETTINGS.contains(&key)
@@ -292,7 +293,7 @@ mod tests {
             jail.create_file("weft-data/weft.toml", "")?;
             jail.set_env("WEFT_DB_MAX_CONNECTIONS", "lots");
             let error = load(jail, &Overrides::default()).unwrap_err().to_string();
-            assert!(error.contains("db_max_connections"), "{error}");
+            assert!(error.contains("DB_MAX_CONNECTIONS") && error.contains("WEFT_"), "{error}");
 
             jail.set_env("WEFT_DB_MAX_CONNECTIONS", "0");
             let error = load(jail, &Overrides::default()).unwrap_err().to_string();

@@ -264,7 +264,8 @@ async fn forgot_password(
     ApiJson(input): ApiJson<ForgotPasswordIn>,
 ) -> impl IntoResponse {
     if let Ok(email) = EmailAddress::parse(&input.email) {
-        tokio::spawn(async move {
+        let background = state.background.clone();
+        background.spawn(async move {
             if let Err(error) = send_password_reset(&state, &email).await {
                 tracing::error!(error = %error, "password reset could not be started");
             }

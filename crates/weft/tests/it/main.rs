@@ -1,0 +1,8 @@
+//! Weft's integration tests: one binary, every store and API test on SQLite and, when
+//! `WEFT_TEST_DATABASE_URL` is set, on PostgreSQL too.
+
+mod auth;
+mod cli;
+mod http;
+mod me;
+mod store;
