@@ -115,19 +115,6 @@ impl Drop for TestDb {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn database_name_is_replaced_keeping_server_and_options() {
-        assert_eq!(super::with_database("postgres://u@h:5432/postgres", "t1"), "postgres://u@h:5432/t1");
-        assert_eq!(
-            super::with_database("postgres://u@h/db?sslmode=disable", "t1"),
-            "postgres://u@h/t1?sslmode=disable"
-        );
-        assert_eq!(super::with_database("postgres://u@h", "t1"), "postgres://u@h/t1");
-    }
-}
-
 /// Declares a test that runs once per backend: `name::sqlite`, and `name::postgres` when
 /// `WEFT_TEST_DATABASE_URL` is set (required under `CI=true`).
 #[macro_export]
@@ -155,4 +142,17 @@ macro_rules! backend_test {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_name_is_replaced_keeping_server_and_options() {
+        assert_eq!(super::with_database("postgres://u@h:5432/postgres", "t1"), "postgres://u@h:5432/t1");
+        assert_eq!(
+            super::with_database("postgres://u@h/db?sslmode=disable", "t1"),
+            "postgres://u@h/t1?sslmode=disable"
+        );
+        assert_eq!(super::with_database("postgres://u@h", "t1"), "postgres://u@h/t1");
+    }
 }
