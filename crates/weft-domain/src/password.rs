@@ -20,7 +20,7 @@ pub enum PasswordError {
     TooCommon,
 }
 
-/// The 10,000 most common passwords (zxcvbn's frequency list, MIT licence; see docs/security.md).
+/// The 10,000 most common passwords (zxcvbn's frequency list, MIT licence: see common_passwords.NOTICE).
 static COMMON: LazyLock<HashSet<&'static str>> =
     LazyLock::new(|| include_str!("common_passwords.txt").lines().collect());
 

@@ -41,12 +41,13 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.settings.body_limit_bytes))
-        .layer(cors(&state.settings.cors_origins))
-        .layer(from_fn_with_state(state.clone(), security::security_headers))
         .layer(from_fn_with_state(state.clone(), security::deadline))
         .layer(CatchPanicLayer::custom(|_panic| {
             ApiError::Internal("a request handler panicked".into()).into_response()
         }))
+        // Outside the deadline and the panic guard, so their answers get these headers too.
+        .layer(from_fn_with_state(state.clone(), security::security_headers))
+        .layer(cors(&state.settings.cors_origins))
         .layer(from_fn_with_state(state.clone(), observe::observe))
         .with_state(state)
 }

@@ -57,7 +57,7 @@ struct ServeArgs {
     /// Address to listen on [env: WEFT_BIND] [default: 127.0.0.1:8080]
     #[arg(long, value_name = "ADDR")]
     bind: Option<SocketAddr>,
-    /// Apply migrations on start (always done for SQLite) [env: WEFT_MIGRATE_ON_START]
+    /// Apply migrations on start (SQLite does unless WEFT_MIGRATE_ON_START=false) [env: WEFT_MIGRATE_ON_START]
     #[arg(long)]
     migrate: bool,
 }

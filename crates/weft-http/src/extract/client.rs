@@ -22,7 +22,8 @@ impl FromRequestParts<AppState> for ClientInfo {
         let forwarded = state
             .settings
             .trust_proxy
-            .then(|| parts.headers.get("x-forwarded-for")?.to_str().ok()?.split(',').next()?.trim().parse().ok())
+            // The last hop is the one our own proxy appended; earlier ones are the client's word.
+            .then(|| parts.headers.get("x-forwarded-for")?.to_str().ok()?.rsplit(',').next()?.trim().parse().ok())
             .flatten();
         let user_agent = parts
             .headers

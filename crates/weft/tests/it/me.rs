@@ -73,3 +73,25 @@ backend_test! {
         assert_eq!(app.delete("/api/v1/me/sessions/not-an-id", Some(&ada.access_token)).await.status(), 404);
     }
 }
+
+backend_test! {
+    async fn sessions_record_the_proxy_supplied_address_only_when_the_proxy_is_trusted(backend) {
+        for (trust_proxy, expected_ip) in [(true, "203.0.113.9"), (false, "127.0.0.1")] {
+            let app = TestApp::spawn_with(backend, |config| config.trust_proxy = trust_proxy).await;
+            let ada = app.new_user("ada@example.com").await;
+            let login = json!({"email": ada.email, "password": TEST_PASSWORD});
+            let response = app
+                .request(reqwest::Method::POST, "/api/v1/auth/login", None)
+                .header("x-forwarded-for", "198.51.100.1, 203.0.113.9")
+                .json(&login)
+                .send()
+                .await
+                .unwrap();
+            let tokens: TokensOut = expect_status(response, 200).await;
+            let sessions: SessionsOut =
+                expect_status(app.get("/api/v1/me/sessions", Some(&tokens.access_token)).await, 200).await;
+            let current = sessions.items.iter().find(|s| s.current).expect("current session");
+            assert_eq!(current.ip.as_deref(), Some(expected_ip), "trust_proxy = {trust_proxy}");
+        }
+    }
+}
