@@ -313,6 +313,10 @@ async fn reset_password(
     password::check_policy(&input.password).map_err(|e| ApiError::field("/password", e.to_string()))?;
     let hash = hash_password(input.password).await?;
     let reset = state.store.reset_password(&hash_presented(&input.token), &hash).await?;
-    reset.ok_or_else(|| ApiError::field("/token", BAD_EMAIL_TOKEN))?;
+    let user_id = reset.ok_or_else(|| ApiError::field("/token", BAD_EMAIL_TOKEN))?;
+    // Whoever proved control of the mailbox may log in again at once, even if someone else
+    // locked the account by guessing.
+    let user = state.store.user(&user_id).await?;
+    state.throttles().accounts.reset(&user.email);
     Ok(StatusCode::NO_CONTENT)
 }

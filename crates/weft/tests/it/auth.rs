@@ -1,7 +1,9 @@
 //! Registration, login, tokens, throttling, email verification and password reset.
 
 use serde_json::{Value, json};
+use weft_domain::OpaqueToken;
 use weft_http::{Problem, SessionsOut, TokenKeys, TokensOut, UserOut};
+use weft_store::{EmailTokenPurpose, NewEmailToken};
 use weft_testkit::{TEST_PASSWORD, TEST_SECRET_KEY, TestApp, backend_test, expect_status};
 
 async fn login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
@@ -212,15 +214,49 @@ backend_test! {
         let link = mail.link_starting_with("http://weft.test/reset-password?token=").expect("reset link");
         let token = link.split("token=").nth(1).unwrap().to_owned();
 
+        for _ in 0..5 {
+            assert_eq!(login(&app, &ada.email, "a wrong guess!").await.status(), 401);
+        }
+        assert_eq!(login(&app, &ada.email, TEST_PASSWORD).await.status(), 429, "locked by guessing");
+
         let weak = app.post("/api/v1/auth/reset-password", None, &json!({"token": token, "password": "short"})).await;
         assert_eq!(weak.status(), 422);
         let new_password = "a brand new passphrase";
         let reset = app.post("/api/v1/auth/reset-password", None, &json!({"token": token, "password": new_password})).await;
         assert_eq!(reset.status(), 204);
         assert_eq!(me_status(&app, &ada.access_token).await, 401, "sessions are revoked");
-        assert_eq!(login(&app, &ada.email, TEST_PASSWORD).await.status(), 401);
+        assert_eq!(login(&app, &ada.email, TEST_PASSWORD).await.status(), 401, "the reset lifted the lock");
         assert_eq!(login(&app, &ada.email, new_password).await.status(), 200);
         let again = app.post("/api/v1/auth/reset-password", None, &json!({"token": token, "password": "yet another passphrase"})).await;
         assert_eq!(again.status(), 422, "single use");
+    }
+}
+
+backend_test! {
+    async fn expired_email_links_are_refused(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ada = app.new_user("ada@example.com").await;
+        let user = app.store.user(&ada.id.parse().unwrap()).await.unwrap();
+        for (purpose, path, body) in [
+            (EmailTokenPurpose::VerifyEmail, "/api/v1/auth/verify-email", json!({})),
+            (EmailTokenPurpose::ResetPassword, "/api/v1/auth/reset-password", json!({"password": "a brand new passphrase"})),
+        ] {
+            let token = OpaqueToken::generate();
+            app.store
+                .create_email_token(NewEmailToken {
+                    user_id: &user.id,
+                    purpose,
+                    email: &user.email,
+                    token_hash: &token.hash(),
+                    lifetime_ms: -1,
+                })
+                .await
+                .unwrap();
+            let mut body = body;
+            body["token"] = json!(token.expose());
+            let p: Problem = expect_status(app.post(path, None, &body).await, 422).await;
+            assert_eq!(p.errors[0].pointer, "/token", "{path}");
+        }
+        assert_eq!(me_status(&app, &ada.access_token).await, 200, "an expired reset link changes nothing");
     }
 }
