@@ -21,7 +21,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -88,9 +88,4 @@ pub async fn serve(
     background.close();
     background.wait().await;
     served
-}
-
-/// For tests and tools that render an error outside a request.
-pub fn problem_response(error: ApiError) -> Response {
-    error.into_response()
 }

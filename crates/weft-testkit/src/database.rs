@@ -27,7 +27,8 @@ impl TestBackend {
 pub struct TestDb {
     pub backend: TestBackend,
     pub url: String,
-    dir: Option<tempfile::TempDir>,
+    /// Holds the SQLite file; deleted on drop.
+    _dir: Option<tempfile::TempDir>,
     postgres: Option<(String, String)>,
 }
 
@@ -38,7 +39,7 @@ impl TestDb {
             TestBackend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temporary directory");
                 let url = format!("sqlite://{}?mode=rwc", dir.path().join("weft.db").display());
-                TestDb { backend, url, dir: Some(dir), postgres: None }
+                TestDb { backend, url, _dir: Some(dir), postgres: None }
             }
             TestBackend::Postgres => {
                 let admin = TestBackend::postgres_admin_url().expect("PostgreSQL tests need WEFT_TEST_DATABASE_URL");
@@ -50,7 +51,7 @@ impl TestDb {
                 conn.execute(format!("CREATE DATABASE \"{name}\"").as_str()).await.expect("create test database");
                 conn.close().await.ok();
                 let url = with_database(&admin, &name);
-                TestDb { backend, url, dir: None, postgres: Some((admin, name)) }
+                TestDb { backend, url, _dir: None, postgres: Some((admin, name)) }
             }
         }
     }
@@ -73,11 +74,6 @@ impl TestDb {
         })
         .await
         .expect("connect to the test database")
-    }
-
-    /// Where SQLite keeps the file; `None` on PostgreSQL.
-    pub fn dir(&self) -> Option<&std::path::Path> {
-        self.dir.as_ref().map(tempfile::TempDir::path)
     }
 }
 
