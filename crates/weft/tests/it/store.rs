@@ -19,11 +19,15 @@ async fn user(store: &Store, email: &str) -> User {
 }
 
 async fn session(store: &Store, user: &UserId, refresh: &OpaqueToken) -> SessionId {
+    session_lasting(store, user, refresh, 60_000).await
+}
+
+async fn session_lasting(store: &Store, user: &UserId, refresh: &OpaqueToken, lifetime_ms: i64) -> SessionId {
     store
         .create_session(NewSession {
             user_id: user,
             refresh_token_hash: &refresh.hash(),
-            lifetime_ms: 60_000,
+            lifetime_ms,
             ip: Some("127.0.0.1"),
             user_agent: Some("tests"),
         })
@@ -128,17 +132,7 @@ backend_test! {
         let store = db.store().await;
         let ada = user(&store, "ada@example.com").await;
         let token = OpaqueToken::generate();
-        let sid = store
-            .create_session(NewSession {
-                user_id: &ada.id,
-                refresh_token_hash: &token.hash(),
-                lifetime_ms: -1,
-                ip: None,
-                user_agent: None,
-            })
-            .await
-            .unwrap()
-            .id;
+        let sid = session_lasting(&store, &ada.id, &token, -1).await;
         assert!(store.session_user(&sid).await.unwrap().is_none());
         assert!(store.active_sessions(&ada.id).await.unwrap().is_empty());
         let outcome = store.rotate_refresh_token(&token.hash(), &OpaqueToken::generate().hash()).await.unwrap();
