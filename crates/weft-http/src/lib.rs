@@ -10,6 +10,7 @@ mod extract;
 mod json;
 pub mod metrics;
 mod observe;
+pub mod rate_limit;
 mod security;
 mod state;
 pub mod tokens;
