@@ -67,6 +67,22 @@ define_id!(
     /// A login session: one refresh-token family and the access tokens issued from it.
     SessionId, "ses", "session"
 );
+define_id!(
+    /// A workspace: the tenant that owns workflows, runs, members and keys.
+    WorkspaceId, "ws", "workspace"
+);
+define_id!(
+    /// A pending invitation to join a workspace.
+    InvitationId, "inv", "invitation"
+);
+define_id!(
+    /// An API key (the id, not the secret).
+    ApiKeyId, "key", "API key"
+);
+define_id!(
+    /// One entry of the audit log.
+    AuditEntryId, "aud", "audit entry"
+);
 
 #[cfg(test)]
 mod tests {

@@ -1,18 +1,29 @@
 //! Weft's vocabulary: typed ids, account rules, password policy and hashing, opaque tokens, the
-//! login throttle and the request rate limit rule. Nothing here performs I/O, so every rule is
-//! tested without a runtime.
+//! login throttle, the request rate limit rule, roles and permissions, the tenant scope, API-key
+//! secrets and the audit chain. Nothing here performs I/O, so every rule is tested without a
+//! runtime.
 #![forbid(unsafe_code)]
 
+pub mod access;
+pub mod api_key;
+pub mod audit;
 pub mod email;
 pub mod id;
 pub mod password;
 pub mod rate_limit;
+pub mod tenant;
 pub mod throttle;
 pub mod token;
+pub mod workspace;
 
+pub use access::{Permission, Role};
+pub use api_key::ApiKeySecret;
+pub use audit::AuditAction;
 pub use email::{EmailAddress, EmailError};
-pub use id::{IdError, SessionId, UserId};
+pub use id::{ApiKeyId, AuditEntryId, IdError, InvitationId, SessionId, UserId, WorkspaceId};
 pub use password::{PasswordError, PasswordHash};
 pub use rate_limit::{Decision, Quota};
+pub use tenant::{Actor, Grant, TenantScope};
 pub use throttle::LoginThrottle;
 pub use token::OpaqueToken;
+pub use workspace::Slug;

@@ -1,4 +1,4 @@
-//! The account emails: address verification and password reset. Plain text plus HTML, links
+//! The account emails: address verification, password reset and workspace invitations. Plain text plus HTML, links
 //! built on the public base URL.
 
 use weft_worker::Email;
@@ -47,6 +47,21 @@ pub fn password_reset(public_url: &str, to: &str, name: &str, token: &str) -> Em
         "Choose a new password",
         &format!("{public_url}/reset-password?token={token}"),
         "If you did not ask for this, ignore this message: your password stays as it is.",
+    )
+}
+
+pub fn invitation(public_url: &str, to: &str, workspace: &str, inviter: &str, role: &str, token: &str) -> Email {
+    compose(
+        to,
+        &format!("You are invited to {workspace} on Weft"),
+        to,
+        &format!(
+            "{inviter} invited you to join the workspace \"{workspace}\" on Weft as {role}. Open the link below \
+             and sign in (or create an account) with this email address. The invitation is valid for 7 days."
+        ),
+        "Accept the invitation",
+        &format!("{public_url}/invitations/{token}"),
+        "If you did not expect this, you can ignore this message.",
     )
 }
 

@@ -13,9 +13,10 @@ use crate::observe::current_request_id;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 const TYPE_BASE: &str = "https://weft.dev/problems/";
+const QUOTA_EXCEEDED_TYPE: &str = "https://iana.org/assignments/http-problem-types#quota-exceeded";
 
 /// One invalid field, located by a JSON pointer (RFC 6901) into the request body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub pointer: String,
     pub detail: String,
@@ -35,6 +36,8 @@ pub enum ApiError {
     Unauthorized(&'static str),
     #[error("{0}")]
     Forbidden(&'static str),
+    #[error("{}", missing_permission(*.permission, *.key))]
+    MissingPermission { permission: weft_domain::Permission, key: bool },
     #[error("no resource at this address")]
     NotFound,
     #[error("this resource does not support the method")]
@@ -43,12 +46,22 @@ pub enum ApiError {
     Conflict(&'static str),
     #[error("too many attempts; retry after {} seconds", retry_after_secs(*.retry_after))]
     RateLimited { retry_after: Duration },
+    #[error("the `{policy}` request quota is used up; retry after {} seconds", retry_after_secs(*.retry_after))]
+    QuotaExceeded { policy: &'static str, retry_after: Duration },
     #[error("the request took too long and was abandoned")]
     Timeout,
     #[error("{0}")]
     Unavailable(&'static str),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+fn missing_permission(permission: weft_domain::Permission, key: bool) -> String {
+    if key {
+        format!("this API key lacks the `{permission}` scope")
+    } else {
+        format!("this needs the `{permission}` permission, which the {} role and above hold", permission.min_role())
+    }
 }
 
 fn retry_after_secs(wait: Duration) -> u64 {
@@ -72,11 +85,11 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::MissingPermission { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Timeout | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -90,11 +103,12 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => "unsupported-media-type",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::Unauthorized(_) => "unauthorized",
-            ApiError::Forbidden(_) => "forbidden",
+            ApiError::Forbidden(_) | ApiError::MissingPermission { .. } => "forbidden",
             ApiError::NotFound => "not-found",
             ApiError::MethodNotAllowed => "method-not-allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::RateLimited { .. } => "rate-limited",
+            ApiError::QuotaExceeded { .. } => "quota-exceeded",
             ApiError::Timeout => "timeout",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
@@ -108,11 +122,12 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => "Unsupported media type",
             ApiError::PayloadTooLarge { .. } => "Payload too large",
             ApiError::Unauthorized(_) => "Unauthorized",
-            ApiError::Forbidden(_) => "Forbidden",
+            ApiError::Forbidden(_) | ApiError::MissingPermission { .. } => "Forbidden",
             ApiError::NotFound => "Not found",
             ApiError::MethodNotAllowed => "Method not allowed",
             ApiError::Conflict(_) => "Conflict",
             ApiError::RateLimited { .. } => "Too many requests",
+            ApiError::QuotaExceeded { .. } => "Quota exceeded",
             ApiError::Timeout => "Request timed out",
             ApiError::Unavailable(_) => "Service unavailable",
             ApiError::Internal(_) => "Internal server error",
@@ -121,7 +136,7 @@ impl ApiError {
 }
 
 /// The RFC 9457 body.
-#[derive(Debug, Serialize, serde::Deserialize)]
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub type_uri: String,
@@ -132,6 +147,9 @@ pub struct Problem {
     pub request_id: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// For `quota-exceeded`: the policies (as named in `RateLimit-Policy`) that refused the request.
+    #[serde(default, rename = "violated-policies", skip_serializing_if = "Vec::is_empty")]
+    pub violated_policies: Vec<String>,
 }
 
 impl IntoResponse for ApiError {
@@ -147,14 +165,23 @@ impl IntoResponse for ApiError {
             }
             tracing::error!(error = %chain, "internal error");
         }
+        let type_uri = match &self {
+            // The IANA-registered type, so generic clients recognise it (SPECS §6).
+            ApiError::QuotaExceeded { .. } => QUOTA_EXCEEDED_TYPE.to_owned(),
+            _ => format!("{TYPE_BASE}{}", self.slug()),
+        };
         let problem = Problem {
-            type_uri: format!("{TYPE_BASE}{}", self.slug()),
+            type_uri,
             title: self.title().to_owned(),
             status: status.as_u16(),
             detail: self.to_string(),
             request_id: current_request_id(),
             errors: match &self {
                 ApiError::Validation(errors) => errors.clone(),
+                _ => Vec::new(),
+            },
+            violated_policies: match &self {
+                ApiError::QuotaExceeded { policy, .. } => vec![(*policy).to_owned()],
                 _ => Vec::new(),
             },
         };
@@ -165,7 +192,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(_) => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"weft\""));
             }
-            ApiError::RateLimited { retry_after } => {
+            ApiError::RateLimited { retry_after } | ApiError::QuotaExceeded { retry_after, .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs(*retry_after)));
             }
             _ => {}
@@ -178,6 +205,8 @@ impl From<weft_store::StoreError> for ApiError {
     fn from(error: weft_store::StoreError) -> Self {
         match error {
             weft_store::StoreError::NotFound => ApiError::NotFound,
+            weft_store::StoreError::Forbidden(reason) => ApiError::Forbidden(reason),
+            weft_store::StoreError::Invariant(reason) => ApiError::Conflict(reason),
             other => ApiError::internal(other),
         }
     }

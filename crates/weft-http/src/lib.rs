@@ -10,6 +10,7 @@ mod extract;
 mod json;
 pub mod metrics;
 mod observe;
+pub mod openapi;
 pub mod rate_limit;
 mod security;
 mod state;
@@ -26,21 +27,28 @@ use axum::response::IntoResponse;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
 
 pub use api::auth::TokensOut;
 pub use api::me::{SessionOut, SessionsOut, UserOut};
 pub use error::{ApiError, FieldError, Problem};
-pub use state::{AppState, HttpSettings};
+pub use state::{AppState, HttpSettings, Quotas};
 pub use tokens::TokenKeys;
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let (routes, openapi) = OpenApiRouter::with_openapi(openapi::base())
         .merge(api::health::router())
-        .nest("/api/v1", api::router())
+        .nest("/api/v1", api::router(&state))
+        .split_for_parts();
+    let docs = SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", openapi::finish(openapi));
+    routes
+        .merge(docs)
         .route_layer(from_fn(observe::tag_route))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn(extract::rate_limit_headers))
         .layer(DefaultBodyLimit::max(state.settings.body_limit_bytes))
         .layer(from_fn_with_state(state.clone(), security::deadline))
         .layer(CatchPanicLayer::custom(|_panic| {
@@ -71,7 +79,12 @@ fn cors(origins: &[String]) -> CorsLayer {
             header::CONTENT_TYPE,
             HeaderName::from_static(observe::REQUEST_ID_HEADER),
         ])
-        .expose_headers([HeaderName::from_static(observe::REQUEST_ID_HEADER), header::RETRY_AFTER])
+        .expose_headers([
+            HeaderName::from_static(observe::REQUEST_ID_HEADER),
+            header::RETRY_AFTER,
+            HeaderName::from_static("ratelimit"),
+            HeaderName::from_static("ratelimit-policy"),
+        ])
         .max_age(std::time::Duration::from_secs(600))
 }
 

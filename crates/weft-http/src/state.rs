@@ -4,11 +4,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio_util::task::TaskTracker;
-use weft_domain::{LoginThrottle, throttle};
+use weft_domain::{LoginThrottle, Quota, throttle};
 use weft_store::Store;
 use weft_worker::{Email, Mailer};
 
 use crate::metrics::Metrics;
+use crate::rate_limit::RateLimiter;
 use crate::tokens::TokenKeys;
 
 /// HTTP settings taken from the configuration.
@@ -21,6 +22,18 @@ pub struct HttpSettings {
     pub cors_origins: Vec<String>,
     /// Believe `X-Forwarded-For` / `X-Forwarded-Proto` from the peer.
     pub trust_proxy: bool,
+    pub quotas: Quotas,
+    /// How long a deleted workspace can be restored before it is purged.
+    pub workspace_purge_grace: Duration,
+}
+
+/// Request budgets per caller.
+#[derive(Debug, Clone, Copy)]
+pub struct Quotas {
+    pub api_key: Quota,
+    pub user: Quota,
+    /// Per client address, on the routes that need no credential.
+    pub ip: Quota,
 }
 
 /// Failed-login bookkeeping, by account and by client address.
@@ -47,12 +60,13 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub settings: Arc<HttpSettings>,
     pub throttles: Arc<Mutex<LoginThrottles>>,
+    pub limiter: RateLimiter,
     /// Work that outlives its request (mail); shutdown waits for it.
     pub background: TaskTracker,
 }
 
 impl AppState {
-    pub fn new(store: Store, mailer: Mailer, tokens: TokenKeys, settings: HttpSettings) -> Self {
+    pub fn new(store: Store, mailer: Mailer, tokens: TokenKeys, limiter: RateLimiter, settings: HttpSettings) -> Self {
         AppState {
             store,
             mailer: Arc::new(mailer),
@@ -60,6 +74,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             settings: Arc::new(settings),
             throttles: Arc::default(),
+            limiter,
             background: TaskTracker::new(),
         }
     }

@@ -1,10 +1,13 @@
 //! Users, login sessions with rotating refresh tokens, and single-use email tokens.
 
+use sqlx::AnyConnection;
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use weft_domain::{EmailAddress, PasswordHash, SessionId, UserId};
+use weft_domain::{Actor, AuditAction, EmailAddress, PasswordHash, SessionId, Slug, UserId};
 
-use crate::{Result, Store, StoreError, now_ms};
+use crate::audit::{Origin, Record, append};
+use crate::workspaces::{insert_workspace, with_free_slug};
+use crate::{Result, Store, StoreError, Workspace, now_ms};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -79,7 +82,7 @@ pub struct NewEmailToken<'a> {
 
 const USER_COLUMNS: &str = "id, email, name, email_verified_at, is_operator, created_at, updated_at";
 
-fn parse_id<T: std::str::FromStr>(row: &AnyRow, column: &str) -> Result<T>
+pub(crate) fn parse_id<T: std::str::FromStr>(row: &AnyRow, column: &str) -> Result<T>
 where
     T::Err: std::error::Error + Send + Sync + 'static,
 {
@@ -87,7 +90,7 @@ where
 }
 
 /// A stored id that does not parse is corrupt data, reported as a decode error.
-fn parse_stored_id<T: std::str::FromStr>(raw: &str, column: &str) -> Result<T>
+pub(crate) fn parse_stored_id<T: std::str::FromStr>(raw: &str, column: &str) -> Result<T>
 where
     T::Err: std::error::Error + Send + Sync + 'static,
 {
@@ -118,10 +121,22 @@ fn session_from_row(row: &AnyRow) -> Result<Session> {
     })
 }
 
+/// Appends an account event (no workspace) for `user`.
+async fn append_account(conn: &mut AnyConnection, origin: &Origin, user: &UserId, action: AuditAction) -> Result<()> {
+    let actor = Actor::User(user.clone());
+    append(conn, origin, Record::new(None, &actor, action).target("user", user.as_str())).await
+}
+
 impl Store {
-    /// Creates an account. A taken email is `Conflict`, decided by the unique index.
-    pub async fn create_user(&self, new: NewUser<'_>) -> Result<User> {
+    /// Creates an account and its personal workspace (named after the person, owned by them).
+    /// A taken email is `Conflict`, decided by the unique index.
+    pub async fn create_user(&self, new: NewUser<'_>, origin: &Origin) -> Result<(User, Workspace)> {
+        with_free_slug(new.name, None, |slug| self.insert_user(&new, origin, slug)).await
+    }
+
+    async fn insert_user(&self, new: &NewUser<'_>, origin: &Origin, slug: Slug) -> Result<(User, Workspace)> {
         let now = now_ms();
+        let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "INSERT INTO users (id, email, name, password_hash, is_operator, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $6) \
@@ -133,9 +148,13 @@ impl Store {
         .bind(new.password_hash.as_str())
         .bind(i64::from(new.is_operator))
         .bind(now)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
-        user_from_row(&row)
+        let user = user_from_row(&row)?;
+        append_account(&mut tx, origin, &user.id, AuditAction::UserRegistered).await?;
+        let workspace = insert_workspace(&mut tx, origin, &user.id, new.name, &slug, true).await?;
+        tx.commit().await?;
+        Ok((user, workspace))
     }
 
     pub async fn user(&self, id: &UserId) -> Result<User> {
@@ -173,20 +192,29 @@ impl Store {
         Ok(PasswordHash::from_stored(hash))
     }
 
-    pub async fn rename_user(&self, id: &UserId, name: &str) -> Result<User> {
+    pub async fn rename_user(&self, id: &UserId, name: &str, origin: &Origin) -> Result<User> {
+        let mut tx = self.pool.begin().await?;
         let row =
             sqlx::query(&format!("UPDATE users SET name = $1, updated_at = $2 WHERE id = $3 RETURNING {USER_COLUMNS}"))
                 .bind(name)
                 .bind(now_ms())
                 .bind(id.as_str())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *tx)
                 .await?
                 .ok_or(StoreError::NotFound)?;
+        append_account(&mut tx, origin, id, AuditAction::UserUpdated).await?;
+        tx.commit().await?;
         user_from_row(&row)
     }
 
     /// Sets a new password and revokes every session but `keep`, in one transaction.
-    pub async fn change_password(&self, id: &UserId, hash: &PasswordHash, keep: &SessionId) -> Result<()> {
+    pub async fn change_password(
+        &self,
+        id: &UserId,
+        hash: &PasswordHash,
+        keep: &SessionId,
+        origin: &Origin,
+    ) -> Result<()> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let changed = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
@@ -205,6 +233,7 @@ impl Store {
             .bind(keep.as_str())
             .execute(&mut *tx)
             .await?;
+        append_account(&mut tx, origin, id, AuditAction::PasswordChanged).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -233,6 +262,8 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
+        let origin = Origin { ip: new.ip.map(str::to_owned), user_agent: new.user_agent.map(str::to_owned) };
+        append_account(&mut tx, &origin, new.user_id, AuditAction::LoginSucceeded).await?;
         tx.commit().await?;
         Ok(session)
     }
@@ -254,7 +285,12 @@ impl Store {
     /// Spends a refresh token and records its successor. Presenting a spent token again revokes
     /// the whole session (reuse detection). The spend is the transaction's first statement, so
     /// two concurrent presentations cannot both succeed on either backend.
-    pub async fn rotate_refresh_token(&self, presented_hash: &str, new_hash: &str) -> Result<RefreshOutcome> {
+    pub async fn rotate_refresh_token(
+        &self,
+        presented_hash: &str,
+        new_hash: &str,
+        origin: &Origin,
+    ) -> Result<RefreshOutcome> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let spent: Option<String> = sqlx::query_scalar(
@@ -274,11 +310,15 @@ impl Store {
             let Some(session_id) = replayed else {
                 return Ok(RefreshOutcome::Invalid);
             };
-            sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-                .bind(now)
-                .bind(&session_id)
-                .execute(&mut *tx)
-                .await?;
+            let user_id: String = sqlx::query_scalar(
+                "UPDATE sessions SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 RETURNING user_id",
+            )
+            .bind(now)
+            .bind(&session_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let user_id = parse_stored_id(&user_id, "user_id")?;
+            append_account(&mut tx, origin, &user_id, AuditAction::RefreshTokenReused).await?;
             tx.commit().await?;
             return Ok(RefreshOutcome::Reused);
         };
@@ -307,17 +347,31 @@ impl Store {
         })
     }
 
-    /// Revokes one of the user's sessions; false when it is not theirs or already revoked.
-    pub async fn revoke_session(&self, user: &UserId, session: &SessionId) -> Result<bool> {
+    /// Revokes one of the user's sessions (`action` says why: logout or revocation); false when
+    /// it is not theirs or already revoked.
+    pub async fn revoke_session(
+        &self,
+        user: &UserId,
+        session: &SessionId,
+        origin: &Origin,
+        action: AuditAction,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
         let revoked =
             sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
                 .bind(now_ms())
                 .bind(session.as_str())
                 .bind(user.as_str())
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?
                 .rows_affected();
-        Ok(revoked == 1)
+        if revoked == 0 {
+            return Ok(false);
+        }
+        let actor = Actor::User(user.clone());
+        append(&mut tx, origin, Record::new(None, &actor, action).target("session", session.as_str())).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// The user's live sessions, newest first.
@@ -352,7 +406,7 @@ impl Store {
 
     /// Spends a verification token and marks the address it was sent to as verified, if it is
     /// still the account's address. `None` for an unknown, used or expired token.
-    pub async fn verify_email(&self, token_hash: &str) -> Result<Option<User>> {
+    pub async fn verify_email(&self, token_hash: &str, origin: &Origin) -> Result<Option<User>> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let Some((user_id, email)) =
@@ -369,13 +423,22 @@ impl Store {
         .bind(&email)
         .fetch_optional(&mut *tx)
         .await?;
+        let user = row.as_ref().map(user_from_row).transpose()?;
+        if let Some(user) = &user {
+            append_account(&mut tx, origin, &user.id, AuditAction::EmailVerified).await?;
+        }
         tx.commit().await?;
-        row.as_ref().map(user_from_row).transpose()
+        Ok(user)
     }
 
     /// Spends a reset token, sets the new password and revokes every session, in one
     /// transaction. `None` for an unknown, used or expired token.
-    pub async fn reset_password(&self, token_hash: &str, hash: &PasswordHash) -> Result<Option<UserId>> {
+    pub async fn reset_password(
+        &self,
+        token_hash: &str,
+        hash: &PasswordHash,
+        origin: &Origin,
+    ) -> Result<Option<UserId>> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let Some((user_id, _email)) =
@@ -394,8 +457,10 @@ impl Store {
             .bind(&user_id)
             .execute(&mut *tx)
             .await?;
+        let user_id = parse_stored_id(&user_id, "user_id")?;
+        append_account(&mut tx, origin, &user_id, AuditAction::PasswordReset).await?;
         tx.commit().await?;
-        Ok(Some(parse_stored_id(&user_id, "user_id")?))
+        Ok(Some(user_id))
     }
 }
 

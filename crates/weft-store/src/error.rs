@@ -6,6 +6,12 @@ pub enum StoreError {
     /// A uniqueness or foreign-key rule refused the change; the database decided, not a prior read.
     #[error("conflict on {constraint}")]
     Conflict { constraint: String },
+    /// The caller may act in the workspace but not on this target (e.g. an admin demoting an owner).
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// The change would break a rule the data must keep (e.g. a workspace without an owner).
+    #[error("{0}")]
+    Invariant(&'static str),
     #[error("unsupported database URL `{0}`: use sqlite://… or postgres://…")]
     UnsupportedUrl(String),
     #[error("database error")]

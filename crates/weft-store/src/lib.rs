@@ -1,16 +1,31 @@
 //! Weft's storage. One intent-level [`Store`] over SQLite (embedded, the default) and PostgreSQL
 //! (scale-out). Both backends run the same SQL through sqlx's `Any` driver; the schema keeps to
 //! types both decode alike (TEXT, BIGINT): times are epoch milliseconds, booleans 0/1.
+//!
+//! Every function that reads or changes a workspace's data takes a [`weft_domain::TenantScope`]
+//! and binds its workspace id; every mutation appends its audit entry in its own transaction.
 #![forbid(unsafe_code)]
 
 mod accounts;
+mod api_keys;
+mod audit;
 mod connect;
 mod error;
+mod invitations;
+mod members;
 mod migrations;
+mod page;
+mod workspaces;
 
 pub use accounts::{EmailTokenPurpose, NewEmailToken, NewSession, NewUser, RefreshOutcome, Session, User};
+pub use api_keys::{ApiKey, KeyCredential, NewApiKey};
+pub use audit::{AuditEntry, AuditFilter, BrokenLink, ChainReport, Origin};
 pub use connect::{Backend, DbConfig, PoolStats, Store};
 pub use error::{Result, StoreError};
+pub use invitations::{AcceptOutcome, Invitation, NewInvitation};
+pub use members::Member;
+pub use page::{Page, PageRequest};
+pub use workspaces::{Workspace, WorkspacePatch};
 
 /// Milliseconds since the Unix epoch, the unit of every stored time.
 pub fn now_ms() -> i64 {

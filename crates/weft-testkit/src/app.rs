@@ -31,6 +31,7 @@ pub struct TestApp {
 }
 
 /// A registered, logged-in user.
+#[derive(Debug, Clone)]
 pub struct TestUser {
     pub id: String,
     pub email: String,
@@ -57,6 +58,11 @@ impl TestApp {
             secret_key: Some(Secret::new(TEST_SECRET_KEY)),
             public_url: Some("http://weft.test".to_owned()),
             db_max_connections: 5,
+            // Tests send bursts from one address; the rate-limit tests set their own budgets.
+            rate_limit_per_minute: 1_000_000,
+            rate_limit_burst: 100_000,
+            rate_limit_ip_per_minute: 1_000_000,
+            rate_limit_ip_burst: 100_000,
             ..Config::default()
         };
         tweak(&mut config);
@@ -119,6 +125,15 @@ impl TestApp {
 
     /// Registers an account (consuming its verification mail) and logs it in.
     pub async fn new_user(&self, email: &str) -> TestUser {
+        self.register_and_login(email, false).await
+    }
+
+    /// Like [`TestApp::new_user`], with the address verified through the mailed link.
+    pub async fn new_verified_user(&self, email: &str) -> TestUser {
+        self.register_and_login(email, true).await
+    }
+
+    async fn register_and_login(&self, email: &str, verify: bool) -> TestUser {
         let response = self
             .post(
                 "/api/v1/auth/register",
@@ -127,7 +142,13 @@ impl TestApp {
             )
             .await;
         let user: Value = expect_status(response, 201).await;
-        self.smtp.next_message().await;
+        let mail = self.smtp.next_message().await;
+        if verify {
+            let link = mail.link_starting_with("http://weft.test/verify-email?token=").expect("verification link");
+            let token = link.rsplit('=').next().expect("token in link");
+            let verified = self.post("/api/v1/auth/verify-email", None, &json!({ "token": token })).await;
+            expect_status::<Value>(verified, 200).await;
+        }
         let tokens: Value = expect_status(
             self.post("/api/v1/auth/login", None, &json!({"email": email, "password": TEST_PASSWORD})).await,
             200,
@@ -140,6 +161,65 @@ impl TestApp {
             access_token: tokens["access_token"].as_str().expect("access token").to_owned(),
             refresh_token: tokens["refresh_token"].as_str().expect("refresh token").to_owned(),
         }
+    }
+}
+
+/// A workspace made through the API, as its owner sees it.
+#[derive(Debug, Clone)]
+pub struct TestWorkspace {
+    pub id: String,
+    pub slug: String,
+    pub owner: TestUser,
+}
+
+impl TestWorkspace {
+    /// `/api/v1/workspaces/{id}` followed by `rest`.
+    pub fn path(&self, rest: &str) -> String {
+        format!("/api/v1/workspaces/{}{rest}", self.id)
+    }
+}
+
+impl TestApp {
+    /// A new workspace owned by a new verified user.
+    pub async fn new_workspace(&self, owner_email: &str) -> TestWorkspace {
+        let owner = self.new_verified_user(owner_email).await;
+        let name = format!("Workspace of {owner_email}");
+        let created: Value = expect_status(
+            self.post("/api/v1/workspaces", Some(&owner.access_token), &json!({ "name": name })).await,
+            201,
+        )
+        .await;
+        TestWorkspace {
+            id: created["id"].as_str().expect("workspace id").to_owned(),
+            slug: created["slug"].as_str().expect("workspace slug").to_owned(),
+            owner,
+        }
+    }
+
+    /// A new verified user who joined `workspace` with `role` through an emailed invitation.
+    pub async fn add_member(&self, workspace: &TestWorkspace, email: &str, role: &str) -> TestUser {
+        let member = self.new_verified_user(email).await;
+        let invite = json!({ "email": email, "role": role });
+        let invited = self.post(&workspace.path("/invitations"), Some(&workspace.owner.access_token), &invite).await;
+        expect_status::<Value>(invited, 201).await;
+        let mail = self.smtp.next_message().await;
+        let link = mail.link_starting_with("http://weft.test/invitations/").expect("invitation link");
+        let token = link.rsplit('/').next().expect("token in link");
+        let accepted =
+            self.post(&format!("/api/v1/invitations/{token}/accept"), Some(&member.access_token), &json!({})).await;
+        expect_status::<Value>(accepted, 200).await;
+        member
+    }
+
+    /// A new API key of `workspace` with `scopes`, created by its owner; returns the secret and id.
+    pub async fn new_api_key(&self, workspace: &TestWorkspace, scopes: &[&str]) -> (String, String) {
+        let body = json!({ "name": "test key", "scopes": scopes });
+        let created: Value = expect_status(
+            self.post(&workspace.path("/api-keys"), Some(&workspace.owner.access_token), &body).await,
+            201,
+        )
+        .await;
+        (created["secret"].as_str().expect("key secret").to_owned(), created["id"].as_str().expect("key id").to_owned())
     }
 }
 

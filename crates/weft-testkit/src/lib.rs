@@ -5,7 +5,7 @@
 mod app;
 mod database;
 
-pub use app::{TEST_PASSWORD, TEST_SECRET_KEY, TestApp, TestUser, expect_status};
+pub use app::{TEST_PASSWORD, TEST_SECRET_KEY, TestApp, TestUser, TestWorkspace, expect_status};
 pub use database::{TestBackend, TestDb};
 
 pub mod smtp;

@@ -70,6 +70,17 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// Believe `X-Forwarded-For` and `X-Forwarded-Proto` (only behind a proxy you run).
     pub trust_proxy: bool,
+    /// `redis://…`: share rate limits across processes; unset keeps them in this process.
+    pub redis_url: Option<Secret>,
+    /// Requests per minute for each API key and each signed-in user.
+    pub rate_limit_per_minute: u32,
+    /// Requests a key or user may send at once before the per-minute pace applies.
+    pub rate_limit_burst: u32,
+    /// Requests per minute per client address on routes without a credential (login, register, …).
+    pub rate_limit_ip_per_minute: u32,
+    pub rate_limit_ip_burst: u32,
+    /// Days a deleted workspace stays restorable before it is purged.
+    pub workspace_purge_grace_days: u32,
 }
 
 impl Default for Config {
@@ -94,6 +105,12 @@ impl Default for Config {
             shutdown_timeout_secs: 20,
             cors_origins: Vec::new(),
             trust_proxy: false,
+            redis_url: None,
+            rate_limit_per_minute: 100,
+            rate_limit_burst: 20,
+            rate_limit_ip_per_minute: 60,
+            rate_limit_ip_burst: 20,
+            workspace_purge_grace_days: 7,
         }
     }
 }
@@ -212,7 +229,32 @@ impl Config {
         if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
             return invalid("log_level", "is not a valid tracing filter");
         }
+        for (key, value) in [
+            ("rate_limit_per_minute", self.rate_limit_per_minute),
+            ("rate_limit_burst", self.rate_limit_burst),
+            ("rate_limit_ip_per_minute", self.rate_limit_ip_per_minute),
+            ("rate_limit_ip_burst", self.rate_limit_ip_burst),
+        ] {
+            if value == 0 {
+                return invalid(key, "must be at least 1");
+            }
+        }
+        if let Some(url) = &self.redis_url
+            && !(url.expose().starts_with("redis://") || url.expose().starts_with("rediss://"))
+        {
+            return invalid("redis_url", "must start with redis:// or rediss://");
+        }
         Ok(self)
+    }
+
+    /// The request budgets (`validate` has refused zeros).
+    pub fn quotas(&self) -> weft_http::Quotas {
+        let quota = |per_minute, burst| weft_domain::Quota { per_minute, burst };
+        weft_http::Quotas {
+            api_key: quota(self.rate_limit_per_minute, self.rate_limit_burst),
+            user: quota(self.rate_limit_per_minute, self.rate_limit_burst),
+            ip: quota(self.rate_limit_ip_per_minute, self.rate_limit_ip_burst),
+        }
     }
 }
 

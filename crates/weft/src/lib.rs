@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use weft_http::rate_limit::RateLimiter;
 use weft_http::{AppState, HttpSettings, TokenKeys};
 use weft_store::{Backend, DbConfig, Store};
 use weft_worker::Mailer;
@@ -81,18 +82,26 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
     let public_url = config.public_url(bound);
     tracing::info!(mailer = mailer.kind(), database = store.backend().name(), "starting");
 
+    let limiter = match &config.redis_url {
+        Some(url) => RateLimiter::redis(url.expose()).await.context("key `redis_url`")?,
+        None => RateLimiter::in_process(),
+    };
     let state = AppState::new(
         store.clone(),
         mailer,
         TokenKeys::new(&signing_key),
+        limiter,
         HttpSettings {
             public_url: public_url.clone(),
             body_limit_bytes: config.body_limit_bytes,
             request_timeout: Duration::from_secs(config.request_timeout_secs),
             cors_origins: config.cors_origins.clone(),
             trust_proxy: config.trust_proxy,
+            quotas: config.quotas(),
+            workspace_purge_grace: Duration::from_secs(u64::from(config.workspace_purge_grace_days) * 24 * 60 * 60),
         },
     );
+    tokio::spawn(purge_deleted_workspaces(store.clone(), shutdown.clone()));
     let mut server = tokio::spawn(weft_http::serve(listener, state, shutdown.clone().cancelled_owned()));
     tracing::info!(
         startup_ms = started.elapsed().as_millis() as u64,
@@ -118,4 +127,22 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
     served.context("the HTTP server task failed")?.context("the HTTP server failed")?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How often deleted workspaces past their grace period are looked for.
+const PURGE_INTERVAL: Duration = Duration::from_secs(60 * 60);
+
+/// Purges deleted workspaces whose grace period is over, at start and then hourly, until shutdown.
+async fn purge_deleted_workspaces(store: Store, shutdown: CancellationToken) {
+    loop {
+        match store.purge_workspaces(weft_store::now_ms()).await {
+            Ok(purged) if !purged.is_empty() => tracing::info!(count = purged.len(), "purged deleted workspaces"),
+            Ok(_) => {}
+            Err(error) => tracing::error!(error = %error, "purging deleted workspaces failed"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(PURGE_INTERVAL) => {}
+        }
+    }
 }

@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 use weft::{Config, LogFormat, Overrides};
 use weft_domain::{EmailAddress, PasswordHash, password};
-use weft_store::NewUser;
+use weft_store::{NewUser, Origin};
 
 #[derive(Parser)]
 #[command(name = "weft", about = "Weft: workflow automation in one binary", disable_version_flag = true)]
@@ -75,6 +75,19 @@ enum AdminCommand {
         #[arg(long)]
         operator: bool,
     },
+    /// The audit log
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chains and report the first broken link of each; exits 1 if any is broken
+    Verify {
+        /// Only this workspace's chain (its id); default: every chain, accounts included
+        #[arg(long, value_name = "WS")]
+        workspace: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -123,8 +136,39 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(AdminCommand::CreateUser { email, name, operator }) => {
             create_user(&config, &email, name.as_deref(), operator).await
         }
+        Command::Admin(AdminCommand::Audit(AuditCommand::Verify { workspace })) => {
+            verify_audit(&config, workspace.as_deref()).await
+        }
         Command::Version => Ok(()),
     }
+}
+
+async fn verify_audit(config: &Config, workspace: Option<&str>) -> anyhow::Result<()> {
+    let store = weft::open_store(config, false).await?;
+    let started = std::time::Instant::now();
+    let chains = store.audit_chains(workspace).await?;
+    if let Some(workspace) = workspace
+        && chains.is_empty()
+    {
+        store.close().await;
+        bail!("no audit chain for workspace {workspace}");
+    }
+    let (mut entries, mut broken) = (0u64, 0usize);
+    for chain in &chains {
+        let report = store.verify_audit_chain(chain).await?;
+        entries += report.entries;
+        if let Some(link) = report.broken {
+            broken += 1;
+            println!("BROKEN {chain}: entry {} (seq {}): {}", link.id, link.seq, link.reason);
+        }
+    }
+    store.close().await;
+    let elapsed = started.elapsed();
+    println!("verified {} chain(s), {entries} entries in {:.2?}: {broken} broken", chains.len(), elapsed);
+    if broken > 0 {
+        bail!("the audit log has been altered");
+    }
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
@@ -160,11 +204,11 @@ async fn create_user(config: &Config, email: &str, name: Option<&str>, operator:
     password::check_policy(&password).map_err(|e| anyhow::anyhow!("the password {e}"))?;
     let hash = tokio::task::spawn_blocking(move || PasswordHash::new(&password)).await?;
     let store = weft::open_store(config, weft::migrates_on_start(config)).await?;
-    let created =
-        store.create_user(NewUser { email: &email, name: &name, password_hash: &hash, is_operator: operator }).await;
+    let new = NewUser { email: &email, name: &name, password_hash: &hash, is_operator: operator };
+    let created = store.create_user(new, &Origin::default()).await;
     store.close().await;
-    let user = match created {
-        Ok(user) => user,
+    let (user, _personal) = match created {
+        Ok(created) => created,
         Err(weft_store::StoreError::Conflict { .. }) => bail!("an account with the email {email} already exists"),
         Err(other) => return Err(other).context("creating the account"),
     };

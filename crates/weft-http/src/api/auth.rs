@@ -2,20 +2,22 @@
 
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
 use axum::response::IntoResponse;
-use axum::routing::post;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use weft_domain::token::hash_presented;
-use weft_domain::{EmailAddress, OpaqueToken, PasswordHash, password};
+use weft_domain::{Actor, AuditAction, EmailAddress, OpaqueToken, PasswordHash, password};
 use weft_store::{EmailTokenPurpose, NewEmailToken, NewSession, NewUser, RefreshOutcome, StoreError, User};
 
 use crate::account_mail;
 use crate::api::me::UserOut;
 use crate::error::{ApiError, Validation};
-use crate::extract::{ClientInfo, CurrentUser};
+use crate::extract::{ClientInfo, CurrentUser, limit_by_ip};
 use crate::json::ApiJson;
 use crate::state::AppState;
 use crate::tokens::{ACCESS_TOKEN_TTL, SESSION_TTL};
@@ -24,16 +26,17 @@ const VERIFY_EMAIL_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 const RESET_PASSWORD_TTL: Duration = Duration::from_secs(60 * 60);
 const NAME_MAX: usize = 100;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/register", post(register))
-        .route("/auth/login", post(login))
-        .route("/auth/refresh", post(refresh))
-        .route("/auth/logout", post(logout))
-        .route("/auth/verify-email/request", post(request_email_verification))
-        .route("/auth/verify-email", post(verify_email))
-        .route("/auth/forgot-password", post(forgot_password))
-        .route("/auth/reset-password", post(reset_password))
+/// The routes that need no credential are budgeted per client address; the others per user.
+pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
+    let public = OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(verify_email))
+        .routes(routes!(forgot_password))
+        .routes(routes!(reset_password))
+        .route_layer(from_fn_with_state(state.clone(), limit_by_ip));
+    OpenApiRouter::new().routes(routes!(logout)).routes(routes!(request_email_verification)).merge(public)
 }
 
 fn millis(duration: Duration) -> i64 {
@@ -55,7 +58,7 @@ pub(crate) fn display_name(raw: &str) -> Result<String, String> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RegisterIn {
     email: String,
@@ -63,8 +66,12 @@ struct RegisterIn {
     name: String,
 }
 
+/// Create an account and its personal workspace; a verification mail follows.
+#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterIn,
+    responses((status = 201, body = UserOut), (status = 409, description = "The email has an account", body = crate::Problem)))]
 async fn register(
     State(state): State<AppState>,
+    client: ClientInfo,
     ApiJson(input): ApiJson<RegisterIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let mut validation = Validation::default();
@@ -75,9 +82,9 @@ async fn register(
     let (Some(email), Some(name)) = (email, name) else { unreachable!("validation passed") };
 
     let hash = hash_password(input.password).await?;
-    let user = state
+    let (user, _personal) = state
         .store
-        .create_user(NewUser { email: &email, name: &name, password_hash: &hash, is_operator: false })
+        .create_user(NewUser { email: &email, name: &name, password_hash: &hash, is_operator: false }, &client.origin())
         .await
         .map_err(|error| match error {
             StoreError::Conflict { .. } => ApiError::Conflict("an account with this email already exists"),
@@ -108,14 +115,14 @@ async fn send_verification(state: &AppState, user: &User) -> Result<(), ApiError
     Ok(())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LoginIn {
     email: String,
     password: String,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct TokensOut {
     pub access_token: String,
     pub refresh_token: String,
@@ -139,6 +146,9 @@ fn tokens_out(
 
 const BAD_CREDENTIALS: &str = "the email or password is incorrect";
 
+/// Sign in with email and password: an access token (15 minutes) and a refresh token.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginIn,
+    responses((status = 200, body = TokensOut), (status = 401, description = "Wrong email or password", body = crate::Problem)))]
 async fn login(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -160,6 +170,7 @@ async fn login(
         Err(_) => None,
     };
     let password = input.password;
+    let claimed = account.as_ref().map(|(user, _)| user.id.clone());
     let verified = tokio::task::spawn_blocking(move || match account {
         Some((user, hash)) => hash.verify(&password).then_some(user),
         None => {
@@ -171,6 +182,9 @@ async fn login(
     .map_err(ApiError::internal)?;
 
     let Some(user) = verified else {
+        let actor = claimed.map_or(Actor::Anonymous, Actor::User);
+        let metadata = serde_json::json!({ "email": account_key });
+        state.store.record_event(&client.origin(), &actor, AuditAction::LoginFailed, metadata).await?;
         let mut throttles = state.throttles();
         let now = Instant::now();
         throttles.accounts.record_failure(&account_key, now);
@@ -197,18 +211,24 @@ async fn login(
     Ok(axum::Json(tokens_out(&state, &user.id, &session.id, &refresh)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RefreshIn {
     refresh_token: String,
 }
 
+/// Trade a refresh token for new tokens. Each refresh token works once; presenting a used one
+/// again revokes its session.
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshIn,
+    responses((status = 200, body = TokensOut), (status = 401, description = "Unknown, expired or reused token", body = crate::Problem)))]
 async fn refresh(
     State(state): State<AppState>,
+    client: ClientInfo,
     ApiJson(input): ApiJson<RefreshIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let next = OpaqueToken::generate();
-    match state.store.rotate_refresh_token(&hash_presented(&input.refresh_token), &next.hash()).await? {
+    let presented = hash_presented(&input.refresh_token);
+    match state.store.rotate_refresh_token(&presented, &next.hash(), &client.origin()).await? {
         RefreshOutcome::Rotated { session, user } => Ok(axum::Json(tokens_out(&state, &user, &session, &next))),
         RefreshOutcome::Reused => {
             tracing::warn!("a rotated refresh token was presented again; its session is revoked");
@@ -218,11 +238,22 @@ async fn refresh(
     }
 }
 
-async fn logout(State(state): State<AppState>, current: CurrentUser) -> Result<impl IntoResponse, ApiError> {
-    state.store.revoke_session(&current.user.id, &current.session).await?;
+/// Sign out this session.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204, description = "Signed out")),
+    security(("user" = [])))]
+async fn logout(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    client: ClientInfo,
+) -> Result<impl IntoResponse, ApiError> {
+    state.store.revoke_session(&current.user.id, &current.session, &client.origin(), AuditAction::Logout).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Send the verification mail again.
+#[utoipa::path(post, path = "/auth/verify-email/request", tag = "auth",
+    responses((status = 202, description = "Mail queued"), (status = 409, description = "Already verified", body = crate::Problem)),
+    security(("user" = [])))]
 async fn request_email_verification(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -234,7 +265,7 @@ async fn request_email_verification(
     Ok(StatusCode::ACCEPTED)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TokenIn {
     token: String,
@@ -242,23 +273,29 @@ struct TokenIn {
 
 const BAD_EMAIL_TOKEN: &str = "is invalid, expired or already used";
 
+/// Confirm an email address with the token from the verification mail.
+#[utoipa::path(post, path = "/auth/verify-email", tag = "auth", request_body = TokenIn,
+    responses((status = 200, body = UserOut)))]
 async fn verify_email(
     State(state): State<AppState>,
+    client: ClientInfo,
     ApiJson(input): ApiJson<TokenIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let user = state.store.verify_email(&hash_presented(&input.token)).await?;
+    let user = state.store.verify_email(&hash_presented(&input.token), &client.origin()).await?;
     let user = user.ok_or_else(|| ApiError::field("/token", BAD_EMAIL_TOKEN))?;
     Ok(axum::Json(UserOut::from(&user)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ForgotPasswordIn {
     email: String,
 }
 
-/// Always 202, and the work happens after the response, so neither the answer nor its timing
-/// tells whether the address has an account.
+/// Ask for a password-reset mail. Always 202, and the work happens after the response, so
+/// neither the answer nor its timing tells whether the address has an account.
+#[utoipa::path(post, path = "/auth/forgot-password", tag = "auth", request_body = ForgotPasswordIn,
+    responses((status = 202, description = "A mail follows if the address has an account")))]
 async fn forgot_password(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<ForgotPasswordIn>,
@@ -299,20 +336,24 @@ async fn send_password_reset(state: &AppState, email: &EmailAddress) -> Result<(
     Ok(())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ResetPasswordIn {
     token: String,
     password: String,
 }
 
+/// Set a new password with the token from the reset mail; every session is signed out.
+#[utoipa::path(post, path = "/auth/reset-password", tag = "auth", request_body = ResetPasswordIn,
+    responses((status = 204, description = "Password changed")))]
 async fn reset_password(
     State(state): State<AppState>,
+    client: ClientInfo,
     ApiJson(input): ApiJson<ResetPasswordIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     password::check_policy(&input.password).map_err(|e| ApiError::field("/password", e.to_string()))?;
     let hash = hash_password(input.password).await?;
-    let reset = state.store.reset_password(&hash_presented(&input.token), &hash).await?;
+    let reset = state.store.reset_password(&hash_presented(&input.token), &hash, &client.origin()).await?;
     let user_id = reset.ok_or_else(|| ApiError::field("/token", BAD_EMAIL_TOKEN))?;
     // Whoever proved control of the mailbox may log in again at once, even if someone else
     // locked the account by guessing.

@@ -1,26 +1,28 @@
 //! Liveness, readiness and metrics, outside `/api`.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::metrics;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(get_metrics))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz)).routes(routes!(get_metrics))
 }
 
-/// The process is up and answering.
+/// Liveness: the process is up and answering.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "`{\"status\": \"ok\"}`")))]
 async fn healthz() -> impl IntoResponse {
     axum::Json(json!({ "status": "ok" }))
 }
 
-/// The database answers and its schema is current.
+/// Readiness: the database answers and its schema is current (503 otherwise).
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "`{\"status\": \"ready\", \"database\": \"sqlite\"}`")))]
 async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let unreachable = ApiError::Unavailable("the database is not reachable");
     state.store.ping().await.map_err(|error| {
@@ -34,6 +36,8 @@ async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiE
     Ok(axum::Json(json!({ "status": "ready", "database": state.store.backend().name() })))
 }
 
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 async fn get_metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], state.metrics.render(state.store.pool_stats()))
 }

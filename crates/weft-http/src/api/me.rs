@@ -1,29 +1,30 @@
 //! The signed-in user's own account and sessions.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get};
 use serde::{Deserialize, Serialize};
-use weft_domain::{PasswordHash, SessionId, password};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use weft_domain::{AuditAction, PasswordHash, SessionId, password};
 use weft_store::{Session, User};
 
 use crate::api::auth::display_name;
 use crate::api::rfc3339;
 use crate::error::{ApiError, Validation};
-use crate::extract::CurrentUser;
+use crate::extract::{ClientInfo, CurrentUser};
 use crate::json::ApiJson;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/me", get(get_me).patch(update_me))
-        .route("/me/sessions", get(list_sessions))
-        .route("/me/sessions/{id}", delete(revoke_session))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_me, update_me))
+        .routes(routes!(list_sessions))
+        .routes(routes!(revoke_session))
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct UserOut {
     pub id: String,
     pub email: String,
@@ -46,11 +47,13 @@ impl From<&User> for UserOut {
     }
 }
 
+/// Read my account.
+#[utoipa::path(get, path = "/me", tag = "account", responses((status = 200, body = UserOut)), security(("user" = [])))]
 async fn get_me(current: CurrentUser) -> impl IntoResponse {
     axum::Json(UserOut::from(&current.user))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct MePatch {
     name: Option<String>,
@@ -58,11 +61,14 @@ struct MePatch {
     new_password: Option<String>,
 }
 
-/// Renames, and/or changes the password. A password change needs the current password and
+/// Rename myself and/or change my password. A password change needs the current password and
 /// signs out every other session.
+#[utoipa::path(patch, path = "/me", tag = "account", request_body = MePatch, responses((status = 200, body = UserOut)),
+    security(("user" = [])))]
 async fn update_me(
     State(state): State<AppState>,
     current: CurrentUser,
+    client: ClientInfo,
     ApiJson(patch): ApiJson<MePatch>,
 ) -> Result<impl IntoResponse, ApiError> {
     let mut validation = Validation::default();
@@ -83,16 +89,16 @@ async fn update_me(
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::field("/current_password", "is incorrect"))?;
-        state.store.change_password(&current.user.id, &hash, &current.session).await?;
+        state.store.change_password(&current.user.id, &hash, &current.session, &client.origin()).await?;
     }
     let user = match name {
-        Some(name) => state.store.rename_user(&current.user.id, &name).await?,
+        Some(name) => state.store.rename_user(&current.user.id, &name, &client.origin()).await?,
         None => state.store.user(&current.user.id).await?,
     };
     Ok(axum::Json(UserOut::from(&user)))
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SessionOut {
     pub id: String,
     pub current: bool,
@@ -117,25 +123,34 @@ impl SessionOut {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SessionsOut {
     pub items: Vec<SessionOut>,
 }
 
+/// List my live sessions (every login that is not signed out or expired).
+#[utoipa::path(get, path = "/me/sessions", tag = "account", responses((status = 200, body = SessionsOut)),
+    security(("user" = [])))]
 async fn list_sessions(State(state): State<AppState>, current: CurrentUser) -> Result<impl IntoResponse, ApiError> {
     let sessions = state.store.active_sessions(&current.user.id).await?;
     let items = sessions.iter().map(|s| SessionOut::new(s, &current.session)).collect();
     Ok(axum::Json(SessionsOut { items }))
 }
 
-/// Another user's session, or a malformed id, is simply not found.
+/// Sign out one of my sessions. Another user's session, or a malformed id, is simply not found.
+#[utoipa::path(delete, path = "/me/sessions/{id}", tag = "account",
+    params(("id" = String, Path, description = "The session's id (`ses_…`)")),
+    responses((status = 204, description = "Signed out")), security(("user" = [])))]
 async fn revoke_session(
     State(state): State<AppState>,
     current: CurrentUser,
+    client: ClientInfo,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id: SessionId = id.parse().map_err(|_| ApiError::NotFound)?;
-    if !state.store.revoke_session(&current.user.id, &id).await? {
+    let revoked =
+        state.store.revoke_session(&current.user.id, &id, &client.origin(), AuditAction::SessionRevoked).await?;
+    if !revoked {
         return Err(ApiError::NotFound);
     }
     Ok(StatusCode::NO_CONTENT)

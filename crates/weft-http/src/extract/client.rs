@@ -14,6 +14,13 @@ pub struct ClientInfo {
     pub user_agent: Option<String>,
 }
 
+impl ClientInfo {
+    /// The request's origin as the audit log records it.
+    pub fn origin(&self) -> weft_store::Origin {
+        weft_store::Origin { ip: self.ip.map(|ip| ip.to_string()), user_agent: self.user_agent.clone() }
+    }
+}
+
 impl FromRequestParts<AppState> for ClientInfo {
     type Rejection = Infallible;
 

@@ -1,8 +1,11 @@
 //! Store conformance: the same behaviour from both backends.
 
+use weft_domain::AuditAction;
 use weft_domain::token::hash_presented;
 use weft_domain::{EmailAddress, OpaqueToken, PasswordHash, SessionId, UserId};
-use weft_store::{EmailTokenPurpose, NewEmailToken, NewSession, NewUser, RefreshOutcome, Store, StoreError, User};
+use weft_store::{
+    EmailTokenPurpose, NewEmailToken, NewSession, NewUser, Origin, RefreshOutcome, Store, StoreError, User,
+};
 use weft_testkit::{TestDb, backend_test};
 
 /// A cheap stand-in hash: these tests are about storage, not Argon2's cost.
@@ -13,9 +16,13 @@ fn some_hash() -> PasswordHash {
 async fn user(store: &Store, email: &str) -> User {
     let email = EmailAddress::parse(email).unwrap();
     store
-        .create_user(NewUser { email: &email, name: "Ada", password_hash: &some_hash(), is_operator: false })
+        .create_user(
+            NewUser { email: &email, name: "Ada", password_hash: &some_hash(), is_operator: false },
+            &Origin::default(),
+        )
         .await
         .unwrap()
+        .0
 }
 
 async fn session(store: &Store, user: &UserId, refresh: &OpaqueToken) -> SessionId {
@@ -54,7 +61,7 @@ backend_test! {
         assert!(first.id.as_str().starts_with("usr_"));
         let email = EmailAddress::parse("ADA@example.com").unwrap();
         let again = store
-            .create_user(NewUser { email: &email, name: "Other", password_hash: &some_hash(), is_operator: true })
+            .create_user(NewUser { email: &email, name: "Other", password_hash: &some_hash(), is_operator: true }, &Origin::default())
             .await;
         assert!(matches!(again, Err(StoreError::Conflict { .. })), "{again:?}");
     }
@@ -66,16 +73,17 @@ backend_test! {
         let store = db.store().await;
         let email = EmailAddress::parse("op@example.com").unwrap();
         let created = store
-            .create_user(NewUser { email: &email, name: "Op", password_hash: &some_hash(), is_operator: true })
+            .create_user(NewUser { email: &email, name: "Op", password_hash: &some_hash(), is_operator: true }, &Origin::default())
             .await
-            .unwrap();
+            .unwrap()
+            .0;
         assert!(created.is_operator);
         assert_eq!(store.user(&created.id).await.unwrap(), created);
         let (found, hash) = store.user_credentials(&email).await.unwrap().expect("credentials");
         assert_eq!((found, hash), (created.clone(), some_hash()));
         assert!(store.user_credentials(&EmailAddress::parse("nobody@example.com").unwrap()).await.unwrap().is_none());
         assert!(matches!(store.user(&UserId::generate()).await, Err(StoreError::NotFound)));
-        let renamed = store.rename_user(&created.id, "Operator").await.unwrap();
+        let renamed = store.rename_user(&created.id, "Operator", &Origin::default()).await.unwrap();
         assert_eq!(renamed.name, "Operator");
         assert!(renamed.updated_at >= created.updated_at);
     }
@@ -91,16 +99,16 @@ backend_test! {
         assert_eq!(store.session_user(&sid).await.unwrap().map(|u| u.id), Some(ada.id.clone()));
 
         let second = OpaqueToken::generate();
-        let outcome = store.rotate_refresh_token(&first.hash(), &second.hash()).await.unwrap();
+        let outcome = store.rotate_refresh_token(&first.hash(), &second.hash(), &Origin::default()).await.unwrap();
         assert_eq!(outcome, RefreshOutcome::Rotated { session: sid.clone(), user: ada.id.clone() });
 
         let third = OpaqueToken::generate();
-        let replay = store.rotate_refresh_token(&first.hash(), &third.hash()).await.unwrap();
+        let replay = store.rotate_refresh_token(&first.hash(), &third.hash(), &Origin::default()).await.unwrap();
         assert_eq!(replay, RefreshOutcome::Reused);
         assert!(store.session_user(&sid).await.unwrap().is_none(), "the whole session is revoked");
-        let after = store.rotate_refresh_token(&second.hash(), &third.hash()).await.unwrap();
+        let after = store.rotate_refresh_token(&second.hash(), &third.hash(), &Origin::default()).await.unwrap();
         assert_eq!(after, RefreshOutcome::Invalid, "even the newest token of a revoked session is dead");
-        let unknown = store.rotate_refresh_token(&hash_presented("never issued"), &third.hash()).await.unwrap();
+        let unknown = store.rotate_refresh_token(&hash_presented("never issued"), &third.hash(), &Origin::default()).await.unwrap();
         assert_eq!(unknown, RefreshOutcome::Invalid);
     }
 }
@@ -114,7 +122,7 @@ backend_test! {
         session(&store, &ada.id, &token).await;
         let attempts = (0..6).map(|_| {
             let (store, presented) = (store.clone(), token.hash());
-            tokio::spawn(async move { store.rotate_refresh_token(&presented, &OpaqueToken::generate().hash()).await })
+            tokio::spawn(async move { store.rotate_refresh_token(&presented, &OpaqueToken::generate().hash(), &Origin::default()).await })
         });
         let mut rotated = 0;
         for attempt in attempts {
@@ -135,7 +143,7 @@ backend_test! {
         let sid = session_lasting(&store, &ada.id, &token, -1).await;
         assert!(store.session_user(&sid).await.unwrap().is_none());
         assert!(store.active_sessions(&ada.id).await.unwrap().is_empty());
-        let outcome = store.rotate_refresh_token(&token.hash(), &OpaqueToken::generate().hash()).await.unwrap();
+        let outcome = store.rotate_refresh_token(&token.hash(), &OpaqueToken::generate().hash(), &Origin::default()).await.unwrap();
         assert_eq!(outcome, RefreshOutcome::Invalid);
     }
 }
@@ -147,10 +155,10 @@ backend_test! {
         let ada = user(&store, "ada@example.com").await;
         let bob = user(&store, "bob@example.com").await;
         let ada_session = session(&store, &ada.id, &OpaqueToken::generate()).await;
-        assert!(!store.revoke_session(&bob.id, &ada_session).await.unwrap());
+        assert!(!store.revoke_session(&bob.id, &ada_session, &Origin::default(), AuditAction::SessionRevoked).await.unwrap());
         assert_eq!(store.active_sessions(&ada.id).await.unwrap().len(), 1);
-        assert!(store.revoke_session(&ada.id, &ada_session).await.unwrap());
-        assert!(!store.revoke_session(&ada.id, &ada_session).await.unwrap(), "already revoked");
+        assert!(store.revoke_session(&ada.id, &ada_session, &Origin::default(), AuditAction::SessionRevoked).await.unwrap());
+        assert!(!store.revoke_session(&ada.id, &ada_session, &Origin::default(), AuditAction::SessionRevoked).await.unwrap(), "already revoked");
         assert!(store.active_sessions(&ada.id).await.unwrap().is_empty());
     }
 }
@@ -163,7 +171,7 @@ backend_test! {
         let keep = session(&store, &ada.id, &OpaqueToken::generate()).await;
         let other = session(&store, &ada.id, &OpaqueToken::generate()).await;
         let new_hash = PasswordHash::from_stored("new".into());
-        store.change_password(&ada.id, &new_hash, &keep).await.unwrap();
+        store.change_password(&ada.id, &new_hash, &keep, &Origin::default()).await.unwrap();
         assert_eq!(store.password_hash(&ada.id).await.unwrap(), new_hash);
         assert!(store.session_user(&keep).await.unwrap().is_some());
         assert!(store.session_user(&other).await.unwrap().is_none());
@@ -191,14 +199,14 @@ backend_test! {
         let store = db.store().await;
         let ada = user(&store, "ada@example.com").await;
         let expired = email_token(&store, &ada, EmailTokenPurpose::VerifyEmail, -1).await;
-        assert!(store.verify_email(&expired.hash()).await.unwrap().is_none());
+        assert!(store.verify_email(&expired.hash(), &Origin::default()).await.unwrap().is_none());
         let reset = email_token(&store, &ada, EmailTokenPurpose::ResetPassword, 60_000).await;
-        assert!(store.verify_email(&reset.hash()).await.unwrap().is_none(), "purposes do not mix");
+        assert!(store.verify_email(&reset.hash(), &Origin::default()).await.unwrap().is_none(), "purposes do not mix");
 
         let token = email_token(&store, &ada, EmailTokenPurpose::VerifyEmail, 60_000).await;
-        let verified = store.verify_email(&token.hash()).await.unwrap().expect("verified");
+        let verified = store.verify_email(&token.hash(), &Origin::default()).await.unwrap().expect("verified");
         assert!(verified.email_verified_at.is_some());
-        assert!(store.verify_email(&token.hash()).await.unwrap().is_none(), "single use");
+        assert!(store.verify_email(&token.hash(), &Origin::default()).await.unwrap().is_none(), "single use");
     }
 }
 
@@ -210,10 +218,10 @@ backend_test! {
         let sid = session(&store, &ada.id, &OpaqueToken::generate()).await;
         let token = email_token(&store, &ada, EmailTokenPurpose::ResetPassword, 60_000).await;
         let new_hash = PasswordHash::from_stored("reset".into());
-        assert_eq!(store.reset_password(&token.hash(), &new_hash).await.unwrap(), Some(ada.id.clone()));
+        assert_eq!(store.reset_password(&token.hash(), &new_hash, &Origin::default()).await.unwrap(), Some(ada.id.clone()));
         assert_eq!(store.password_hash(&ada.id).await.unwrap(), new_hash);
         assert!(store.session_user(&sid).await.unwrap().is_none());
-        assert_eq!(store.reset_password(&token.hash(), &some_hash()).await.unwrap(), None, "single use");
+        assert_eq!(store.reset_password(&token.hash(), &some_hash(), &Origin::default()).await.unwrap(), None, "single use");
         assert_eq!(store.password_hash(&ada.id).await.unwrap(), new_hash);
     }
 }
