@@ -40,6 +40,8 @@ pub enum ApiError {
     MissingPermission { permission: weft_domain::Permission, key: bool },
     #[error("no resource at this address")]
     NotFound,
+    #[error("no such endpoint; the API is described at /api/v1/openapi.json")]
+    NoRoute,
     #[error("this resource does not support the method")]
     MethodNotAllowed,
     #[error("{0}")]
@@ -86,7 +88,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::MissingPermission { .. } => StatusCode::FORBIDDEN,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::NotFound | ApiError::NoRoute => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::RateLimited { .. } | ApiError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -104,7 +106,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) | ApiError::MissingPermission { .. } => "forbidden",
-            ApiError::NotFound => "not-found",
+            ApiError::NotFound | ApiError::NoRoute => "not-found",
             ApiError::MethodNotAllowed => "method-not-allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::RateLimited { .. } => "rate-limited",
@@ -123,7 +125,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "Payload too large",
             ApiError::Unauthorized(_) => "Unauthorized",
             ApiError::Forbidden(_) | ApiError::MissingPermission { .. } => "Forbidden",
-            ApiError::NotFound => "Not found",
+            ApiError::NotFound | ApiError::NoRoute => "Not found",
             ApiError::MethodNotAllowed => "Method not allowed",
             ApiError::Conflict(_) => "Conflict",
             ApiError::RateLimited { .. } => "Too many requests",

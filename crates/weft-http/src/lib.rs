@@ -62,7 +62,7 @@ pub fn app(state: AppState) -> Router {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::NotFound
+    ApiError::NoRoute
 }
 
 async fn method_not_allowed() -> ApiError {

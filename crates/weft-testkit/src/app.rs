@@ -89,10 +89,16 @@ impl TestApp {
 
     /// Makes the database look as if this binary's migrations had never run.
     pub async fn forget_migrations(&self) {
+        self.execute_sql("DELETE FROM _sqlx_migrations").await;
+    }
+
+    /// Runs SQL behind the app's back: to age rows, or to tamper with them as an attacker would.
+    pub async fn execute_sql(&self, sql: &str) -> u64 {
         use sqlx::{Connection, Executor};
         let mut conn = sqlx::AnyConnection::connect(&self.db.url).await.expect("connect");
-        conn.execute("DELETE FROM _sqlx_migrations").await.expect("forget migrations");
+        let done = conn.execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
         conn.close().await.ok();
+        done.rows_affected()
     }
 
     pub fn url(&self, path: &str) -> String {
