@@ -112,6 +112,19 @@ impl Store {
         Ok(Page::from_overfetch(keys, page.limit, |k| k.id.to_string()))
     }
 
+    /// A live (not revoked) key of the scope's workspace.
+    pub async fn api_key(&self, scope: &TenantScope, id: &ApiKeyId) -> Result<ApiKey> {
+        let row = sqlx::query(&format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE workspace_id = $1 AND id = $2 AND revoked_at IS NULL"
+        ))
+        .bind(scope.workspace().as_str())
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        key_from_row(&row)
+    }
+
     pub async fn revoke_api_key(&self, scope: &TenantScope, origin: &Origin, id: &ApiKeyId) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let revoked = sqlx::query(

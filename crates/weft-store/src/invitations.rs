@@ -126,6 +126,19 @@ impl Store {
         Ok(Page::from_overfetch(items, page.limit, |i| i.id.to_string()))
     }
 
+    /// A pending invitation of the scope's workspace.
+    pub async fn invitation(&self, scope: &TenantScope, id: &InvitationId) -> Result<Invitation> {
+        let row = sqlx::query(&format!(
+            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE workspace_id = $1 AND id = $2 AND accepted_at IS NULL"
+        ))
+        .bind(scope.workspace().as_str())
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        invitation_from_row(&row)
+    }
+
     pub async fn revoke_invitation(&self, scope: &TenantScope, origin: &Origin, id: &InvitationId) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let email: String = sqlx::query_scalar(

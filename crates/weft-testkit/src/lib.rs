@@ -4,9 +4,11 @@
 
 mod app;
 mod database;
+mod services;
 
 pub use app::{TEST_PASSWORD, TEST_SECRET_KEY, TestApp, TestUser, TestWorkspace, expect_status};
 pub use database::{TestBackend, TestDb};
+pub use services::redis_url;
 
 pub mod smtp;
 pub use smtp::{FakeSmtp, ReceivedMail};

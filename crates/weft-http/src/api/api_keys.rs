@@ -1,13 +1,13 @@
 //! API keys of a workspace: create (the secret is shown once), list, revoke.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use weft_domain::{ApiKeyId, ApiKeySecret, Permission};
+use weft_domain::{ApiKeySecret, Permission};
 use weft_store::{ApiKey, NewApiKey};
 
 use crate::api::page::{ApiQuery, PageOut, PageQuery, request};
@@ -147,10 +147,8 @@ async fn list_api_keys(
     security(("user" = ["keys:write"]), ("api_key" = ["keys:write"])))]
 async fn revoke_api_key(
     State(state): State<AppState>,
-    auth: Authorized<KeysWrite>,
-    Path(path): Path<(String, String)>,
+    auth: Authorized<KeysWrite, ApiKey>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id: ApiKeyId = path.1.parse().map_err(|_| ApiError::NotFound)?;
-    state.store.revoke_api_key(&auth.scope, &auth.origin, &id).await?;
+    state.store.revoke_api_key(&auth.scope, &auth.origin, &auth.resource.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use weft_domain::token::hash_presented;
-use weft_domain::{Actor, EmailAddress, InvitationId, OpaqueToken, Role, UserId};
+use weft_domain::{Actor, EmailAddress, OpaqueToken, Role};
 use weft_store::{AcceptOutcome, Invitation, Member, NewInvitation};
 
 use crate::account_mail;
@@ -56,11 +56,6 @@ impl From<Member> for MemberOut {
     }
 }
 
-/// A path id that does not parse names nothing that exists.
-fn path_id<T: std::str::FromStr>(raw: &str) -> Result<T, ApiError> {
-    raw.parse().map_err(|_| ApiError::NotFound)
-}
-
 /// List the workspace's members.
 #[utoipa::path(get, path = "/workspaces/{ws}/members", tag = "members", params(WsPath, PageQuery),
     responses((status = 200, body = PageOut<MemberOut>)),
@@ -90,14 +85,13 @@ struct MemberPatchIn {
     security(("user" = ["members:write"]), ("api_key" = ["members:write"])))]
 async fn update_member(
     State(state): State<AppState>,
-    auth: Authorized<MembersWrite>,
-    Path(path): Path<(String, String)>,
+    auth: Authorized<MembersWrite, Member>,
     ApiJson(input): ApiJson<MemberPatchIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let user: UserId = path_id(&path.1)?;
+    let user = &auth.resource.user_id;
     let role: Role =
         input.role.parse().map_err(|e: weft_domain::access::UnknownRole| ApiError::field("/role", e.to_string()))?;
-    let member = state.store.change_member_role(&auth.scope, &auth.origin, &user, role).await?;
+    let member = state.store.change_member_role(&auth.scope, &auth.origin, user, role).await?;
     Ok(axum::Json(MemberOut::from(member)))
 }
 
@@ -108,11 +102,9 @@ async fn update_member(
     security(("user" = ["members:write"]), ("api_key" = ["members:write"])))]
 async fn remove_member(
     State(state): State<AppState>,
-    auth: Authorized<MembersWrite>,
-    Path(path): Path<(String, String)>,
+    auth: Authorized<MembersWrite, Member>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let user: UserId = path_id(&path.1)?;
-    state.store.remove_member(&auth.scope, &auth.origin, &user).await?;
+    state.store.remove_member(&auth.scope, &auth.origin, &auth.resource.user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -205,11 +197,9 @@ async fn list_invitations(
     security(("user" = ["members:write"]), ("api_key" = ["members:write"])))]
 async fn revoke_invitation(
     State(state): State<AppState>,
-    auth: Authorized<MembersWrite>,
-    Path(path): Path<(String, String)>,
+    auth: Authorized<MembersWrite, Invitation>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id: InvitationId = path_id(&path.1)?;
-    state.store.revoke_invitation(&auth.scope, &auth.origin, &id).await?;
+    state.store.revoke_invitation(&auth.scope, &auth.origin, &auth.resource.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -8,7 +8,7 @@ use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::header;
 use axum::http::request::Parts;
 use weft_domain::{Grant, SessionId, TenantScope, api_key};
-use weft_store::{KeyCredential, Origin, User, Workspace, now_ms};
+use weft_store::{ApiKey, Invitation, KeyCredential, Member, Origin, User, Workspace, now_ms};
 
 use crate::error::ApiError;
 use crate::extract::ClientInfo;
@@ -84,25 +84,76 @@ impl FromRequestParts<AppState> for CurrentUser {
     }
 }
 
+/// A resource named by a path segment, loaded through the caller's scope: one of another
+/// workspace, or a malformed id, is 404 — decided before the request body is even read.
+pub trait PathResource: Sized + Send {
+    /// The path parameter that names it; `None` for routes about the workspace itself.
+    const PARAM: Option<&'static str>;
+
+    fn load(state: &AppState, scope: &TenantScope, raw: &str) -> impl Future<Output = Result<Self, ApiError>> + Send;
+}
+
+impl PathResource for () {
+    const PARAM: Option<&'static str> = None;
+
+    async fn load(_: &AppState, _: &TenantScope, _: &str) -> Result<(), ApiError> {
+        Ok(())
+    }
+}
+
+/// A path id that does not parse names nothing that exists.
+fn path_id<T: std::str::FromStr>(raw: &str) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound)
+}
+
+impl PathResource for Member {
+    const PARAM: Option<&'static str> = Some("user");
+
+    async fn load(state: &AppState, scope: &TenantScope, raw: &str) -> Result<Member, ApiError> {
+        Ok(state.store.member(scope, &path_id(raw)?).await?)
+    }
+}
+
+impl PathResource for Invitation {
+    const PARAM: Option<&'static str> = Some("invitation");
+
+    async fn load(state: &AppState, scope: &TenantScope, raw: &str) -> Result<Invitation, ApiError> {
+        Ok(state.store.invitation(scope, &path_id(raw)?).await?)
+    }
+}
+
+impl PathResource for ApiKey {
+    const PARAM: Option<&'static str> = Some("key");
+
+    async fn load(state: &AppState, scope: &TenantScope, raw: &str) -> Result<ApiKey, ApiError> {
+        Ok(state.store.api_key(scope, &path_id(raw)?).await?)
+    }
+}
+
 /// A caller verified as allowed `G`'s permission in the workspace named by the `{ws}` path
-/// segment (its id or slug). A workspace the caller cannot see is 404, never 403.
+/// segment (its id or slug), and the resource `R` the path names in it. A workspace the caller
+/// cannot see is 404, never 403.
 #[derive(Debug)]
-pub struct Authorized<G> {
+pub struct Authorized<G, R = ()> {
     pub scope: TenantScope,
     pub workspace: Workspace,
+    pub resource: R,
     /// Where the request came from, for the audit log.
     pub origin: Origin,
     gate: PhantomData<G>,
 }
 
-impl<G: Gate> FromRequestParts<AppState> for Authorized<G> {
+fn path_param(params: &RawPathParams, name: &str) -> Result<String, ApiError> {
+    params.iter().find(|(param, _)| *param == name).map(|(_, value)| value.to_owned()).ok_or(ApiError::NotFound)
+}
+
+impl<G: Gate, R: PathResource> FromRequestParts<AppState> for Authorized<G, R> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let caller = Caller::from_request_parts(parts, state).await?;
         let params = RawPathParams::from_request_parts(parts, state).await.map_err(|_| ApiError::NotFound)?;
-        let named = params.iter().find(|(name, _)| *name == "ws").map(|(_, value)| value.to_owned());
-        let named = named.ok_or(ApiError::NotFound)?;
+        let named = path_param(&params, "ws")?;
         let (workspace, grant) = match caller {
             Caller::User(current) => {
                 let (workspace, role) =
@@ -124,7 +175,11 @@ impl<G: Gate> FromRequestParts<AppState> for Authorized<G> {
         if !scope.allows(G::PERMISSION) {
             return Err(ApiError::MissingPermission { permission: G::PERMISSION, key: scope.role().is_none() });
         }
+        let resource = match R::PARAM {
+            Some(name) => R::load(state, &scope, &path_param(&params, name)?).await?,
+            None => R::load(state, &scope, "").await?,
+        };
         let Ok(client) = ClientInfo::from_request_parts(parts, state).await;
-        Ok(Authorized { scope, workspace, origin: client.origin(), gate: PhantomData })
+        Ok(Authorized { scope, workspace, resource, origin: client.origin(), gate: PhantomData })
     }
 }

@@ -5,4 +5,7 @@ mod auth;
 mod cli;
 mod http;
 mod me;
+mod openapi;
+mod rate_limit;
 mod store;
+mod tenancy_matrix;
