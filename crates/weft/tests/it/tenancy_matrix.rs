@@ -37,7 +37,7 @@ async fn workspace_operations(app: &TestApp) -> Vec<Operation> {
     let spec: Value = expect_status(app.get("/api/v1/openapi.json", None).await, 200).await;
     let mut operations = Vec::new();
     for (path, item) in spec["paths"].as_object().expect("paths") {
-        let template = format!("{path}");
+        let template = path.clone();
         if !template.starts_with(WORKSPACE_PREFIX) {
             continue;
         }
