@@ -30,12 +30,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(leave_workspace))
 }
 
-/// The `{ws}` path segment: a workspace's id (`ws_…`) or its slug.
-#[derive(Debug, Deserialize, IntoParams)]
+/// The `{ws}` path segment, declared for the spec; the `Authorized` extractor reads it.
+#[derive(IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct WsPath {
-    /// The workspace's id or slug.
-    #[allow(dead_code)] // Read by the `Authorized` extractor, declared here for the spec.
+    /// The workspace's id (`ws_…`) or its slug.
     pub ws: String,
 }
 
