@@ -1,8 +1,11 @@
 //! Weft's integration tests: one binary, every store and API test on SQLite and, when
 //! `WEFT_TEST_DATABASE_URL` is set, on PostgreSQL too.
 
+mod api_keys;
 mod auth;
 mod cli;
 mod http;
 mod me;
+mod members;
 mod store;
+mod workspaces;
