@@ -256,7 +256,7 @@ impl Store {
         .bind(scope.workspace().as_str())
         .fetch_optional(&mut *tx)
         .await?
-        .ok_or(StoreError::Invariant("the workspace is not deleted"))?;
+        .ok_or(StoreError::Invariant("the workspace is not deleted, or its grace period is over"))?;
         let workspace = workspace_from_row(&row)?;
         let actor = scope.actor();
         let record = Record::new(Some(scope.workspace()), &actor, AuditAction::WorkspaceRestored)

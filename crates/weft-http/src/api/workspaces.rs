@@ -183,7 +183,7 @@ async fn delete_workspace(
 
 /// Restore a deleted workspace before its purge.
 #[utoipa::path(post, path = "/workspaces/{ws}/restore", tag = "workspaces", params(WsPath),
-    responses((status = 200, body = WorkspaceOut), (status = 409, description = "The workspace is not deleted", body = crate::Problem)),
+    responses((status = 200, body = WorkspaceOut), (status = 409, description = "The workspace is not deleted, or its grace period is over", body = crate::Problem)),
     security(("user" = ["workspace:delete"])))]
 async fn restore_workspace(
     State(state): State<AppState>,

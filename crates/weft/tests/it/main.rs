@@ -1,11 +1,14 @@
 //! Weft's integration tests: one binary, every store and API test on SQLite and, when
 //! `WEFT_TEST_DATABASE_URL` is set, on PostgreSQL too.
 
+mod api_keys;
 mod auth;
 mod cli;
 mod http;
 mod me;
+mod members;
 mod openapi;
 mod rate_limit;
 mod store;
 mod tenancy_matrix;
+mod workspaces;
