@@ -7,7 +7,7 @@ use weft_domain::{Actor, AuditAction, EmailAddress, PasswordHash, SessionId, Slu
 
 use crate::audit::{Origin, Record, append};
 use crate::workspaces::{insert_workspace, with_free_slug};
-use crate::{Result, Store, StoreError, Workspace, now_ms};
+use crate::{Page, PageRequest, Result, Store, StoreError, Workspace, now_ms};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -374,17 +374,21 @@ impl Store {
         Ok(true)
     }
 
-    /// The user's live sessions, newest first.
-    pub async fn active_sessions(&self, user: &UserId) -> Result<Vec<Session>> {
+    /// The user's live sessions, newest first (ids sort by creation).
+    pub async fn active_sessions(&self, user: &UserId, page: PageRequest<'_>) -> Result<Page<Session>> {
         let rows = sqlx::query(
             "SELECT id, user_id, created_at, expires_at, last_seen_at, ip, user_agent FROM sessions \
-             WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id DESC",
+             WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND ($3 = '' OR id < $3) \
+             ORDER BY id DESC LIMIT $4",
         )
         .bind(user.as_str())
         .bind(now_ms())
+        .bind(page.after_or_start())
+        .bind(page.fetch_limit())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(session_from_row).collect()
+        let sessions = rows.iter().map(session_from_row).collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_overfetch(sessions, page.limit, |s| s.id.to_string()))
     }
 
     pub async fn create_email_token(&self, new: NewEmailToken<'_>) -> Result<()> {

@@ -11,6 +11,7 @@ use weft_domain::{AuditAction, PasswordHash, SessionId, password};
 use weft_store::{Session, User};
 
 use crate::api::auth::display_name;
+use crate::api::page::{ApiQuery, PageOut, PageQuery, request};
 use crate::api::rfc3339;
 use crate::error::{ApiError, Validation};
 use crate::extract::{ClientInfo, CurrentUser};
@@ -123,18 +124,19 @@ impl SessionOut {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct SessionsOut {
-    pub items: Vec<SessionOut>,
-}
+pub type SessionsOut = PageOut<SessionOut>;
 
-/// List my live sessions (every login that is not signed out or expired).
-#[utoipa::path(get, path = "/me/sessions", tag = "account", responses((status = 200, body = SessionsOut)),
-    security(("user" = [])))]
-async fn list_sessions(State(state): State<AppState>, current: CurrentUser) -> Result<impl IntoResponse, ApiError> {
-    let sessions = state.store.active_sessions(&current.user.id).await?;
-    let items = sessions.iter().map(|s| SessionOut::new(s, &current.session)).collect();
-    Ok(axum::Json(SessionsOut { items }))
+/// List my live sessions (every login that is not signed out or expired), newest first.
+#[utoipa::path(get, path = "/me/sessions", tag = "account", params(PageQuery),
+    responses((status = 200, body = PageOut<SessionOut>)), security(("user" = [])))]
+async fn list_sessions(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let (limit, after) = page.decode()?;
+    let sessions = state.store.active_sessions(&current.user.id, request(limit, &after)).await?;
+    Ok(axum::Json(PageOut::from_page(sessions, |s| SessionOut::new(&s, &current.session))))
 }
 
 /// Sign out one of my sessions. Another user's session, or a malformed id, is simply not found.

@@ -95,3 +95,25 @@ backend_test! {
         }
     }
 }
+
+backend_test! {
+    async fn sessions_are_listed_newest_first_a_page_at_a_time(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ada = app.new_user("ada@example.com").await;
+        let login = json!({"email": ada.email, "password": TEST_PASSWORD});
+        for _ in 0..2 {
+            let _: TokensOut = expect_status(app.post("/api/v1/auth/login", None, &login).await, 200).await;
+        }
+        let token = Some(ada.access_token.as_str());
+        let first: SessionsOut = expect_status(app.get("/api/v1/me/sessions?limit=2", token).await, 200).await;
+        assert_eq!(first.items.len(), 2);
+        assert!(first.items[0].id > first.items[1].id, "newest first");
+        let cursor = first.next_cursor.expect("a second page");
+        let second: SessionsOut =
+            expect_status(app.get(&format!("/api/v1/me/sessions?limit=2&cursor={cursor}"), token).await, 200).await;
+        assert_eq!(second.items.len(), 1);
+        assert!(second.next_cursor.is_none());
+        assert!(second.items[0].current, "the oldest is the session of the user's own first login");
+        assert!(second.items[0].id < first.items[1].id);
+    }
+}

@@ -4,7 +4,7 @@ use weft_domain::AuditAction;
 use weft_domain::token::hash_presented;
 use weft_domain::{EmailAddress, OpaqueToken, PasswordHash, SessionId, UserId};
 use weft_store::{
-    EmailTokenPurpose, NewEmailToken, NewSession, NewUser, Origin, RefreshOutcome, Store, StoreError, User,
+    EmailTokenPurpose, NewEmailToken, NewSession, NewUser, Origin, PageRequest, RefreshOutcome, Store, StoreError, User,
 };
 use weft_testkit::{TestDb, backend_test};
 
@@ -142,7 +142,7 @@ backend_test! {
         let token = OpaqueToken::generate();
         let sid = session_lasting(&store, &ada.id, &token, -1).await;
         assert!(store.session_user(&sid).await.unwrap().is_none());
-        assert!(store.active_sessions(&ada.id).await.unwrap().is_empty());
+        assert!(store.active_sessions(&ada.id, PageRequest { limit: 50, after: None }).await.unwrap().items.is_empty());
         let outcome = store.rotate_refresh_token(&token.hash(), &OpaqueToken::generate().hash(), &Origin::default()).await.unwrap();
         assert_eq!(outcome, RefreshOutcome::Invalid);
     }
@@ -156,10 +156,10 @@ backend_test! {
         let bob = user(&store, "bob@example.com").await;
         let ada_session = session(&store, &ada.id, &OpaqueToken::generate()).await;
         assert!(!store.revoke_session(&bob.id, &ada_session, &Origin::default(), AuditAction::SessionRevoked).await.unwrap());
-        assert_eq!(store.active_sessions(&ada.id).await.unwrap().len(), 1);
+        assert_eq!(store.active_sessions(&ada.id, PageRequest { limit: 50, after: None }).await.unwrap().items.len(), 1);
         assert!(store.revoke_session(&ada.id, &ada_session, &Origin::default(), AuditAction::SessionRevoked).await.unwrap());
         assert!(!store.revoke_session(&ada.id, &ada_session, &Origin::default(), AuditAction::SessionRevoked).await.unwrap(), "already revoked");
-        assert!(store.active_sessions(&ada.id).await.unwrap().is_empty());
+        assert!(store.active_sessions(&ada.id, PageRequest { limit: 50, after: None }).await.unwrap().items.is_empty());
     }
 }
 
