@@ -1,6 +1,7 @@
 //! Weft's integration tests: one binary, every store and API test on SQLite and, when
 //! `WEFT_TEST_DATABASE_URL` is set, on PostgreSQL too.
 
+mod audit;
 mod auth;
 mod cli;
 mod http;
