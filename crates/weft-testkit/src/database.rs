@@ -43,17 +43,23 @@ impl TestDb {
             }
             TestBackend::Postgres => {
                 let admin = TestBackend::postgres_admin_url().expect("PostgreSQL tests need WEFT_TEST_DATABASE_URL");
-                let name = format!("weft_test_{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
-                let mut conn = PgConnection::connect(&admin)
-                    .await
-                    .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {DATABASE_URL_VAR}: {e}"));
-                // The name is generated here, never taken from input.
-                conn.execute(format!("CREATE DATABASE \"{name}\"").as_str()).await.expect("create test database");
-                conn.close().await.ok();
-                let url = with_database(&admin, &name);
-                TestDb { backend, url, _dir: None, postgres: Some((admin, name)) }
+                TestDb::new_postgres(&admin).await
             }
         }
+    }
+
+    /// A new empty PostgreSQL database on the server of `admin` (a URL that may create
+    /// databases), dropped with the returned value.
+    pub async fn new_postgres(admin: &str) -> TestDb {
+        let name = format!("weft_test_{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
+        let mut conn = PgConnection::connect(admin)
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {DATABASE_URL_VAR} or the given admin URL: {e}"));
+        // The name is generated here, never taken from input.
+        conn.execute(format!("CREATE DATABASE \"{name}\"").as_str()).await.expect("create test database");
+        conn.close().await.ok();
+        let url = with_database(admin, &name);
+        TestDb { backend: TestBackend::Postgres, url, _dir: None, postgres: Some((admin.to_owned(), name)) }
     }
 
     /// A store on this database with migrations applied. Keep the `TestDb` alive while using

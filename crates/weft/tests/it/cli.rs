@@ -14,7 +14,7 @@ use weft_testkit::{TestBackend, TestDb};
 const WEFT: &str = env!("CARGO_BIN_EXE_weft");
 
 /// `weft` with a clean environment, run in `dir`.
-fn weft(dir: &Path) -> Command {
+pub(crate) fn weft(dir: &Path) -> Command {
     let mut command = Command::new(WEFT);
     command.current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
     command.kill_on_drop(true);

@@ -2,6 +2,7 @@
 //! `WEFT_TEST_DATABASE_URL` is set, on PostgreSQL too.
 
 mod api_keys;
+mod audit;
 mod auth;
 mod cli;
 mod http;
