@@ -209,6 +209,7 @@ impl From<weft_store::StoreError> for ApiError {
             weft_store::StoreError::NotFound => ApiError::NotFound,
             weft_store::StoreError::Forbidden(reason) => ApiError::Forbidden(reason),
             weft_store::StoreError::Invariant(reason) => ApiError::Conflict(reason),
+            weft_store::StoreError::BadCursor => ApiError::field("?cursor", "is not a cursor this API issued"),
             other => ApiError::internal(other),
         }
     }

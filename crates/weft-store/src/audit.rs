@@ -6,7 +6,7 @@ use sqlx::{AnyConnection, Row};
 use weft_domain::audit::{ACCOUNT_CHAIN, ChainedFields};
 use weft_domain::{Actor, AuditAction, AuditEntryId, TenantScope, WorkspaceId};
 
-use crate::{Page, PageRequest, Result, Store, now_ms};
+use crate::{Page, PageRequest, Result, Store, StoreError, now_ms};
 
 /// Where a request came from, recorded with what it changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -222,7 +222,10 @@ impl Store {
             Some(None) => (filter.actor, None),
             None => (None, None),
         };
-        let before = page.after.and_then(|cursor| cursor.parse::<i64>().ok()).unwrap_or(i64::MAX);
+        let before = match page.after {
+            Some(cursor) => cursor.parse::<i64>().map_err(|_| StoreError::BadCursor)?,
+            None => i64::MAX,
+        };
         let rows = sqlx::query(&format!(
             "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE workspace_id = $1 AND seq < $2 \
              AND ($3 IS NULL OR actor_type = $3) AND ($4 IS NULL OR actor_id = $4) \
@@ -246,12 +249,16 @@ impl Store {
         Ok(Page::from_overfetch(entries, page.limit, |entry| entry.seq.to_string()))
     }
 
-    /// The chains to verify: one workspace's (by id), or every chain.
+    /// The chains to verify: one workspace's (by id), or every chain — those with a head and
+    /// those with entries, so a deleted head row cannot hide a chain.
     pub async fn audit_chains(&self, workspace: Option<&str>) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar("SELECT chain FROM audit_heads WHERE ($1 IS NULL OR chain = $1) ORDER BY chain")
-            .bind(workspace)
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(sqlx::query_scalar(
+            "SELECT chain FROM audit_heads WHERE ($1 IS NULL OR chain = $1) \
+             UNION SELECT DISTINCT chain FROM audit_log WHERE ($1 IS NULL OR chain = $1) ORDER BY chain",
+        )
+        .bind(workspace)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Walks one chain in order, recomputing every hash, and reports the first broken link:
@@ -291,12 +298,15 @@ impl Store {
             (expected_prev, last_seq) = (stored_hash, seq);
         }
         drop(rows);
-        if broken.is_none() && head.as_ref().is_some_and(|(seq, hash)| *seq != last_seq || *hash != expected_prev) {
-            broken = Some(BrokenLink {
-                seq: last_seq + 1,
-                id: String::new(),
-                reason: "the chain's newest entries are missing",
-            });
+        if broken.is_none() {
+            let reason = match &head {
+                None if entries > 0 => Some("the chain's head record is missing"),
+                Some((seq, hash)) if *seq != last_seq || *hash != expected_prev => {
+                    Some("the chain's newest entries are missing")
+                }
+                _ => None,
+            };
+            broken = reason.map(|reason| BrokenLink { seq: last_seq + 1, id: String::new(), reason });
         }
         Ok(ChainReport { chain: chain.to_owned(), entries, broken })
     }

@@ -12,6 +12,9 @@ pub enum StoreError {
     /// The change would break a rule the data must keep (e.g. a workspace without an owner).
     #[error("{0}")]
     Invariant(&'static str),
+    /// A page cursor that this store did not issue.
+    #[error("the cursor is not one this list issued")]
+    BadCursor,
     #[error("unsupported database URL `{0}`: use sqlite://… or postgres://…")]
     UnsupportedUrl(String),
     #[error("database error")]

@@ -599,6 +599,8 @@ backend_test! {
         }
 
         let bad = [
+            // Decodes as base64 ("x") but is no position in the log.
+            (vec![("cursor", "eA")], vec!["?cursor"]),
             (vec![("since", "yesterday")], vec!["?since"]),
             (vec![("until", "2024-13-01T00:00:00Z")], vec!["?until"]),
             (vec![("since", "now"), ("until", "1700000000")], vec!["?since", "?until"]),
@@ -653,7 +655,7 @@ backend_test! {
         let app = TestApp::spawn(backend).await;
         let untouched = workspace_with_five_entries(&app, "ursula@example.com").await;
         // What an attacker with database access does; `{ws}` is the chain of a five-entry workspace.
-        let cases: [(&str, &[&str], i64, &str); 5] = [
+        let cases: [(&str, &[&str], i64, &str); 6] = [
             (
                 "an entry's metadata altered",
                 &[r#"UPDATE audit_log SET metadata = '{"name":"forged"}' WHERE chain = '{ws}' AND seq = 3"#],
@@ -682,6 +684,7 @@ backend_test! {
                 5,
                 "newest",
             ),
+            ("the chain's head row deleted", &["DELETE FROM audit_heads WHERE chain = '{ws}'"], 6, "head"),
         ];
         for (index, (what, statements, seq, reason)) in cases.into_iter().enumerate() {
             let ws = workspace_with_five_entries(&app, &format!("owner{index}@example.com")).await;
@@ -744,6 +747,12 @@ backend_test! {
         assert!(output.contains("verified 1 chain(s)"), "{output}");
         let (ok, output) = verify_cli(&app, &["--workspace", "ws_nonexistent"]).await;
         assert!(!ok && output.contains("no audit chain"), "{output}");
+
+        // Deleting a chain's head row does not hide the chain from the full walk.
+        assert_eq!(app.execute_sql(&format!("DELETE FROM audit_heads WHERE chain = '{}'", intact.id)).await, 1);
+        let (ok, output) = verify_cli(&app, &[]).await;
+        assert!(!ok && output.contains(&format!("BROKEN {}: ", intact.id)), "{output}");
+        assert!(output.contains("head record is missing"), "{output}");
     }
 }
 
