@@ -158,6 +158,9 @@ async fn update_workspace(
     auth: Authorized<WorkspaceWrite>,
     ApiJson(input): ApiJson<WorkspacePatchIn>,
 ) -> Result<impl IntoResponse, ApiError> {
+    if input.name.is_none() && input.slug.is_none() {
+        return Err(ApiError::field("", "give `name`, `slug` or both"));
+    }
     let mut validation = Validation::default();
     let name = input.name.as_deref().and_then(|name| validation.check("/name", workspace_name(name)));
     let slug = input.slug.as_deref().and_then(|slug| validation.check("/slug", Slug::parse(slug)));

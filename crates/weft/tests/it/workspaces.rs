@@ -173,6 +173,8 @@ backend_test! {
         assert_eq!(pointers(&reserved), ["/slug"]);
         let blank: Problem = expect_status(app.patch(&ws.path(""), token, &json!({"name": ""})).await, 422).await;
         assert_eq!(pointers(&blank), ["/name"]);
+        let empty: Problem = expect_status(app.patch(&ws.path(""), token, &json!({})).await, 422).await;
+        assert_eq!(pointers(&empty), [""], "an empty change is refused, not audited");
 
         let forbidden: Problem =
             expect_status(app.patch(&ws.path(""), Some(&member.access_token), &json!({"name": "Mine"})).await, 403)
