@@ -35,10 +35,15 @@ pub enum AuditAction {
     InvitationAccepted,
     ApiKeyCreated,
     ApiKeyRevoked,
+    WorkflowCreated,
+    WorkflowUpdated,
+    WorkflowDeleted,
+    WorkflowVersionSaved,
+    WorkflowPublished,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 24] = [
+    pub const ALL: [AuditAction; 29] = [
         AuditAction::UserRegistered,
         AuditAction::UserUpdated,
         AuditAction::PasswordChanged,
@@ -63,6 +68,11 @@ impl AuditAction {
         AuditAction::InvitationAccepted,
         AuditAction::ApiKeyCreated,
         AuditAction::ApiKeyRevoked,
+        AuditAction::WorkflowCreated,
+        AuditAction::WorkflowUpdated,
+        AuditAction::WorkflowDeleted,
+        AuditAction::WorkflowVersionSaved,
+        AuditAction::WorkflowPublished,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -91,6 +101,11 @@ impl AuditAction {
             AuditAction::InvitationAccepted => "invitation.accepted",
             AuditAction::ApiKeyCreated => "api_key.created",
             AuditAction::ApiKeyRevoked => "api_key.revoked",
+            AuditAction::WorkflowCreated => "workflow.created",
+            AuditAction::WorkflowUpdated => "workflow.updated",
+            AuditAction::WorkflowDeleted => "workflow.deleted",
+            AuditAction::WorkflowVersionSaved => "workflow.version_saved",
+            AuditAction::WorkflowPublished => "workflow.published",
         }
     }
 }

@@ -83,6 +83,10 @@ define_id!(
     /// One entry of the audit log.
     AuditEntryId, "aud", "audit entry"
 );
+define_id!(
+    /// A workflow (its versions are numbered within it).
+    WorkflowId, "wf", "workflow"
+);
 
 #[cfg(test)]
 mod tests {

@@ -20,7 +20,7 @@ pub use access::{Permission, Role};
 pub use api_key::ApiKeySecret;
 pub use audit::AuditAction;
 pub use email::{EmailAddress, EmailError};
-pub use id::{ApiKeyId, AuditEntryId, IdError, InvitationId, SessionId, UserId, WorkspaceId};
+pub use id::{ApiKeyId, AuditEntryId, IdError, InvitationId, SessionId, UserId, WorkflowId, WorkspaceId};
 pub use password::{PasswordError, PasswordHash};
 pub use rate_limit::{Decision, Quota};
 pub use tenant::{Actor, Grant, TenantScope};

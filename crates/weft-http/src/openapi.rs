@@ -29,6 +29,7 @@ use crate::error::{FieldError, PROBLEM_JSON, Problem};
         (name = "members", description = "Members, roles and invitations"),
         (name = "api-keys", description = "API keys, bound to one workspace"),
         (name = "audit", description = "The hash-chained audit log"),
+        (name = "workflows", description = "Workflows and their versions"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]

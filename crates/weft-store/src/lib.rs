@@ -15,6 +15,7 @@ mod invitations;
 mod members;
 mod migrations;
 mod page;
+mod workflows;
 mod workspaces;
 
 pub use accounts::{EmailTokenPurpose, NewEmailToken, NewSession, NewUser, RefreshOutcome, Session, User};
@@ -25,6 +26,7 @@ pub use error::{Result, StoreError};
 pub use invitations::{AcceptOutcome, Invitation, NewInvitation};
 pub use members::Member;
 pub use page::{Page, PageRequest};
+pub use workflows::{NewWorkflow, Workflow, WorkflowFilter, WorkflowPatch, WorkflowVersion};
 pub use workspaces::{Workspace, WorkspacePatch};
 
 /// Milliseconds since the Unix epoch, the unit of every stored time.

@@ -21,6 +21,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0002_tenancy.sql"),
         include_str!("../migrations/postgres/0002_tenancy.sql"),
     ),
+    (
+        3,
+        "workflows",
+        include_str!("../migrations/sqlite/0003_workflows.sql"),
+        include_str!("../migrations/postgres/0003_workflows.sql"),
+    ),
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {

@@ -217,6 +217,24 @@ impl TestApp {
         member
     }
 
+    /// A new workflow in `workspace` (manual trigger → set), created by its owner; returns its id.
+    pub async fn new_workflow(&self, workspace: &TestWorkspace, name: &str) -> String {
+        let body = json!({
+            "name": name,
+            "nodes": [
+                {"name": "Start", "type": "manual_trigger"},
+                {"name": "Greet", "type": "set", "params": {"assignments": [{"name": "greeting", "value": "hello"}]}},
+            ],
+            "connections": [{"from": "Start", "to": "Greet"}],
+        });
+        let created: Value = expect_status(
+            self.post(&workspace.path("/workflows"), Some(&workspace.owner.access_token), &body).await,
+            201,
+        )
+        .await;
+        created["id"].as_str().expect("workflow id").to_owned()
+    }
+
     /// A new API key of `workspace` with `scopes`, created by its owner; returns the secret and id.
     pub async fn new_api_key(&self, workspace: &TestWorkspace, scopes: &[&str]) -> (String, String) {
         let body = json!({ "name": "test key", "scopes": scopes });

@@ -12,6 +12,7 @@ pub mod health;
 pub mod me;
 pub mod members;
 pub mod page;
+pub mod workflows;
 pub mod workspaces;
 
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
@@ -22,6 +23,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(members::router())
         .merge(api_keys::router())
         .merge(audit::router())
+        .merge(workflows::router())
 }
 
 /// API times are RFC 3339 in UTC, with millisecond precision.

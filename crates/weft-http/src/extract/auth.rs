@@ -8,7 +8,7 @@ use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::header;
 use axum::http::request::Parts;
 use weft_domain::{Grant, SessionId, TenantScope, api_key};
-use weft_store::{ApiKey, Invitation, KeyCredential, Member, Origin, User, Workspace, now_ms};
+use weft_store::{ApiKey, Invitation, KeyCredential, Member, Origin, User, Workflow, Workspace, now_ms};
 
 use crate::error::ApiError;
 use crate::extract::ClientInfo;
@@ -127,6 +127,14 @@ impl PathResource for ApiKey {
 
     async fn load(state: &AppState, scope: &TenantScope, raw: &str) -> Result<ApiKey, ApiError> {
         Ok(state.store.api_key(scope, &path_id(raw)?).await?)
+    }
+}
+
+impl PathResource for Workflow {
+    const PARAM: Option<&'static str> = Some("wf");
+
+    async fn load(state: &AppState, scope: &TenantScope, raw: &str) -> Result<Workflow, ApiError> {
+        Ok(state.store.workflow(scope, &path_id(raw)?).await?)
     }
 }
 

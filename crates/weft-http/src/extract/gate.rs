@@ -30,6 +30,8 @@ gates!(
     KeysRead,
     KeysWrite,
     AuditRead,
+    WorkflowsRead,
+    WorkflowsWrite,
 );
 
 /// Restoring needs the delete permission and is the one act on a deleted workspace.

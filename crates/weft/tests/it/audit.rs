@@ -266,6 +266,61 @@ fn mutations() -> Vec<Mutation> {
             ("api_key", Named("deploy_key")),
         ),
         Mutation::new(
+            Method::POST,
+            "/api/v1/workspaces/{ws}/workflows",
+            KEY,
+            201,
+            A::WorkflowCreated,
+            ("workflow", Created),
+        )
+        .body(json!({"name": "Flow", "nodes": [{"name": "Start", "type": "manual_trigger"}]}))
+        .saves("flow"),
+        Mutation::new(
+            Method::PATCH,
+            "/api/v1/workspaces/{ws}/workflows/{flow}",
+            "bob",
+            200,
+            A::WorkflowUpdated,
+            ("workflow", Named("flow")),
+        )
+        .body(json!({"tags": ["ops"]})),
+        Mutation::new(
+            Method::POST,
+            "/api/v1/workspaces/{ws}/workflows/{flow}/versions",
+            "bob",
+            201,
+            A::WorkflowVersionSaved,
+            ("workflow", Named("flow")),
+        )
+        .body(json!({"nodes": [{"name": "Start", "type": "manual_trigger"}]})),
+        Mutation::new(
+            Method::POST,
+            "/api/v1/workspaces/{ws}/workflows/{flow}/publish",
+            KEY,
+            200,
+            A::WorkflowPublished,
+            ("workflow", Named("flow")),
+        )
+        .body(json!({"version": 2})),
+        Mutation::new(
+            Method::POST,
+            "/api/v1/workspaces/{ws}/workflows/{flow}/clone",
+            "ada",
+            201,
+            A::WorkflowCreated,
+            ("workflow", Created),
+        )
+        .body(json!({}))
+        .saves("flow_copy"),
+        Mutation::new(
+            Method::DELETE,
+            "/api/v1/workspaces/{ws}/workflows/{flow_copy}",
+            KEY,
+            204,
+            A::WorkflowDeleted,
+            ("workflow", Named("flow_copy")),
+        ),
+        Mutation::new(
             Method::DELETE,
             "/api/v1/workspaces/{ws}",
             "ada",
@@ -326,7 +381,7 @@ backend_test! {
         let carol = app.add_member(&ws, "carol@example.com", "member").await;
         let dave = app.add_member(&ws, "dave@example.com", "viewer").await;
         let erin = app.new_verified_user("erin@example.com").await;
-        let scopes = ["workspace:read", "workspace:write", "members:write", "keys:write"];
+        let scopes = ["workspace:read", "workspace:write", "members:write", "keys:write", "workflows:write"];
         let (key_secret, key_id) = app.new_api_key(&ws, &scopes).await;
         let ada = ws.owner.clone();
 

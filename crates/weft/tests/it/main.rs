@@ -12,4 +12,5 @@ mod openapi;
 mod rate_limit;
 mod store;
 mod tenancy_matrix;
+mod workflows;
 mod workspaces;

@@ -72,6 +72,7 @@ struct Resources {
     member: String,
     invitation: String,
     key: String,
+    workflow: String,
 }
 
 impl Resources {
@@ -82,11 +83,13 @@ impl Resources {
         let invitation: Value = expect_status(app.post(&ws.path("/invitations"), owner, &invite).await, 201).await;
         app.smtp.next_message().await;
         let (_, key) = app.new_api_key(ws, &["runs:read"]).await;
+        let workflow = app.new_workflow(ws, &format!("flow {tag}")).await;
         Resources {
             workspace: ws.id.clone(),
             member: member.id,
             invitation: invitation["id"].as_str().expect("invitation id").to_owned(),
             key,
+            workflow,
         }
     }
 
@@ -94,7 +97,15 @@ impl Resources {
     /// route's resource gets a fixture here.
     fn fill(&self, template: &str, workspace: &str) -> String {
         let mut path = template.replace("{ws}", workspace);
-        for (name, value) in [("{user}", &self.member), ("{invitation}", &self.invitation), ("{key}", &self.key)] {
+        let version = "1".to_owned();
+        let fixtures = [
+            ("{user}", &self.member),
+            ("{invitation}", &self.invitation),
+            ("{key}", &self.key),
+            ("{wf}", &self.workflow),
+            ("{n}", &version),
+        ];
+        for (name, value) in fixtures {
             path = path.replace(name, value);
         }
         assert!(!path.contains('{'), "no fixture for a path parameter in {template}; add one to Resources");
