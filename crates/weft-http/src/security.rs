@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-const CSP: &str = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
+const CSP: &str = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
 const HSTS: &str = "max-age=63072000; includeSubDomains";
 
 /// True when the client reached us over TLS: directly, or through a trusted proxy that says so.
