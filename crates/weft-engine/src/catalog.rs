@@ -1,0 +1,450 @@
+//! The catalogue of built-in node types: for each, whether it starts runs, how many inputs it
+//! takes, which outputs it has, and how its params are checked.
+//!
+//! Outputs are named for people (messages, the editor) but connections address them by index,
+//! n8n-style: `if` is `[true, false]`, so `output: 1` is the false branch. A node whose
+//! `on_error` is `error_output` gets one more output, `error`, after its type's own.
+
+use serde_json::{Map, Value};
+
+use crate::definition::{DefinitionProblem, NodeDef, OnError};
+use crate::formats::unclosed_expression;
+use crate::params::{
+    AggregateParams, CodeParams, ConditionParams, ExecuteWorkflowParams, HttpRequestParams, LimitParams, LoopParams,
+    MergeParams, NoParams, RemoveDuplicatesParams, SetParams, SortParams, StopAndErrorParams, SwitchParams, WaitParams,
+    check_as,
+};
+use crate::pointer::Pointer;
+
+/// The index of a `loop` node's `done` output: every item that came back, once batches run out.
+pub const LOOP_DONE: usize = 0;
+/// The index of a `loop` node's `loop` output: the current batch, into the loop's body.
+pub const LOOP_BODY: usize = 1;
+
+/// A built-in node type. (`webhook_trigger`, `schedule_trigger` and `event_trigger` will join
+/// the triggers here.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NodeKind {
+    ManualTrigger,
+    Set,
+    If,
+    Switch,
+    Merge,
+    Code,
+    HttpRequest,
+    Wait,
+    Loop,
+    Filter,
+    Aggregate,
+    Sort,
+    Limit,
+    RemoveDuplicates,
+    NoOp,
+    StopAndError,
+    ExecuteWorkflow,
+}
+
+impl NodeKind {
+    pub const ALL: [NodeKind; 17] = [
+        NodeKind::ManualTrigger,
+        NodeKind::Set,
+        NodeKind::If,
+        NodeKind::Switch,
+        NodeKind::Merge,
+        NodeKind::Code,
+        NodeKind::HttpRequest,
+        NodeKind::Wait,
+        NodeKind::Loop,
+        NodeKind::Filter,
+        NodeKind::Aggregate,
+        NodeKind::Sort,
+        NodeKind::Limit,
+        NodeKind::RemoveDuplicates,
+        NodeKind::NoOp,
+        NodeKind::StopAndError,
+        NodeKind::ExecuteWorkflow,
+    ];
+
+    /// The kind a definition's `type` names, if it is a built-in one.
+    pub fn from_type_name(name: &str) -> Option<NodeKind> {
+        NodeKind::ALL.into_iter().find(|kind| kind.type_name() == name)
+    }
+
+    /// The name used as `type` in definitions.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            NodeKind::ManualTrigger => "manual_trigger",
+            NodeKind::Set => "set",
+            NodeKind::If => "if",
+            NodeKind::Switch => "switch",
+            NodeKind::Merge => "merge",
+            NodeKind::Code => "code",
+            NodeKind::HttpRequest => "http_request",
+            NodeKind::Wait => "wait",
+            NodeKind::Loop => "loop",
+            NodeKind::Filter => "filter",
+            NodeKind::Aggregate => "aggregate",
+            NodeKind::Sort => "sort",
+            NodeKind::Limit => "limit",
+            NodeKind::RemoveDuplicates => "remove_duplicates",
+            NodeKind::NoOp => "no_op",
+            NodeKind::StopAndError => "stop_and_error",
+            NodeKind::ExecuteWorkflow => "execute_workflow",
+        }
+    }
+
+    /// Triggers start runs: they take no input, and a run begins at exactly one of them.
+    pub fn is_trigger(self) -> bool {
+        matches!(self, NodeKind::ManualTrigger)
+    }
+
+    pub fn input_count(self) -> usize {
+        match self {
+            NodeKind::ManualTrigger => 0,
+            NodeKind::Merge => 2,
+            _ => 1,
+        }
+    }
+
+    /// The type's own outputs, before any `error` output. Only `switch` depends on its params
+    /// (one output per rule, then `fallback`); rules that are not a list count as none, which
+    /// the params check reports.
+    pub fn outputs(self, params: &Map<String, Value>) -> Vec<String> {
+        let fixed = |names: &[&str]| names.iter().map(|name| name.to_string()).collect();
+        match self {
+            NodeKind::If => fixed(&["true", "false"]),
+            NodeKind::Loop => fixed(&["done", "loop"]),
+            NodeKind::StopAndError => Vec::new(),
+            NodeKind::Switch => {
+                let rules = params.get("rules").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+                let names = rules.iter().enumerate().map(|(index, rule)| match rule.get("name") {
+                    Some(Value::String(name)) => name.clone(),
+                    _ => format!("rule_{index}"),
+                });
+                names.chain(["fallback".to_string()]).collect()
+            }
+            _ => fixed(&["main"]),
+        }
+    }
+
+    /// Checks a node's params: their shape for this type, the type's rules, and that every
+    /// expression is closed. Problems are located below `at` (the params object).
+    pub(crate) fn check_params(self, params: &Map<String, Value>, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        for (key, value) in params {
+            // A code node's source is JavaScript, where `{{` is not an expression.
+            if !(self == NodeKind::Code && key == "code") {
+                check_expressions_closed(value, &at.key(key), problems);
+            }
+        }
+        match self {
+            NodeKind::ManualTrigger | NodeKind::NoOp => check_as::<NoParams>(params, at, problems),
+            NodeKind::Set => check_as::<SetParams>(params, at, problems),
+            NodeKind::If | NodeKind::Filter => check_as::<ConditionParams>(params, at, problems),
+            NodeKind::Switch => check_as::<SwitchParams>(params, at, problems),
+            NodeKind::Merge => check_as::<MergeParams>(params, at, problems),
+            NodeKind::Code => check_as::<CodeParams>(params, at, problems),
+            NodeKind::HttpRequest => check_as::<HttpRequestParams>(params, at, problems),
+            NodeKind::Wait => check_as::<WaitParams>(params, at, problems),
+            NodeKind::Loop => check_as::<LoopParams>(params, at, problems),
+            NodeKind::Aggregate => check_as::<AggregateParams>(params, at, problems),
+            NodeKind::Sort => check_as::<SortParams>(params, at, problems),
+            NodeKind::Limit => check_as::<LimitParams>(params, at, problems),
+            NodeKind::RemoveDuplicates => check_as::<RemoveDuplicatesParams>(params, at, problems),
+            NodeKind::StopAndError => check_as::<StopAndErrorParams>(params, at, problems),
+            NodeKind::ExecuteWorkflow => check_as::<ExecuteWorkflowParams>(params, at, problems),
+        }
+    }
+}
+
+/// The outputs of a node as placed in a definition: its type's, plus `error` when `on_error` is
+/// `error_output`. `None` when the type is not in the catalogue.
+pub fn node_outputs(node: &NodeDef) -> Option<Vec<String>> {
+    let mut outputs = NodeKind::from_type_name(&node.node_type)?.outputs(&node.params);
+    if node.on_error == OnError::ErrorOutput {
+        outputs.push("error".to_string());
+    }
+    Some(outputs)
+}
+
+/// The list of type names, for messages about unknown types.
+pub(crate) fn known_type_names() -> String {
+    NodeKind::ALL.map(NodeKind::type_name).join(", ")
+}
+
+fn check_expressions_closed(value: &Value, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+    match value {
+        Value::String(text) => {
+            if let Some(offset) = unclosed_expression(text) {
+                problems.push(at.problem(format!("the `{{{{` at byte {offset} is not closed by `}}}}`")));
+            }
+        }
+        Value::Array(values) => {
+            for (index, value) in values.iter().enumerate() {
+                check_expressions_closed(value, &at.index(index), problems);
+            }
+        }
+        Value::Object(members) => {
+            for (key, value) in members {
+                check_expressions_closed(value, &at.key(key), problems);
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn node(value: Value) -> NodeDef {
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn outputs(value: Value) -> Vec<String> {
+        node_outputs(&node(value)).unwrap()
+    }
+
+    fn problems(kind: NodeKind, params: Value) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        let at = Pointer::root().key("nodes").index(4).key("params");
+        kind.check_params(params.as_object().unwrap(), &at, &mut problems);
+        problems.into_iter().map(|p| (p.pointer, p.detail)).collect()
+    }
+
+    fn pointers(kind: NodeKind, params: Value) -> Vec<String> {
+        problems(kind, params).into_iter().map(|(pointer, _)| pointer).collect()
+    }
+
+    #[test]
+    fn every_kind_is_found_by_its_type_name() {
+        for kind in NodeKind::ALL {
+            assert_eq!(NodeKind::from_type_name(kind.type_name()), Some(kind));
+        }
+        assert_eq!(NodeKind::from_type_name("n8n-nodes-base.if"), None);
+    }
+
+    #[test]
+    fn triggers_take_no_input_merge_takes_two_the_rest_one() {
+        assert!(NodeKind::ManualTrigger.is_trigger());
+        assert_eq!(NodeKind::ManualTrigger.input_count(), 0);
+        assert_eq!(NodeKind::Merge.input_count(), 2);
+        assert!(
+            NodeKind::ALL
+                .iter()
+                .filter(|kind| !kind.is_trigger() && **kind != NodeKind::Merge)
+                .all(|kind| kind.input_count() == 1)
+        );
+    }
+
+    #[test]
+    fn if_has_true_and_false() {
+        assert_eq!(outputs(json!({"name": "If", "type": "if"})), ["true", "false"]);
+    }
+
+    #[test]
+    fn switch_has_one_output_per_rule_then_fallback() {
+        let switch = json!({"name": "S", "type": "switch", "params": {"rules": [
+            {"name": "big", "conditions": []}, {"conditions": []}
+        ]}});
+        assert_eq!(outputs(switch), ["big", "rule_1", "fallback"]);
+        assert_eq!(outputs(json!({"name": "S", "type": "switch"})), ["fallback"]);
+    }
+
+    #[test]
+    fn loop_has_done_then_loop() {
+        let outputs = outputs(json!({"name": "L", "type": "loop"}));
+        assert_eq!(outputs, ["done", "loop"]);
+        assert_eq!(outputs[LOOP_DONE], "done");
+        assert_eq!(outputs[LOOP_BODY], "loop");
+    }
+
+    #[test]
+    fn error_output_adds_error_after_the_types_outputs() {
+        assert_eq!(
+            outputs(json!({"name": "If", "type": "if", "on_error": "error_output"})),
+            ["true", "false", "error"]
+        );
+        assert_eq!(outputs(json!({"name": "C", "type": "code", "on_error": "error_output"})), ["main", "error"]);
+        assert_eq!(outputs(json!({"name": "C", "type": "code", "on_error": "continue"})), ["main"]);
+        assert_eq!(outputs(json!({"name": "X", "type": "stop_and_error", "on_error": "error_output"})), ["error"]);
+    }
+
+    #[test]
+    fn unknown_types_have_no_outputs() {
+        assert_eq!(node_outputs(&node(json!({"name": "X", "type": "telepathy"}))), None);
+    }
+
+    #[test]
+    fn http_request_method_must_be_known_and_url_present() {
+        assert_eq!(
+            pointers(NodeKind::HttpRequest, json!({"method": "FETCH", "url": "https://a.example"})),
+            ["/nodes/4/params/method"]
+        );
+        assert_eq!(pointers(NodeKind::HttpRequest, json!({"method": "POST"})), ["/nodes/4/params"]);
+        assert_eq!(pointers(NodeKind::HttpRequest, json!({"url": "ftp://a.example"})), ["/nodes/4/params/url"]);
+        assert_eq!(pointers(NodeKind::HttpRequest, json!({"url": "https://"})), ["/nodes/4/params/url"]);
+        assert!(
+            pointers(NodeKind::HttpRequest, json!({"url": "{{ $json.next }}", "method": "{{ $json.m }}"})).is_empty()
+        );
+    }
+
+    #[test]
+    fn http_request_headers_query_and_body_are_checked() {
+        let params = json!({
+            "url": "https://api.example/items",
+            "headers": {"Bad Name": "x", "X-Ok": "{{ $json.token }}"},
+            "query": {"page": 2, "tags": ["a", "b"], "filter": {"a": 1}},
+            "body": {"json": {"a": 1}, "raw": "x"}
+        });
+        assert_eq!(
+            pointers(NodeKind::HttpRequest, params),
+            ["/nodes/4/params/headers/Bad Name", "/nodes/4/params/query/filter", "/nodes/4/params/body"]
+        );
+        let params = json!({"url": "https://a.example", "body": {"form": {"a": [1]}, "content_type": "text/csv"}});
+        assert_eq!(
+            pointers(NodeKind::HttpRequest, params),
+            ["/nodes/4/params/body/content_type", "/nodes/4/params/body/form/a"]
+        );
+    }
+
+    #[test]
+    fn expressions_stand_in_for_numbers_and_booleans() {
+        assert!(pointers(NodeKind::Limit, json!({"max_items": "{{ $json.n }}"})).is_empty());
+        assert!(pointers(NodeKind::Set, json!({"assignments": [], "keep_only": "{{ $json.strict }}"})).is_empty());
+        let found = problems(NodeKind::Limit, json!({"max_items": "ten"}));
+        assert_eq!(found[0].0, "/nodes/4/params/max_items");
+        assert!(found[0].1.contains("expression"), "{}", found[0].1);
+    }
+
+    #[test]
+    fn unclosed_expressions_are_reported_where_they_are() {
+        let params = json!({"assignments": [{"name": "a", "value": {"deep": ["{{ $json.x"]}}]});
+        assert_eq!(pointers(NodeKind::Set, params), ["/nodes/4/params/assignments/0/value/deep/0"]);
+        assert!(pointers(NodeKind::Code, json!({"code": "if (a) {{ b() }"})).is_empty());
+    }
+
+    #[test]
+    fn code_mode_is_all_items_or_each_item() {
+        assert!(pointers(NodeKind::Code, json!({"mode": "each_item", "code": "return item"})).is_empty());
+        assert_eq!(pointers(NodeKind::Code, json!({"mode": "sometimes", "code": "x"})), ["/nodes/4/params/mode"]);
+        assert_eq!(pointers(NodeKind::Code, json!({"code": "  "})), ["/nodes/4/params/code"]);
+        assert_eq!(pointers(NodeKind::Code, json!({"code": 5})), ["/nodes/4/params/code"]);
+    }
+
+    #[test]
+    fn wait_needs_exactly_one_of_duration_or_until() {
+        assert!(pointers(NodeKind::Wait, json!({"duration_ms": 1000})).is_empty());
+        assert!(pointers(NodeKind::Wait, json!({"until": "2026-05-01T09:30:00Z"})).is_empty());
+        assert!(pointers(NodeKind::Wait, json!({"until": "{{ $json.due }}"})).is_empty());
+        assert_eq!(pointers(NodeKind::Wait, json!({})), ["/nodes/4/params"]);
+        assert_eq!(
+            pointers(NodeKind::Wait, json!({"duration_ms": 5, "until": "2026-05-01T09:30:00Z"})),
+            ["/nodes/4/params"]
+        );
+        assert_eq!(pointers(NodeKind::Wait, json!({"until": "next tuesday"})), ["/nodes/4/params/until"]);
+        assert_eq!(pointers(NodeKind::Wait, json!({"duration_ms": 0})), ["/nodes/4/params/duration_ms"]);
+    }
+
+    #[test]
+    fn conditions_check_operators_and_operands() {
+        let params = json!({"combine": "any", "conditions": [
+            {"left": "{{ $json.a }}", "operator": "equals", "right": 1},
+            {"left": "{{ $json.a }}", "operator": "gt"},
+            {"left": "{{ $json.a }}", "operator": "exists", "right": 1},
+            {"left": "{{ $json.a }}", "operator": "lte", "right": [1]},
+            {"left": "{{ $json.a }}", "operator": "regex", "right": 3},
+            {"left": "{{ $json.a }}", "operator": "is_empty"},
+            {"left": "{{ $json.a }}", "operator": "contains", "right": "x"},
+            {"left": "{{ $json.a }}", "operator": "not_equals", "right": "{{ $json.b }}"},
+            {"left": "{{ $json.a }}", "operator": "gte", "right": 2},
+            {"left": "{{ $json.a }}", "operator": "lt", "right": "2026-01-01"}
+        ]});
+        assert_eq!(
+            pointers(NodeKind::If, params),
+            [
+                "/nodes/4/params/conditions/1",
+                "/nodes/4/params/conditions/2/right",
+                "/nodes/4/params/conditions/3/right",
+                "/nodes/4/params/conditions/4/right"
+            ]
+        );
+        assert_eq!(pointers(NodeKind::Filter, json!({"conditions": []})), ["/nodes/4/params/conditions"]);
+        assert_eq!(
+            pointers(NodeKind::If, json!({"conditions": [{"left": 1, "operator": "like", "right": 1}]})),
+            ["/nodes/4/params/conditions/0/operator"]
+        );
+        assert_eq!(
+            pointers(NodeKind::If, json!({"conditions": [{"left": 1, "operator": "exists"}], "combine": "most"})),
+            ["/nodes/4/params/combine"]
+        );
+    }
+
+    #[test]
+    fn switch_rules_are_checked_one_by_one() {
+        let params = json!({"rules": [
+            {"name": "", "conditions": [{"left": 1, "operator": "exists"}]},
+            {"conditions": []}
+        ]});
+        assert_eq!(
+            pointers(NodeKind::Switch, params),
+            ["/nodes/4/params/rules/0/name", "/nodes/4/params/rules/1/conditions"]
+        );
+        assert_eq!(pointers(NodeKind::Switch, json!({"rules": []})), ["/nodes/4/params/rules"]);
+    }
+
+    #[test]
+    fn set_needs_named_distinct_assignments() {
+        let params = json!({"assignments": [
+            {"name": "a", "value": 1}, {"name": " ", "value": 2}, {"name": "a", "value": 3}
+        ], "keep_only": true});
+        assert_eq!(
+            pointers(NodeKind::Set, params),
+            ["/nodes/4/params/assignments/1/name", "/nodes/4/params/assignments/2/name"]
+        );
+        assert_eq!(pointers(NodeKind::Set, json!({"assignments": [{"name": "a"}]})), ["/nodes/4/params/assignments/0"]);
+    }
+
+    #[test]
+    fn merge_by_key_needs_a_key_and_only_it() {
+        assert!(pointers(NodeKind::Merge, json!({})).is_empty());
+        assert!(pointers(NodeKind::Merge, json!({"mode": "by_key", "key": "id"})).is_empty());
+        assert_eq!(pointers(NodeKind::Merge, json!({"mode": "by_key"})), ["/nodes/4/params"]);
+        assert_eq!(pointers(NodeKind::Merge, json!({"mode": "wait_both", "key": "id"})), ["/nodes/4/params/key"]);
+        assert_eq!(pointers(NodeKind::Merge, json!({"mode": "zip"})), ["/nodes/4/params/mode"]);
+    }
+
+    #[test]
+    fn loop_batch_size_is_a_positive_literal() {
+        assert!(pointers(NodeKind::Loop, json!({})).is_empty());
+        assert!(pointers(NodeKind::Loop, json!({"batch_size": 10})).is_empty());
+        assert_eq!(pointers(NodeKind::Loop, json!({"batch_size": 0})), ["/nodes/4/params/batch_size"]);
+        assert_eq!(pointers(NodeKind::Loop, json!({"batch_size": "{{ $json.n }}"})), ["/nodes/4/params/batch_size"]);
+    }
+
+    #[test]
+    fn the_smaller_nodes_check_their_fields() {
+        assert_eq!(
+            pointers(NodeKind::Sort, json!({"fields": [{"field": "a", "order": "up"}]})),
+            ["/nodes/4/params/fields/0/order"]
+        );
+        assert_eq!(pointers(NodeKind::Sort, json!({"fields": [{"field": ""}]})), ["/nodes/4/params/fields/0/field"]);
+        assert_eq!(pointers(NodeKind::Sort, json!({"fields": []})), ["/nodes/4/params/fields"]);
+        assert_eq!(pointers(NodeKind::Limit, json!({"max_items": 0})), ["/nodes/4/params/max_items"]);
+        assert!(pointers(NodeKind::Limit, json!({"max_items": 3, "keep": "last"})).is_empty());
+        assert_eq!(pointers(NodeKind::RemoveDuplicates, json!({"fields": []})), ["/nodes/4/params/fields"]);
+        assert!(pointers(NodeKind::RemoveDuplicates, json!({})).is_empty());
+        assert_eq!(pointers(NodeKind::Aggregate, json!({"field": ""})), ["/nodes/4/params/field"]);
+        assert_eq!(pointers(NodeKind::StopAndError, json!({})), ["/nodes/4/params"]);
+        assert_eq!(pointers(NodeKind::StopAndError, json!({"message": ""})), ["/nodes/4/params/message"]);
+        assert_eq!(pointers(NodeKind::NoOp, json!({"anything": 1})), ["/nodes/4/params/anything"]);
+        assert_eq!(
+            pointers(NodeKind::ExecuteWorkflow, json!({"workflow_id": "orders"})),
+            ["/nodes/4/params/workflow_id"]
+        );
+        assert!(
+            pointers(NodeKind::ExecuteWorkflow, json!({"workflow_id": "wf_01jabcdefghjkmnpqrstvwxyz0"})).is_empty()
+        );
+    }
+}

@@ -1,0 +1,625 @@
+//! Typed params of each built-in node type, and the rules they must follow beyond their shape.
+//!
+//! Validation reads a node's params into its type's struct (unknown fields refused) and then
+//! checks the rules; the worker reads the same structs to execute the node, so what validation
+//! accepts is exactly what execution understands.
+//!
+//! A string containing `{{` is an expression evaluated at run time. Where a number or a boolean
+//! is expected, [`ParamValue`] accepts such a string in its place. Params that decide the shape
+//! of the graph or the plan (operators, modes, switch rules, a loop's batch size) must be
+//! literal: they are needed before any item exists.
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
+
+use crate::definition::{DefinitionProblem, read};
+use crate::formats::{is_expression, is_header_name, is_rfc3339, is_workflow_id};
+use crate::pointer::Pointer;
+
+/// A param that is either a literal of its type or an expression producing one at run time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamValue<T> {
+    Literal(T),
+    Expression(String),
+}
+
+impl<T: Default> Default for ParamValue<T> {
+    fn default() -> Self {
+        ParamValue::Literal(T::default())
+    }
+}
+
+impl<T> ParamValue<T> {
+    /// The literal, if this is one; expressions are only known at run time.
+    pub fn literal(&self) -> Option<&T> {
+        match self {
+            ParamValue::Literal(value) => Some(value),
+            ParamValue::Expression(_) => None,
+        }
+    }
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for ParamValue<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        if let Value::String(text) = &value
+            && is_expression(text)
+        {
+            return Ok(ParamValue::Expression(text.clone()));
+        }
+        T::deserialize(value)
+            .map(ParamValue::Literal)
+            .map_err(|error| serde::de::Error::custom(format!("{error}, or a {{{{ … }}}} expression")))
+    }
+}
+
+/// Rules a node's params follow once they have the right shape.
+pub(crate) trait ParamRules: DeserializeOwned {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>);
+}
+
+/// Reads `params` as `P` and checks its rules; problems are located below `at`.
+pub(crate) fn check_as<P: ParamRules>(
+    params: &Map<String, Value>,
+    at: &Pointer,
+    problems: &mut Vec<DefinitionProblem>,
+) {
+    match read::<P>(&Value::Object(params.clone()), at) {
+        Ok(typed) => typed.check(at, problems),
+        Err(problem) => problems.push(problem),
+    }
+}
+
+/// For node types that take no params (`manual_trigger`, `no_op`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
+impl ParamRules for NoParams {
+    fn check(&self, _: &Pointer, _: &mut Vec<DefinitionProblem>) {}
+}
+
+/// `set`: assigns fields on every item.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetParams {
+    pub assignments: Vec<Assignment>,
+    /// Drop every field that is not assigned here.
+    #[serde(default)]
+    pub keep_only: ParamValue<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assignment {
+    /// A field name; dots reach into nested objects (`address.city`).
+    pub name: String,
+    /// Any JSON value; strings may hold expressions, and a string that is exactly one expression
+    /// takes the type of its result.
+    pub value: Value,
+}
+
+impl ParamRules for SetParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        let at = at.key("assignments");
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        for (index, assignment) in self.assignments.iter().enumerate() {
+            let name_at = at.index(index).key("name");
+            if assignment.name.trim().is_empty() {
+                problems.push(name_at.problem("an assignment needs a field name"));
+            } else if let Some(first) = seen.insert(&assignment.name, index) {
+                seen.insert(&assignment.name, first);
+                problems
+                    .push(name_at.problem(format!("`{}` is already assigned by assignment {first}", assignment.name)));
+            }
+        }
+    }
+}
+
+/// How an `if`, `filter` or switch rule compares a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operator {
+    Equals,
+    NotEquals,
+    /// A string contains a substring, or an array contains an element.
+    Contains,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+    /// The value is present and not null.
+    Exists,
+    /// Null, missing, `""`, `[]` or `{}`.
+    IsEmpty,
+    /// `left` matches the regular expression in `right`.
+    Regex,
+}
+
+impl Operator {
+    /// Whether the operator compares `left` with a `right`.
+    pub fn takes_right(self) -> bool {
+        !matches!(self, Operator::Exists | Operator::IsEmpty)
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Operator::Equals => "equals",
+            Operator::NotEquals => "not_equals",
+            Operator::Contains => "contains",
+            Operator::Gt => "gt",
+            Operator::Gte => "gte",
+            Operator::Lt => "lt",
+            Operator::Lte => "lte",
+            Operator::Exists => "exists",
+            Operator::IsEmpty => "is_empty",
+            Operator::Regex => "regex",
+        }
+    }
+}
+
+/// `{left, operator, right?}`; `left` is usually an expression such as `{{ $json.status }}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    pub left: Value,
+    pub operator: Operator,
+    /// What `left` is compared with; `null` counts as absent.
+    #[serde(default)]
+    pub right: Option<Value>,
+}
+
+/// Whether every condition must hold, or one is enough.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Combine {
+    #[default]
+    All,
+    Any,
+}
+
+/// `if` (outputs `true` and `false`) and `filter` (keeps the items that match).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionParams {
+    pub conditions: Vec<Condition>,
+    #[serde(default)]
+    pub combine: Combine,
+}
+
+impl ParamRules for ConditionParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        check_conditions(&self.conditions, &at.key("conditions"), problems);
+    }
+}
+
+fn check_conditions(conditions: &[Condition], at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+    if conditions.is_empty() {
+        problems.push(at.problem("needs at least one condition"));
+    }
+    for (index, condition) in conditions.iter().enumerate() {
+        let at = at.index(index);
+        let operator = condition.operator.name();
+        match (&condition.right, condition.operator) {
+            (None, op) if op.takes_right() => {
+                problems.push(at.problem(format!("`{operator}` compares `left` with `right`, which is missing")));
+            }
+            (Some(_), op) if !op.takes_right() => {
+                problems.push(at.key("right").problem(format!("`{operator}` takes no `right`")));
+            }
+            (Some(right), Operator::Gt | Operator::Gte | Operator::Lt | Operator::Lte)
+                if !(right.is_number() || right.is_string()) =>
+            {
+                problems.push(at.key("right").problem(format!("`{operator}` compares with a number or a string")));
+            }
+            (Some(right), Operator::Regex) if !right.is_string() => {
+                problems.push(at.key("right").problem("`regex` needs the pattern as a string"));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `switch`: routes each item to the output of the first rule it matches (or of every rule it
+/// matches, with `all_matches`); items matching none go to the last output, `fallback`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SwitchParams {
+    pub rules: Vec<SwitchRule>,
+    #[serde(default)]
+    pub all_matches: ParamValue<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SwitchRule {
+    /// The output's name; `rule_<index>` when absent.
+    #[serde(default)]
+    pub name: Option<String>,
+    pub conditions: Vec<Condition>,
+    #[serde(default)]
+    pub combine: Combine,
+}
+
+impl ParamRules for SwitchParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        let at = at.key("rules");
+        if self.rules.is_empty() {
+            problems.push(at.problem("needs at least one rule (items that match no rule go to `fallback`)"));
+        }
+        for (index, rule) in self.rules.iter().enumerate() {
+            let at = at.index(index);
+            if rule.name.as_deref().is_some_and(|name| name.trim().is_empty()) {
+                problems.push(at.key("name").problem("a rule's name may be left out but not empty"));
+            }
+            check_conditions(&rule.conditions, &at.key("conditions"), problems);
+        }
+    }
+}
+
+/// `merge`: combines its two inputs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MergeParams {
+    #[serde(default)]
+    pub mode: MergeMode,
+    /// The field (dot path) matched between the inputs; `by_key` only.
+    #[serde(default)]
+    pub key: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MergeMode {
+    /// Input 0's items, then input 1's. Runs when either input has items.
+    #[default]
+    Append,
+    /// Pairs items whose `key` fields are equal, merging input 1's fields into input 0's.
+    ByKey,
+    /// Pairs the n-th item of each input, merging input 1's fields into input 0's.
+    ByPosition,
+    /// Like `append`, but runs only if both inputs have items; otherwise it is skipped.
+    WaitBoth,
+}
+
+impl ParamRules for MergeParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        match (self.mode, &self.key) {
+            (MergeMode::ByKey, None) => problems.push(at.problem("`by_key` needs `key`, the field to match on")),
+            (MergeMode::ByKey, Some(key)) if key.trim().is_empty() => {
+                problems.push(at.key("key").problem("`key` names the field to match on and cannot be empty"));
+            }
+            (MergeMode::Append | MergeMode::ByPosition | MergeMode::WaitBoth, Some(_)) => {
+                problems.push(at.key("key").problem("only `by_key` uses `key`"));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `code`: JavaScript run in the sandbox, n8n-style (`return items`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeParams {
+    #[serde(default)]
+    pub mode: CodeMode,
+    /// The source. It is never read as an expression: `{{` is ordinary JavaScript here.
+    pub code: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeMode {
+    /// Once for the whole input, with `items`.
+    #[default]
+    AllItems,
+    /// Once per item, with `item` (and `$json`).
+    EachItem,
+}
+
+impl ParamRules for CodeParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        if self.code.trim().is_empty() {
+            problems.push(at.key("code").problem("needs code to run"));
+        }
+    }
+}
+
+/// `http_request`: one request per item through the SSRF-guarded client. The node's own
+/// `timeout_ms` bounds each request.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpRequestParams {
+    #[serde(default)]
+    pub method: ParamValue<Method>,
+    pub url: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Query parameters; an array value repeats the parameter.
+    #[serde(default)]
+    pub query: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub body: Option<HttpBody>,
+    #[serde(default)]
+    pub response: ResponseFormat,
+    /// Treat a status outside 2xx as a failure (and so retry it, or route it to `error`).
+    #[serde(default = "literal_true")]
+    pub fail_on_non_2xx: ParamValue<bool>,
+}
+
+fn literal_true() -> ParamValue<bool> {
+    ParamValue::Literal(true)
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    #[default]
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    Head,
+    Options,
+}
+
+/// The request body: exactly one of `json`, `form` or `raw`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpBody {
+    #[serde(default)]
+    pub json: Option<Value>,
+    /// Sent as `application/x-www-form-urlencoded`.
+    #[serde(default)]
+    pub form: Option<BTreeMap<String, Value>>,
+    #[serde(default)]
+    pub raw: Option<String>,
+    /// The `Content-Type` of a `raw` body (default `text/plain`).
+    #[serde(default)]
+    pub content_type: Option<String>,
+}
+
+/// How the response body becomes the output item's `body` field.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseFormat {
+    #[default]
+    Json,
+    Text,
+}
+
+fn is_scalar(value: &Value) -> bool {
+    matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_))
+}
+
+impl ParamRules for HttpRequestParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        let url = self.url.trim();
+        if url.is_empty() {
+            problems.push(at.key("url").problem("needs a URL"));
+        } else if !is_expression(url) {
+            let host = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+            if host.is_none_or(|rest| rest.is_empty() || rest.starts_with('/')) {
+                problems.push(at.key("url").problem("must be an http:// or https:// URL with a host"));
+            }
+        }
+        for name in self.headers.keys().filter(|name| !is_header_name(name)) {
+            problems.push(at.key("headers").key(name).problem("is not a valid header name"));
+        }
+        for (name, value) in &self.query {
+            let fine = is_scalar(value) || value.as_array().is_some_and(|values| values.iter().all(is_scalar));
+            if !fine {
+                problems
+                    .push(at.key("query").key(name).problem("must be a string, number or boolean, or a list of those"));
+            }
+        }
+        if let Some(body) = &self.body {
+            let at = at.key("body");
+            let kinds = [body.json.is_some(), body.form.is_some(), body.raw.is_some()];
+            if kinds.iter().filter(|present| **present).count() != 1 {
+                problems.push(at.problem("needs exactly one of `json`, `form` or `raw`"));
+            }
+            if body.content_type.is_some() && body.raw.is_none() {
+                problems.push(at.key("content_type").problem("only a `raw` body takes a content type"));
+            }
+            for (name, value) in body.form.iter().flatten() {
+                if !is_scalar(value) {
+                    problems.push(at.key("form").key(name).problem("must be a string, number or boolean"));
+                }
+            }
+        }
+    }
+}
+
+/// `wait`: holds the items for a duration or until an instant, without holding a worker.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaitParams {
+    #[serde(default)]
+    pub duration_ms: Option<ParamValue<u64>>,
+    /// An RFC 3339 instant with a zone.
+    #[serde(default)]
+    pub until: Option<String>,
+}
+
+impl ParamRules for WaitParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        match (&self.duration_ms, &self.until) {
+            (Some(_), Some(_)) | (None, None) => {
+                problems.push(at.problem("needs exactly one of `duration_ms` (how long) or `until` (an instant)"));
+            }
+            (Some(ParamValue::Literal(0)), None) => {
+                problems.push(at.key("duration_ms").problem("must be at least 1"));
+            }
+            (None, Some(until)) if !is_expression(until) && !is_rfc3339(until) => {
+                problems.push(
+                    at.key("until").problem("must be an RFC 3339 instant with a zone, e.g. `2026-05-01T09:30:00Z`"),
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `loop`: splits its input into batches and runs its body once per batch.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoopParams {
+    #[serde(default = "literal_one")]
+    pub batch_size: ParamValue<u64>,
+}
+
+fn literal_one() -> ParamValue<u64> {
+    ParamValue::Literal(1)
+}
+
+impl ParamRules for LoopParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        match self.batch_size {
+            ParamValue::Expression(_) => problems
+                .push(at.key("batch_size").problem("must be a number: batches are planned before any expression runs")),
+            ParamValue::Literal(0) => problems.push(at.key("batch_size").problem("must be at least 1")),
+            ParamValue::Literal(_) => {}
+        }
+    }
+}
+
+/// `aggregate`: turns all input items into one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AggregateParams {
+    /// Collect this field's values into a list under the same name; without it, the items' JSON
+    /// is collected under `items`.
+    #[serde(default)]
+    pub field: Option<String>,
+}
+
+impl ParamRules for AggregateParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        if self.field.as_deref().is_some_and(|field| field.trim().is_empty()) {
+            problems.push(at.key("field").problem("leave `field` out to collect whole items; it cannot be empty"));
+        }
+    }
+}
+
+/// `sort`: orders items by one or more fields.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SortParams {
+    pub fields: Vec<SortField>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SortField {
+    pub field: String,
+    #[serde(default)]
+    pub order: SortOrder,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortOrder {
+    #[default]
+    Asc,
+    Desc,
+}
+
+impl ParamRules for SortParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        let at = at.key("fields");
+        if self.fields.is_empty() {
+            problems.push(at.problem("needs at least one field to sort by"));
+        }
+        for (index, field) in self.fields.iter().enumerate() {
+            if field.field.trim().is_empty() {
+                problems.push(at.index(index).key("field").problem("needs a field name"));
+            }
+        }
+    }
+}
+
+/// `limit`: keeps the first (or last) `max_items` items.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitParams {
+    pub max_items: ParamValue<u64>,
+    #[serde(default)]
+    pub keep: LimitKeep,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitKeep {
+    #[default]
+    First,
+    Last,
+}
+
+impl ParamRules for LimitParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        if self.max_items == ParamValue::Literal(0) {
+            problems.push(at.key("max_items").problem("must be at least 1"));
+        }
+    }
+}
+
+/// `remove_duplicates`: keeps the first item of each group of equal ones.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveDuplicatesParams {
+    /// The fields that make items equal; without it, the whole JSON is compared.
+    #[serde(default)]
+    pub fields: Option<Vec<String>>,
+}
+
+impl ParamRules for RemoveDuplicatesParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        let Some(fields) = &self.fields else { return };
+        let at = at.key("fields");
+        if fields.is_empty() {
+            problems.push(at.problem("leave `fields` out to compare whole items; the list cannot be empty"));
+        }
+        for (index, field) in fields.iter().enumerate() {
+            if field.trim().is_empty() {
+                problems.push(at.index(index).problem("needs a field name"));
+            }
+        }
+    }
+}
+
+/// `stop_and_error`: fails with this message (routed like any failure, by `on_error`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StopAndErrorParams {
+    pub message: String,
+}
+
+impl ParamRules for StopAndErrorParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        if self.message.trim().is_empty() {
+            problems.push(at.key("message").problem("needs a message"));
+        }
+    }
+}
+
+/// `execute_workflow`: runs a workflow of the same workspace with the input items and waits for
+/// its result.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecuteWorkflowParams {
+    /// `wf_…`, or an expression producing one.
+    pub workflow_id: String,
+}
+
+impl ParamRules for ExecuteWorkflowParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        if !is_expression(&self.workflow_id) && !is_workflow_id(&self.workflow_id) {
+            problems.push(at.key("workflow_id").problem("must be a workflow id (`wf_…`) or an expression"));
+        }
+    }
+}

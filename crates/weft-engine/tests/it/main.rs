@@ -1,0 +1,5 @@
+//! weft-engine's integration tests, one binary: planning through the public API, and the
+//! examples of `docs/workflow-format.md`.
+
+mod doc_examples;
+mod planning;
