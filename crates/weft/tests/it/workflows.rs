@@ -56,6 +56,7 @@ backend_test! {
         let token = Some(ws.owner.access_token.as_str());
         let cases = [
             (json!({"name": "x", "nodes": "not a list"}), "/nodes"),
+            (json!({"name": "x", "nodes": [{"name": 1, "type": "set"}]}), "/nodes/0/name"),
             (json!({"name": "x", "nodes": [], "extra": true}), ""),
             (json!({"name": "", "nodes": []}), "/name"),
         ];
@@ -219,5 +220,30 @@ backend_test! {
         assert_eq!(app.get(&path, token).await.status(), 404);
         assert_eq!(app.delete(&path, token).await.status(), 404);
         assert_eq!(app.get(&ws.path("/workflows/wf_nonsense"), token).await.status(), 404);
+    }
+}
+
+backend_test! {
+    async fn a_draft_reports_every_rule_it_breaks_and_cannot_be_published(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let token = Some(ws.owner.access_token.as_str());
+        let draft = json!({
+            "name": "Draft",
+            "nodes": [
+                {"name": "Start", "type": "manual_trigger"},
+                {"name": "Mystery", "type": "teleport"},
+                {"name": "Start", "type": "no_op"},
+            ],
+            "connections": [{"from": "Start", "to": "Nowhere"}],
+        });
+        let created = create(&app, &ws, &draft).await;
+        let found = pointers_of(&created.version);
+        for expected in ["/nodes/1/type", "/nodes/2/name", "/connections/0/to"] {
+            assert!(found.contains(&expected), "{expected} missing from {:?}", created.version.problems);
+        }
+        let publish = ws.path(&format!("/workflows/{}/publish", created.workflow.id));
+        let refused: Problem = expect_status(app.post(&publish, token, &json!({"version": 1})).await, 422).await;
+        assert_eq!(refused.errors.len(), created.version.problems.len(), "the same problems, all at once");
     }
 }
