@@ -20,7 +20,9 @@ pub use access::{Permission, Role};
 pub use api_key::ApiKeySecret;
 pub use audit::AuditAction;
 pub use email::{EmailAddress, EmailError};
-pub use id::{ApiKeyId, AuditEntryId, IdError, InvitationId, SessionId, UserId, WorkflowId, WorkspaceId};
+pub use id::{
+    ApiKeyId, AuditEntryId, IdError, InvitationId, RunId, SessionId, StepId, UserId, WorkflowId, WorkspaceId,
+};
 pub use password::{PasswordError, PasswordHash};
 pub use rate_limit::{Decision, Quota};
 pub use tenant::{Actor, Grant, TenantScope};

@@ -1,7 +1,8 @@
 //! The tenant boundary. A [`TenantScope`] is proof that a caller's credential and membership were
 //! verified for one workspace; every store function touching workspace data takes one and binds
 //! its workspace id. It has one constructor, allowed by `clippy.toml` only where credentials are
-//! checked, so no handler can scope itself to a workspace id taken from a request.
+//! checked and in the store's run claim (which scopes a worker to the workspace of the run it
+//! claimed), so no handler can scope itself to a workspace id taken from a request.
 
 use std::fmt;
 
@@ -57,6 +58,9 @@ pub enum Grant {
     Member { user: UserId, role: Role },
     /// An API key of this workspace, with its scopes.
     Key { key: ApiKeyId, scopes: Vec<Permission> },
+    /// Weft itself acting on the workspace's behalf, e.g. a worker executing a run it claimed:
+    /// whoever started the run was allowed to, so every permission holds.
+    System,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,8 +70,8 @@ pub struct TenantScope {
 }
 
 impl TenantScope {
-    /// Only the credential checks may call this (see `clippy.toml`): the caller vouches that the
-    /// grant was loaded from the database for exactly this workspace.
+    /// Only the credential checks and the run claim may call this (see `clippy.toml`): the caller
+    /// vouches that the grant was loaded from the database for exactly this workspace.
     pub fn verified(workspace: WorkspaceId, grant: Grant) -> Self {
         TenantScope { workspace, grant }
     }
@@ -84,14 +88,15 @@ impl TenantScope {
         match &self.grant {
             Grant::Member { user, .. } => Actor::User(user.clone()),
             Grant::Key { key, .. } => Actor::ApiKey(key.clone()),
+            Grant::System => Actor::System,
         }
     }
 
-    /// The member's role; `None` for an API key.
+    /// The member's role; `None` for an API key or Weft itself.
     pub fn role(&self) -> Option<Role> {
         match &self.grant {
             Grant::Member { role, .. } => Some(*role),
-            Grant::Key { .. } => None,
+            Grant::Key { .. } | Grant::System => None,
         }
     }
 
@@ -99,7 +104,7 @@ impl TenantScope {
     pub fn user(&self) -> Option<&UserId> {
         match &self.grant {
             Grant::Member { user, .. } => Some(user),
-            Grant::Key { .. } => None,
+            Grant::Key { .. } | Grant::System => None,
         }
     }
 
@@ -107,6 +112,7 @@ impl TenantScope {
         match &self.grant {
             Grant::Member { role, .. } => role.allows(permission),
             Grant::Key { scopes, .. } => permission.is_key_scope() && scopes.contains(&permission),
+            Grant::System => true,
         }
     }
 }
@@ -138,5 +144,14 @@ mod tests {
         assert!(!scope.allows(Permission::KeysWrite));
         assert_eq!(scope.user(), Some(&user));
         assert_eq!(scope.actor(), Actor::User(user));
+    }
+
+    #[test]
+    fn the_system_grant_acts_as_weft_with_every_permission_and_no_person() {
+        let scope = TenantScope::verified(WorkspaceId::generate(), Grant::System);
+        assert!(Permission::ALL.into_iter().all(|permission| scope.allows(permission)));
+        assert_eq!(scope.actor(), Actor::System);
+        assert_eq!(scope.role(), None);
+        assert_eq!(scope.user(), None);
     }
 }

@@ -12,6 +12,10 @@ pub enum StoreError {
     /// The change would break a rule the data must keep (e.g. a workspace without an owner).
     #[error("{0}")]
     Invariant(&'static str),
+    /// A worker's claim on a run no longer holds its lease (it expired, or the run was taken
+    /// over or ended); the worker must stop and write nothing more for the run.
+    #[error("the run's lease is no longer held by this claim")]
+    LeaseLost,
     /// A page cursor that this store did not issue.
     #[error("the cursor is not one this list issued")]
     BadCursor,

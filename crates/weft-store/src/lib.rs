@@ -15,6 +15,7 @@ mod invitations;
 mod members;
 mod migrations;
 mod page;
+mod runs;
 mod workflows;
 mod workspaces;
 
@@ -26,6 +27,10 @@ pub use error::{Result, StoreError};
 pub use invitations::{AcceptOutcome, Invitation, NewInvitation};
 pub use members::Member;
 pub use page::{Page, PageRequest};
+pub use runs::{
+    ClaimRequest, ClaimedRun, NewRun, Renewal, Run, RunEnd, RunFilter, RunStatus, Step, StepOutcome, StepStart,
+    StepStatus, UnknownStatus,
+};
 pub use workflows::{NewWorkflow, Workflow, WorkflowFilter, WorkflowPatch, WorkflowVersion};
 pub use workspaces::{Workspace, WorkspacePatch};
 

@@ -27,6 +27,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0003_workflows.sql"),
         include_str!("../migrations/postgres/0003_workflows.sql"),
     ),
+    (
+        4,
+        "runs",
+        include_str!("../migrations/sqlite/0004_runs.sql"),
+        include_str!("../migrations/postgres/0004_runs.sql"),
+    ),
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {

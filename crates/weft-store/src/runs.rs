@@ -1,0 +1,613 @@
+//! Runs and their steps. The runs table is the queue: a worker claims queued runs under a lease
+//! ([`Store::claim_runs`]), renews it by heartbeat, records each step attempt, and finally ends or
+//! parks the run. Every write a worker makes is checked against its claim in the same
+//! transaction, so a worker whose lease expired can never write; the reaper
+//! ([`Store::requeue_expired`]) queues such runs again and the next owner resumes from the
+//! recorded steps.
+
+use std::str::FromStr;
+
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, Row};
+use weft_domain::{Grant, RunId, StepId, TenantScope, WorkflowId, WorkspaceId};
+
+use crate::accounts::{parse_id, parse_stored_id};
+use crate::{Backend, Page, PageRequest, Result, Store, StoreError, now_ms};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RunStatus {
+    Queued,
+    Running,
+    Waiting,
+    Succeeded,
+    Failed,
+    Cancelled,
+    TimedOut,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StepStatus {
+    Running,
+    Succeeded,
+    Failed,
+    Skipped,
+}
+
+/// A stored status this build does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown status `{0}`")]
+pub struct UnknownStatus(pub String);
+
+impl RunStatus {
+    pub const ALL: [RunStatus; 7] = [
+        RunStatus::Queued,
+        RunStatus::Running,
+        RunStatus::Waiting,
+        RunStatus::Succeeded,
+        RunStatus::Failed,
+        RunStatus::Cancelled,
+        RunStatus::TimedOut,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Queued => "queued",
+            RunStatus::Running => "running",
+            RunStatus::Waiting => "waiting",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "cancelled",
+            RunStatus::TimedOut => "timed_out",
+        }
+    }
+}
+
+impl StepStatus {
+    pub const ALL: [StepStatus; 4] =
+        [StepStatus::Running, StepStatus::Succeeded, StepStatus::Failed, StepStatus::Skipped];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Running => "running",
+            StepStatus::Succeeded => "succeeded",
+            StepStatus::Failed => "failed",
+            StepStatus::Skipped => "skipped",
+        }
+    }
+}
+
+impl FromStr for RunStatus {
+    type Err = UnknownStatus;
+
+    fn from_str(s: &str) -> Result<Self, UnknownStatus> {
+        RunStatus::ALL.into_iter().find(|status| status.as_str() == s).ok_or_else(|| UnknownStatus(s.to_owned()))
+    }
+}
+
+impl FromStr for StepStatus {
+    type Err = UnknownStatus;
+
+    fn from_str(s: &str) -> Result<Self, UnknownStatus> {
+        StepStatus::ALL.into_iter().find(|status| status.as_str() == s).ok_or_else(|| UnknownStatus(s.to_owned()))
+    }
+}
+
+/// One execution of one workflow version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    pub id: RunId,
+    pub workflow: WorkflowId,
+    pub version: i64,
+    pub status: RunStatus,
+    pub input: serde_json::Value,
+    pub output: Option<serde_json::Value>,
+    pub error: Option<serde_json::Value>,
+    /// What started it: `manual`, `webhook`, `schedule`, …
+    pub trigger: String,
+    /// A cancel arrived while a worker held the run; the worker learns it when it renews.
+    pub cancel_requested: bool,
+    /// The worker holding the run, while it is running.
+    pub lease_owner: Option<String>,
+    pub lease_expires_at: Option<i64>,
+    /// How many times a worker has claimed the run (more than once after a wait or a recovery).
+    pub claims: i64,
+    pub wake_at: Option<i64>,
+    pub created_at: i64,
+    /// The first claim.
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub updated_at: i64,
+}
+
+/// One attempt of one activation of a node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub id: StepId,
+    pub run: RunId,
+    pub node: String,
+    /// The planner's key for this activation of the node.
+    pub activation: String,
+    pub attempt: i64,
+    pub status: StepStatus,
+    pub input: Option<serde_json::Value>,
+    pub output: Option<serde_json::Value>,
+    pub error: Option<serde_json::Value>,
+    pub logs: Option<serde_json::Value>,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+pub struct NewRun<'a> {
+    pub workflow: &'a WorkflowId,
+    /// Must be one of the workflow's saved versions.
+    pub version: i64,
+    pub input: &'a serde_json::Value,
+    pub trigger: &'a str,
+}
+
+/// What a worker asks of [`Store::claim_runs`].
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimRequest<'a> {
+    /// Names the claimer in the lease; unique per worker process.
+    pub worker: &'a str,
+    /// At most this many runs.
+    pub limit: u32,
+    /// The lease lasts this long unless renewed.
+    pub lease_ms: i64,
+    /// No workspace gets more than this many runs running at once.
+    pub per_workspace_cap: u32,
+}
+
+/// A run a worker holds under a lease, with the scope of its workspace to act in. Only
+/// [`Store::claim_runs`] makes one; it is the worker's capability to write the run's steps and
+/// end it, and stops working as soon as the lease is lost.
+#[derive(Debug, Clone)]
+pub struct ClaimedRun {
+    scope: TenantScope,
+    run: Run,
+}
+
+impl ClaimedRun {
+    pub fn scope(&self) -> &TenantScope {
+        &self.scope
+    }
+
+    /// The run as it was claimed.
+    pub fn run(&self) -> &Run {
+        &self.run
+    }
+}
+
+/// What a heartbeat learned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Renewal {
+    Held,
+    /// Still held, but the run should stop: someone asked to cancel it.
+    CancelRequested,
+    /// Another worker may own the run now; stop without writing anything.
+    Lost,
+}
+
+pub struct StepStart<'a> {
+    pub node: &'a str,
+    pub activation: &'a str,
+    /// 1 for the first attempt; a retry or a recovered run uses the next number.
+    pub attempt: i64,
+    pub input: Option<&'a serde_json::Value>,
+}
+
+pub enum StepOutcome<'a> {
+    Succeeded { output: &'a serde_json::Value },
+    Failed { error: &'a serde_json::Value },
+    Skipped,
+}
+
+pub enum RunEnd<'a> {
+    Succeeded { output: &'a serde_json::Value },
+    Failed { error: &'a serde_json::Value },
+    Cancelled,
+    TimedOut,
+}
+
+/// Narrows a run list; every part optional. Times are epoch ms of creation.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter<'a> {
+    pub workflow: Option<&'a WorkflowId>,
+    pub status: Option<RunStatus>,
+    /// Created at or after.
+    pub since: Option<i64>,
+    /// Created before.
+    pub until: Option<i64>,
+}
+
+const RUN_COLUMNS: &str = "id, workflow_id, version, status, input, output, error, trigger, cancel_requested, \
+     lease_owner, lease_expires_at, claims, wake_at, created_at, started_at, finished_at, updated_at";
+const STEP_COLUMNS: &str =
+    "id, run_id, node, activation, attempt, status, input, output, error, logs, started_at, finished_at";
+const FINISHED: &str = "('succeeded', 'failed', 'cancelled', 'timed_out')";
+/// The run is still held by the claim bound as $1..$4 (see [`bind_claim`]). The claim count
+/// fences off an older claim by the same worker, e.g. one whose lease expired before the same
+/// process claimed the run again.
+const HELD: &str = "workspace_id = $1 AND id = $2 AND status = 'running' AND lease_owner = $3 AND claims = $4";
+
+fn bind_claim<'q>(sql: &'q str, claim: &'q ClaimedRun) -> Query<'q, Any, AnyArguments<'q>> {
+    sqlx::query(sql)
+        .bind(claim.scope.workspace().as_str())
+        .bind(claim.run.id.as_str())
+        .bind(claim.run.lease_owner.as_deref())
+        .bind(claim.run.claims)
+}
+
+fn decode_json(column: &str, text: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Db(sqlx::Error::ColumnDecode { index: column.to_owned(), source: Box::new(e) }))
+}
+
+fn json_column(row: &AnyRow, column: &str) -> Result<Option<serde_json::Value>> {
+    row.try_get::<Option<String>, _>(column)?.map(|text| decode_json(column, &text)).transpose()
+}
+
+fn run_from_row(row: &AnyRow) -> Result<Run> {
+    Ok(Run {
+        id: parse_id(row, "id")?,
+        workflow: parse_id(row, "workflow_id")?,
+        version: row.try_get("version")?,
+        status: parse_id(row, "status")?,
+        input: decode_json("input", &row.try_get::<String, _>("input")?)?,
+        output: json_column(row, "output")?,
+        error: json_column(row, "error")?,
+        trigger: row.try_get("trigger")?,
+        cancel_requested: row.try_get::<i64, _>("cancel_requested")? != 0,
+        lease_owner: row.try_get("lease_owner")?,
+        lease_expires_at: row.try_get("lease_expires_at")?,
+        claims: row.try_get("claims")?,
+        wake_at: row.try_get("wake_at")?,
+        created_at: row.try_get("created_at")?,
+        started_at: row.try_get("started_at")?,
+        finished_at: row.try_get("finished_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn step_from_row(row: &AnyRow) -> Result<Step> {
+    Ok(Step {
+        id: parse_id(row, "id")?,
+        run: parse_id(row, "run_id")?,
+        node: row.try_get("node")?,
+        activation: row.try_get("activation")?,
+        attempt: row.try_get("attempt")?,
+        status: parse_id(row, "status")?,
+        input: json_column(row, "input")?,
+        output: json_column(row, "output")?,
+        error: json_column(row, "error")?,
+        logs: json_column(row, "logs")?,
+        started_at: row.try_get("started_at")?,
+        finished_at: row.try_get("finished_at")?,
+    })
+}
+
+/// The first write of a worker's transaction: touches the run if the claim still holds it. From
+/// here to the commit the run's row is locked (PostgreSQL) or the single writer is ours
+/// (SQLite), so no reaper or claimer can take the run over in between.
+async fn hold_lease(conn: &mut AnyConnection, claim: &ClaimedRun, now: i64) -> Result<()> {
+    let sql = format!("UPDATE runs SET updated_at = $5 WHERE {HELD}");
+    let held = bind_claim(&sql, claim).bind(now).execute(&mut *conn).await?.rows_affected();
+    if held == 0 { Err(StoreError::LeaseLost) } else { Ok(()) }
+}
+
+/// A claim considers this many times its limit of the oldest queued runs, so that runs of a
+/// workspace reaching its cap among them do not leave the claim short.
+const CLAIM_WINDOW: i64 = 4;
+
+/// PostgreSQL lets concurrent claimers pass over each other's candidate rows; SQLite has no such
+/// clause and needs none, its single writer runs one claim at a time.
+fn skip_locked(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "",
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+    }
+}
+
+impl Store {
+    /// Queues a run of `new.version`, which must be a saved version of the scope's workflow.
+    pub async fn enqueue_run(&self, scope: &TenantScope, new: NewRun<'_>) -> Result<Run> {
+        let row = sqlx::query(&format!(
+            "INSERT INTO runs (id, workspace_id, workflow_id, version, status, input, trigger, created_at, updated_at) \
+             SELECT $1, v.workspace_id, v.workflow_id, v.version, 'queued', $2, $3, $4, $4 FROM workflow_versions v \
+             WHERE v.workspace_id = $5 AND v.workflow_id = $6 AND v.version = $7 RETURNING {RUN_COLUMNS}"
+        ))
+        .bind(RunId::generate().as_str())
+        .bind(new.input.to_string())
+        .bind(new.trigger)
+        .bind(now_ms())
+        .bind(scope.workspace().as_str())
+        .bind(new.workflow.as_str())
+        .bind(new.version)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        run_from_row(&row)
+    }
+
+    /// Moves up to `request.limit` queued runs, oldest first, to running under a lease for
+    /// `request.worker`. Workspaces already running `per_workspace_cap` runs are passed over, and
+    /// one claim gives no workspace more than its free slots, so a busy workspace cannot take
+    /// every worker. Concurrent claimers on PostgreSQL skip each other's rows, so each run goes
+    /// to exactly one of them; they do not see each other's uncommitted claims, though, so a
+    /// workspace can pass its cap by what several of them claim at the same instant.
+    pub async fn claim_runs(&self, request: ClaimRequest<'_>) -> Result<Vec<ClaimedRun>> {
+        let now = now_ms();
+        let lock = skip_locked(self.backend());
+        let rows = sqlx::query(&format!(
+            "WITH busy AS ( \
+                 SELECT workspace_id, COUNT(*) AS running FROM runs WHERE status = 'running' GROUP BY workspace_id \
+             ), candidates AS ( \
+                 SELECT q.id, q.workspace_id, q.created_at FROM runs q WHERE q.status = 'queued' \
+                 AND COALESCE((SELECT b.running FROM busy b WHERE b.workspace_id = q.workspace_id), 0) < $4 \
+                 ORDER BY q.created_at, q.id LIMIT $6 {lock} \
+             ), ranked AS ( \
+                 SELECT c.id, c.created_at, COALESCE(b.running, 0) \
+                     + ROW_NUMBER() OVER (PARTITION BY c.workspace_id ORDER BY c.created_at, c.id) AS slot \
+                 FROM candidates c LEFT JOIN busy b ON b.workspace_id = c.workspace_id \
+             ) \
+             UPDATE runs SET status = 'running', lease_owner = $1, lease_expires_at = $2, claims = claims + 1, \
+                 started_at = COALESCE(started_at, $3), updated_at = $3 \
+             WHERE status = 'queued' \
+             AND id IN (SELECT id FROM ranked WHERE slot <= $4 ORDER BY created_at, id LIMIT $5) \
+             RETURNING workspace_id, {RUN_COLUMNS}"
+        ))
+        .bind(request.worker)
+        .bind(now.saturating_add(request.lease_ms))
+        .bind(now)
+        .bind(i64::from(request.per_workspace_cap))
+        .bind(i64::from(request.limit))
+        .bind(i64::from(request.limit) * CLAIM_WINDOW)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut claimed = rows
+            .iter()
+            .map(|row| {
+                let workspace: WorkspaceId = parse_id(row, "workspace_id")?;
+                // The worker acts as Weft in the workspace the run was just claimed from, and in
+                // no other: the scope's workspace is the run's own.
+                #[allow(clippy::disallowed_methods)]
+                let scope = TenantScope::verified(workspace, Grant::System);
+                Ok(ClaimedRun { scope, run: run_from_row(row)? })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        claimed.sort_by(|a, b| (a.run.created_at, &a.run.id).cmp(&(b.run.created_at, &b.run.id)));
+        Ok(claimed)
+    }
+
+    /// The worker's heartbeat: extends the lease to `lease_ms` from now while the claim holds
+    /// it, and reports a cancel request.
+    pub async fn renew_lease(&self, claim: &ClaimedRun, lease_ms: i64) -> Result<Renewal> {
+        let now = now_ms();
+        let sql =
+            format!("UPDATE runs SET lease_expires_at = $5, updated_at = $6 WHERE {HELD} RETURNING cancel_requested");
+        let cancel: Option<i64> = bind_claim(&sql, claim)
+            .bind(now.saturating_add(lease_ms))
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| row.try_get("cancel_requested"))
+            .transpose()?;
+        Ok(match cancel {
+            None => Renewal::Lost,
+            Some(0) => Renewal::Held,
+            Some(_) => Renewal::CancelRequested,
+        })
+    }
+
+    /// The reaper: runs whose lease expired before `now` are queued again for another worker.
+    /// Their steps stay as recorded; one left running is attempted again by the new owner.
+    pub async fn requeue_expired(&self, now: i64) -> Result<u64> {
+        let requeued = sqlx::query(
+            "UPDATE runs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, updated_at = $1 \
+             WHERE status = 'running' AND lease_expires_at < $1",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(requeued)
+    }
+
+    /// Records that an attempt of a node's activation began. The same (activation, attempt) twice
+    /// is `Conflict`; a claim that lost its lease is `LeaseLost`.
+    pub async fn start_step(&self, claim: &ClaimedRun, step: StepStart<'_>) -> Result<StepId> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        hold_lease(&mut tx, claim, now).await?;
+        let id: String = sqlx::query_scalar(
+            "INSERT INTO steps (id, workspace_id, run_id, node, activation, attempt, status, input, started_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8) RETURNING id",
+        )
+        .bind(StepId::generate().as_str())
+        .bind(claim.scope.workspace().as_str())
+        .bind(claim.run.id.as_str())
+        .bind(step.node)
+        .bind(step.activation)
+        .bind(step.attempt)
+        .bind(step.input.map(serde_json::Value::to_string))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        parse_stored_id(&id, "id")
+    }
+
+    /// Records how a step attempt ended, with its logs. A step that is not in flight is
+    /// `Invariant`; a claim that lost its lease is `LeaseLost`.
+    pub async fn finish_step(
+        &self,
+        claim: &ClaimedRun,
+        step: &StepId,
+        outcome: StepOutcome<'_>,
+        logs: Option<&serde_json::Value>,
+    ) -> Result<Step> {
+        let (status, output, error) = match outcome {
+            StepOutcome::Succeeded { output } => (StepStatus::Succeeded, Some(output), None),
+            StepOutcome::Failed { error } => (StepStatus::Failed, None, Some(error)),
+            StepOutcome::Skipped => (StepStatus::Skipped, None, None),
+        };
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        hold_lease(&mut tx, claim, now).await?;
+        let row = sqlx::query(&format!(
+            "UPDATE steps SET status = $1, output = $2, error = $3, logs = $4, finished_at = $5 \
+             WHERE workspace_id = $6 AND run_id = $7 AND id = $8 AND status = 'running' RETURNING {STEP_COLUMNS}"
+        ))
+        .bind(status.as_str())
+        .bind(output.map(serde_json::Value::to_string))
+        .bind(error.map(serde_json::Value::to_string))
+        .bind(logs.map(serde_json::Value::to_string))
+        .bind(now)
+        .bind(claim.scope.workspace().as_str())
+        .bind(claim.run.id.as_str())
+        .bind(step.as_str())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::Invariant("the step is not in flight"))?;
+        tx.commit().await?;
+        step_from_row(&row)
+    }
+
+    /// Every step attempt of the run, in the order they started: what a new owner resumes from.
+    pub async fn recorded_steps(&self, scope: &TenantScope, run: &RunId) -> Result<Vec<Step>> {
+        self.run(scope, run).await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {STEP_COLUMNS} FROM steps WHERE workspace_id = $1 AND run_id = $2 ORDER BY started_at, id"
+        ))
+        .bind(scope.workspace().as_str())
+        .bind(run.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(step_from_row).collect()
+    }
+
+    /// Ends the run and releases its lease.
+    pub async fn finish_run(&self, claim: &ClaimedRun, end: RunEnd<'_>) -> Result<Run> {
+        let (status, output, error) = match end {
+            RunEnd::Succeeded { output } => (RunStatus::Succeeded, Some(output), None),
+            RunEnd::Failed { error } => (RunStatus::Failed, None, Some(error)),
+            RunEnd::Cancelled => (RunStatus::Cancelled, None, None),
+            RunEnd::TimedOut => (RunStatus::TimedOut, None, None),
+        };
+        let sql = format!(
+            "UPDATE runs SET status = $5, output = $6, error = $7, finished_at = $8, updated_at = $8, \
+             lease_owner = NULL, lease_expires_at = NULL WHERE {HELD} RETURNING {RUN_COLUMNS}"
+        );
+        let row = bind_claim(&sql, claim)
+            .bind(status.as_str())
+            .bind(output.map(serde_json::Value::to_string))
+            .bind(error.map(serde_json::Value::to_string))
+            .bind(now_ms())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::LeaseLost)?;
+        run_from_row(&row)
+    }
+
+    /// Puts the run to sleep until `wake_at` and releases its lease: nothing holds a worker while
+    /// a run waits.
+    pub async fn park_run(&self, claim: &ClaimedRun, wake_at: i64) -> Result<Run> {
+        let sql = format!(
+            "UPDATE runs SET status = 'waiting', wake_at = $5, updated_at = $6, lease_owner = NULL, \
+             lease_expires_at = NULL WHERE {HELD} RETURNING {RUN_COLUMNS}"
+        );
+        let row = bind_claim(&sql, claim)
+            .bind(wake_at)
+            .bind(now_ms())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::LeaseLost)?;
+        run_from_row(&row)
+    }
+
+    /// Queues the waiting runs whose wake time is at or before `now`.
+    pub async fn wake_due(&self, now: i64) -> Result<u64> {
+        let woken = sqlx::query(
+            "UPDATE runs SET status = 'queued', wake_at = NULL, updated_at = $1 \
+             WHERE status = 'waiting' AND wake_at <= $1",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(woken)
+    }
+
+    /// Cancels a queued or waiting run at once; a running one is marked for its worker to stop
+    /// (it sees the request when it renews the lease). A finished run is returned as it is.
+    pub async fn request_cancel(&self, scope: &TenantScope, id: &RunId) -> Result<Run> {
+        let now = now_ms();
+        let row = sqlx::query(&format!(
+            "UPDATE runs SET \
+                 status = CASE WHEN status = 'running' THEN status ELSE 'cancelled' END, \
+                 finished_at = CASE WHEN status = 'running' THEN finished_at ELSE $1 END, \
+                 cancel_requested = CASE WHEN status = 'running' THEN 1 ELSE cancel_requested END, \
+                 updated_at = $1 \
+             WHERE workspace_id = $2 AND id = $3 AND status IN ('queued', 'waiting', 'running') \
+             RETURNING {RUN_COLUMNS}"
+        ))
+        .bind(now)
+        .bind(scope.workspace().as_str())
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(row) => run_from_row(&row),
+            None => self.run(scope, id).await,
+        }
+    }
+
+    /// The workspace's runs, newest first.
+    pub async fn runs(&self, scope: &TenantScope, filter: &RunFilter<'_>, page: PageRequest<'_>) -> Result<Page<Run>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE workspace_id = $1 AND ($2 IS NULL OR id < $2) \
+             AND ($3 IS NULL OR workflow_id = $3) AND ($4 IS NULL OR status = $4) \
+             AND ($5 IS NULL OR created_at >= $5) AND ($6 IS NULL OR created_at < $6) \
+             ORDER BY id DESC LIMIT $7"
+        ))
+        .bind(scope.workspace().as_str())
+        .bind(page.after)
+        .bind(filter.workflow.map(WorkflowId::as_str))
+        .bind(filter.status.map(RunStatus::as_str))
+        .bind(filter.since)
+        .bind(filter.until)
+        .bind(page.fetch_limit())
+        .fetch_all(&self.pool)
+        .await?;
+        let items = rows.iter().map(run_from_row).collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_overfetch(items, page.limit, |run| run.id.to_string()))
+    }
+
+    pub async fn run(&self, scope: &TenantScope, id: &RunId) -> Result<Run> {
+        let row = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE workspace_id = $1 AND id = $2"))
+            .bind(scope.workspace().as_str())
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        run_from_row(&row)
+    }
+
+    /// Deletes a finished run with its steps. One still queued, running or waiting is
+    /// `Invariant`: cancel it first.
+    pub async fn delete_run(&self, scope: &TenantScope, id: &RunId) -> Result<()> {
+        let deleted: Option<String> = sqlx::query_scalar(&format!(
+            "DELETE FROM runs WHERE workspace_id = $1 AND id = $2 AND status IN {FINISHED} RETURNING id"
+        ))
+        .bind(scope.workspace().as_str())
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        if deleted.is_some() {
+            return Ok(());
+        }
+        self.run(scope, id).await?;
+        Err(StoreError::Invariant("only a finished run can be deleted"))
+    }
+}
