@@ -407,6 +407,44 @@ mod tests {
     }
 
     #[test]
+    fn literal_regex_patterns_must_compile() {
+        let params = json!({"conditions": [
+            {"left": "{{ $json.a }}", "operator": "regex", "right": "^(na|sa)$"},
+            {"left": "{{ $json.a }}", "operator": "regex", "right": "(unclosed"},
+            {"left": "{{ $json.a }}", "operator": "regex", "right": "{{ $json.pattern }}"}
+        ]});
+        let found = problems(NodeKind::Filter, params);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, "/nodes/4/params/conditions/1/right");
+        assert!(found[0].1.contains("not a valid regular expression"), "{}", found[0].1);
+    }
+
+    #[test]
+    fn field_names_are_literal_dot_paths() {
+        let params = json!({"assignments": [
+            {"name": "address.city", "value": 1}, {"name": "a..b", "value": 2}, {"name": "{{ $json.k }}", "value": 3}
+        ]});
+        assert_eq!(
+            pointers(NodeKind::Set, params),
+            ["/nodes/4/params/assignments/1/name", "/nodes/4/params/assignments/2/name"]
+        );
+        assert_eq!(
+            pointers(NodeKind::Merge, json!({"mode": "by_key", "key": "{{ $json.k }}"})),
+            ["/nodes/4/params/key"]
+        );
+        assert!(pointers(NodeKind::Merge, json!({"mode": "by_key", "key": "customer.id"})).is_empty());
+        assert_eq!(
+            pointers(NodeKind::Sort, json!({"fields": [{"field": ".a"}, {"field": "a.b"}]})),
+            ["/nodes/4/params/fields/0/field"]
+        );
+        assert_eq!(pointers(NodeKind::Aggregate, json!({"field": "a."})), ["/nodes/4/params/field"]);
+        assert_eq!(
+            pointers(NodeKind::RemoveDuplicates, json!({"fields": ["email", "{{ $json.f }}"]})),
+            ["/nodes/4/params/fields/1"]
+        );
+    }
+
+    #[test]
     fn merge_by_key_needs_a_key_and_only_it() {
         assert!(pointers(NodeKind::Merge, json!({})).is_empty());
         assert!(pointers(NodeKind::Merge, json!({"mode": "by_key", "key": "id"})).is_empty());

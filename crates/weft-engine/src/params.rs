@@ -7,10 +7,12 @@
 //! A string containing `{{` is an expression evaluated at run time. Where a number or a boolean
 //! is expected, [`ParamValue`] accepts such a string in its place. Params that decide the shape
 //! of the graph or the plan (operators, modes, switch rules, a loop's batch size) must be
-//! literal: they are needed before any item exists.
+//! literal: they are needed before any item exists. So must field names, which say where to read
+//! or write for every item alike.
 
 use std::collections::BTreeMap;
 
+use regex::Regex;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
@@ -73,6 +75,19 @@ pub(crate) fn check_as<P: ParamRules>(
     }
 }
 
+/// What is wrong with a field name, if anything. Fields are named by dot paths (`address.city`
+/// is `city` inside `address`), and literally: a name says where to read or write, for every
+/// item alike, so an expression there is refused rather than taken as a strange field name.
+fn field_path_problem(path: &str) -> Option<&'static str> {
+    if is_expression(path) {
+        Some("names a field, so it cannot be an expression")
+    } else if path.split('.').any(str::is_empty) {
+        Some("has an empty part between dots (`a.b` is the field `b` inside `a`)")
+    } else {
+        None
+    }
+}
+
 /// For node types that take no params (`manual_trigger`, `no_op`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -110,6 +125,8 @@ impl ParamRules for SetParams {
             let name_at = at.index(index).key("name");
             if assignment.name.trim().is_empty() {
                 problems.push(name_at.problem("an assignment needs a field name"));
+            } else if let Some(problem) = field_path_problem(&assignment.name) {
+                problems.push(name_at.problem(problem));
             } else if let Some(first) = seen.insert(&assignment.name, index) {
                 seen.insert(&assignment.name, first);
                 problems
@@ -215,9 +232,15 @@ fn check_conditions(conditions: &[Condition], at: &Pointer, problems: &mut Vec<D
             {
                 problems.push(at.key("right").problem(format!("`{operator}` compares with a number or a string")));
             }
-            (Some(right), Operator::Regex) if !right.is_string() => {
-                problems.push(at.key("right").problem("`regex` needs the pattern as a string"));
-            }
+            (Some(right), Operator::Regex) => match right {
+                Value::String(pattern) if is_expression(pattern) => {}
+                Value::String(pattern) => {
+                    if let Err(error) = Regex::new(pattern) {
+                        problems.push(at.key("right").problem(format!("is not a valid regular expression: {error}")));
+                    }
+                }
+                _ => problems.push(at.key("right").problem("`regex` needs the pattern as a string")),
+            },
             _ => {}
         }
     }
@@ -291,6 +314,11 @@ impl ParamRules for MergeParams {
             (MergeMode::ByKey, None) => problems.push(at.problem("`by_key` needs `key`, the field to match on")),
             (MergeMode::ByKey, Some(key)) if key.trim().is_empty() => {
                 problems.push(at.key("key").problem("`key` names the field to match on and cannot be empty"));
+            }
+            (MergeMode::ByKey, Some(key)) => {
+                if let Some(problem) = field_path_problem(key) {
+                    problems.push(at.key("key").problem(problem));
+                }
             }
             (MergeMode::Append | MergeMode::ByPosition | MergeMode::WaitBoth, Some(_)) => {
                 problems.push(at.key("key").problem("only `by_key` uses `key`"));
@@ -500,8 +528,11 @@ pub struct AggregateParams {
 
 impl ParamRules for AggregateParams {
     fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
-        if self.field.as_deref().is_some_and(|field| field.trim().is_empty()) {
+        let Some(field) = &self.field else { return };
+        if field.trim().is_empty() {
             problems.push(at.key("field").problem("leave `field` out to collect whole items; it cannot be empty"));
+        } else if let Some(problem) = field_path_problem(field) {
+            problems.push(at.key("field").problem(problem));
         }
     }
 }
@@ -536,8 +567,11 @@ impl ParamRules for SortParams {
             problems.push(at.problem("needs at least one field to sort by"));
         }
         for (index, field) in self.fields.iter().enumerate() {
+            let at = at.index(index).key("field");
             if field.field.trim().is_empty() {
-                problems.push(at.index(index).key("field").problem("needs a field name"));
+                problems.push(at.problem("needs a field name"));
+            } else if let Some(problem) = field_path_problem(&field.field) {
+                problems.push(at.problem(problem));
             }
         }
     }
@@ -587,6 +621,8 @@ impl ParamRules for RemoveDuplicatesParams {
         for (index, field) in fields.iter().enumerate() {
             if field.trim().is_empty() {
                 problems.push(at.index(index).problem("needs a field name"));
+            } else if let Some(problem) = field_path_problem(field) {
+                problems.push(at.index(index).problem(problem));
             }
         }
     }

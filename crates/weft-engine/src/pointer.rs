@@ -43,6 +43,10 @@ impl Pointer {
         })
     }
 
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+
     pub(crate) fn problem(&self, detail: impl Into<String>) -> DefinitionProblem {
         DefinitionProblem { pointer: self.0.clone(), detail: detail.into() }
     }

@@ -1,5 +1,6 @@
-//! weft-engine's integration tests, one binary: planning through the public API, and the
-//! examples of `docs/workflow-format.md`.
+//! weft-engine's integration tests, one binary: planning and node execution through the public
+//! API, and the examples of `docs/workflow-format.md`.
 
 mod doc_examples;
+mod nodes;
 mod planning;
