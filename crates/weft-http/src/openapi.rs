@@ -30,6 +30,7 @@ use crate::error::{FieldError, PROBLEM_JSON, Problem};
         (name = "api-keys", description = "API keys, bound to one workspace"),
         (name = "audit", description = "The hash-chained audit log"),
         (name = "workflows", description = "Workflows and their versions"),
+        (name = "runs", description = "Runs of workflows and their steps"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]

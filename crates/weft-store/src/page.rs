@@ -27,7 +27,8 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
-    pub(crate) fn from_overfetch(mut rows: Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Page<T> {
+    /// A page from up to `limit + 1` rows read in order: the extra row only says more follow.
+    pub fn from_overfetch(mut rows: Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Page<T> {
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         let next = if more { rows.last().map(key) } else { None };

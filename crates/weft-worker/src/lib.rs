@@ -1,8 +1,10 @@
 #![forbid(unsafe_code)]
-//! Weft's background work: the mailer, and the guarded HTTP client that requests to
-//! user-supplied URLs go through.
+//! Weft's background work: the run worker, the mailer, and the guarded HTTP client that requests
+//! to user-supplied URLs go through.
 
 pub mod mail;
 pub mod outbound;
+pub mod runner;
 
 pub use mail::{Email, MailError, Mailer};
+pub use runner::{Runner, RunnerSettings};

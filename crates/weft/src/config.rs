@@ -81,6 +81,13 @@ pub struct Config {
     pub rate_limit_ip_burst: u32,
     /// Days a deleted workspace stays restorable before it is purged.
     pub workspace_purge_grace_days: u32,
+    /// Runs this process executes at once.
+    pub worker_concurrency: usize,
+    /// Seconds a worker's claim on a run lasts without renewal; a crashed worker's runs resume
+    /// elsewhere after it.
+    pub run_lease_secs: u64,
+    /// Runs of one workspace executing at once across the process.
+    pub workspace_run_cap: u32,
 }
 
 impl Default for Config {
@@ -111,6 +118,9 @@ impl Default for Config {
             rate_limit_ip_per_minute: 60,
             rate_limit_ip_burst: 20,
             workspace_purge_grace_days: 7,
+            worker_concurrency: 8,
+            run_lease_secs: 30,
+            workspace_run_cap: 10,
         }
     }
 }
@@ -238,6 +248,15 @@ impl Config {
             if value == 0 {
                 return invalid(key, "must be at least 1");
             }
+        }
+        if self.worker_concurrency == 0 {
+            return invalid("worker_concurrency", "must be at least 1");
+        }
+        if self.run_lease_secs < 3 {
+            return invalid("run_lease_secs", "must be at least 3");
+        }
+        if self.workspace_run_cap == 0 {
+            return invalid("workspace_run_cap", "must be at least 1");
         }
         if let Some(url) = &self.redis_url
             && !(url.expose().starts_with("redis://") || url.expose().starts_with("rediss://"))

@@ -5,6 +5,7 @@
 pub mod config;
 pub mod keys;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -13,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use weft_http::rate_limit::RateLimiter;
 use weft_http::{AppState, HttpSettings, TokenKeys};
 use weft_store::{Backend, DbConfig, Store};
-use weft_worker::Mailer;
+use weft_worker::{Mailer, Runner, RunnerSettings};
 
 pub use config::{Config, LogFormat, Overrides, Secret};
 
@@ -102,6 +103,18 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         },
     );
     tokio::spawn(purge_deleted_workspaces(store.clone(), shutdown.clone()));
+    let runner = Runner::new(
+        store.clone(),
+        RunnerSettings {
+            worker: format!("{}-{}", hostname(), ulid::Ulid::new()),
+            concurrency: config.worker_concurrency,
+            lease: Duration::from_secs(config.run_lease_secs),
+            per_workspace_cap: config.workspace_run_cap,
+            poll: Duration::from_secs(1),
+        },
+        Arc::clone(&state.runs_queued),
+    );
+    let worker = tokio::spawn(runner.run(shutdown.clone()));
     let mut server = tokio::spawn(weft_http::serve(listener, state, shutdown.clone().cancelled_owned()));
     tracing::info!(
         startup_ms = started.elapsed().as_millis() as u64,
@@ -123,6 +136,10 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
             }
         }
     };
+    // The worker stops claiming at shutdown; runs it still holds resume elsewhere after their lease.
+    if tokio::time::timeout(drain, worker).await.is_err() {
+        tracing::warn!("runs in progress did not reach a checkpoint in time; they resume after their lease");
+    }
     store.close().await;
     served.context("the HTTP server task failed")?.context("the HTTP server failed")?;
     tracing::info!("stopped");
@@ -145,4 +162,9 @@ async fn purge_deleted_workspaces(store: Store, shutdown: CancellationToken) {
             () = tokio::time::sleep(PURGE_INTERVAL) => {}
         }
     }
+}
+
+/// This machine's name, to tell workers apart in leases and logs.
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname").map(|name| name.trim().to_owned()).unwrap_or_else(|_| "weft".to_owned())
 }

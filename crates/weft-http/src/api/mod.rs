@@ -12,6 +12,7 @@ pub mod health;
 pub mod me;
 pub mod members;
 pub mod page;
+pub mod runs;
 pub mod workflows;
 pub mod workspaces;
 
@@ -24,6 +25,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(api_keys::router())
         .merge(audit::router())
         .merge(workflows::router())
+        .merge(runs::router())
 }
 
 /// API times are RFC 3339 in UTC, with millisecond precision.

@@ -8,7 +8,7 @@ use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::header;
 use axum::http::request::Parts;
 use weft_domain::{Grant, SessionId, TenantScope, api_key};
-use weft_store::{ApiKey, Invitation, KeyCredential, Member, Origin, User, Workflow, Workspace, now_ms};
+use weft_store::{ApiKey, Invitation, KeyCredential, Member, Origin, Run, User, Workflow, Workspace, now_ms};
 
 use crate::error::ApiError;
 use crate::extract::ClientInfo;
@@ -135,6 +135,14 @@ impl PathResource for Workflow {
 
     async fn load(state: &AppState, scope: &TenantScope, raw: &str) -> Result<Workflow, ApiError> {
         Ok(state.store.workflow(scope, &path_id(raw)?).await?)
+    }
+}
+
+impl PathResource for Run {
+    const PARAM: Option<&'static str> = Some("run");
+
+    async fn load(state: &AppState, scope: &TenantScope, raw: &str) -> Result<Run, ApiError> {
+        Ok(state.store.run(scope, &path_id(raw)?).await?)
     }
 }
 

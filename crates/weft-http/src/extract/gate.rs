@@ -32,6 +32,8 @@ gates!(
     AuditRead,
     WorkflowsRead,
     WorkflowsWrite,
+    RunsRead,
+    RunsWrite,
 );
 
 /// Restoring needs the delete permission and is the one act on a deleted workspace.

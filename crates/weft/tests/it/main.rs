@@ -10,6 +10,7 @@ mod me;
 mod members;
 mod openapi;
 mod rate_limit;
+mod runs;
 mod runs_store;
 mod store;
 mod tenancy_matrix;

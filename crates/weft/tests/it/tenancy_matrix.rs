@@ -73,6 +73,7 @@ struct Resources {
     invitation: String,
     key: String,
     workflow: String,
+    run: String,
 }
 
 impl Resources {
@@ -84,12 +85,15 @@ impl Resources {
         app.smtp.next_message().await;
         let (_, key) = app.new_api_key(ws, &["runs:read"]).await;
         let workflow = app.new_workflow(ws, &format!("flow {tag}")).await;
+        let runs = ws.path(&format!("/workflows/{workflow}/runs"));
+        let run: Value = expect_status(app.post(&runs, owner, &json!({ "version": 1 })).await, 202).await;
         Resources {
             workspace: ws.id.clone(),
             member: member.id,
             invitation: invitation["id"].as_str().expect("invitation id").to_owned(),
             key,
             workflow,
+            run: run["run_id"].as_str().expect("run id").to_owned(),
         }
     }
 
@@ -103,6 +107,7 @@ impl Resources {
             ("{invitation}", &self.invitation),
             ("{key}", &self.key),
             ("{wf}", &self.workflow),
+            ("{run}", &self.run),
             ("{n}", &version),
         ];
         for (name, value) in fixtures {

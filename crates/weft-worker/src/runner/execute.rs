@@ -1,0 +1,202 @@
+//! Executing one claimed run: rebuild its state from the recorded steps, then ask the plan what
+//! is ready, execute it, record it, and repeat until nothing is ready.
+//!
+//! Every write goes through the claim, so a worker that lost its lease can no longer change the
+//! run: the store answers `LeaseLost` and this worker stops. A step that was in flight when a
+//! worker died is not recorded as done, so the next owner runs it again with the next attempt
+//! number (`run:activation:attempt` is unique).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use weft_engine::definition::{BackoffKind, OnError, RetryPolicy};
+use weft_engine::exec::{NoExpressions, execute};
+use weft_engine::{ActivationKey, Item, NodeDef, NodeKind, Plan, RunState, WorkflowDef, node_outputs};
+use weft_store::{ClaimedRun, Renewal, RunEnd, StepOutcome, StepStart, StepStatus, Store, StoreError, now_ms};
+
+type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+pub(super) async fn execute_run(store: &Store, claim: ClaimedRun, lease: Duration) {
+    let run = claim.run().id.clone();
+    match drive(store, &claim, lease).await {
+        Ok(()) => {}
+        Err(StoreError::LeaseLost) => tracing::warn!(%run, "lost the run's lease; its next owner continues it"),
+        // The lease runs out and another claim resumes from the recorded steps.
+        Err(error) => tracing::error!(%run, error = %error, "executing the run failed; it will be resumed"),
+    }
+}
+
+/// The trigger's items: an object is one item, an array of objects is one item each.
+fn input_items(input: &Value) -> Vec<Item> {
+    match input {
+        Value::Object(json) => vec![Item::new(json.clone())],
+        Value::Array(all) => all.iter().filter_map(|item| item.as_object().cloned()).map(Item::new).collect(),
+        _ => vec![Item::default()],
+    }
+}
+
+/// The trigger a run of this kind starts from: for a manual run, the first manual trigger.
+fn trigger_node<'a>(definition: &'a WorkflowDef, trigger: &str) -> Option<&'a NodeDef> {
+    let wanted = match trigger {
+        "manual" => NodeKind::ManualTrigger,
+        _ => return None,
+    };
+    definition.nodes.iter().find(|node| NodeKind::from_type_name(&node.node_type) == Some(wanted))
+}
+
+fn backoff(retry: &RetryPolicy, failed_attempt: u32) -> Duration {
+    let initial = retry.backoff.initial_ms;
+    let delay = match retry.backoff.kind {
+        BackoffKind::Fixed => initial,
+        BackoffKind::Exponential => initial.saturating_mul(1u64 << (failed_attempt.saturating_sub(1)).min(32)),
+    };
+    Duration::from_millis(delay.min(retry.backoff.max_ms))
+}
+
+/// What the nodes that end a branch emitted on their first output, by node name.
+fn run_output(definition: &WorkflowDef, state: &RunState) -> Value {
+    let mut output = serde_json::Map::new();
+    for node in &definition.nodes {
+        let ends_branch = !definition.connections.iter().any(|c| c.from == node.name);
+        if let Some(outputs) = state.outputs(&ActivationKey::once(node.name.as_str()))
+            && ends_branch
+        {
+            let items: Vec<&serde_json::Map<String, Value>> =
+                outputs.first().map(|items| items.iter().map(|i| &i.json).collect()).unwrap_or_default();
+            output.insert(node.name.clone(), json!(items));
+        }
+    }
+    Value::Object(output)
+}
+
+async fn fail(store: &Store, claim: &ClaimedRun, node: Option<&str>, message: String) -> Result<()> {
+    let error = json!({ "node": node, "message": message });
+    store.finish_run(claim, RunEnd::Failed { error: &error }).await.map(drop)
+}
+
+async fn drive(store: &Store, claim: &ClaimedRun, lease: Duration) -> Result<()> {
+    let (run, scope) = (claim.run(), claim.scope());
+    if run.cancel_requested {
+        return store.finish_run(claim, RunEnd::Cancelled).await.map(drop);
+    }
+    let stored = store.workflow_version(scope, &run.workflow, run.version).await?;
+    let definition = match weft_engine::parse(&stored.definition) {
+        Ok(definition) => definition,
+        Err(problems) => {
+            return fail(store, claim, None, format!("the definition is invalid: {}", problems[0].detail)).await;
+        }
+    };
+    let Some(trigger) = trigger_node(&definition, &run.trigger) else {
+        return fail(store, claim, None, format!("the workflow has no trigger for a `{}` run", run.trigger)).await;
+    };
+    let plan = match Plan::new(&definition, &trigger.name) {
+        Ok(plan) => plan,
+        Err(error) => return fail(store, claim, None, error.to_string()).await,
+    };
+
+    // Resume from what earlier claims recorded.
+    let mut state = RunState::new(input_items(&run.input));
+    let mut attempts: HashMap<String, i64> = HashMap::new();
+    for step in store.recorded_steps(scope, &run.id).await? {
+        let latest = attempts.entry(step.activation.clone()).or_default();
+        *latest = (*latest).max(step.attempt);
+        if step.status != StepStatus::Succeeded {
+            continue;
+        }
+        if let (Ok(key), Some(output)) = (serde_json::from_str::<ActivationKey>(&step.activation), step.output) {
+            state.record(key, serde_json::from_value(output).unwrap_or_default());
+        }
+    }
+
+    let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+    let deadline = definition.settings.timeout_ms.map(|ms| run.started_at.unwrap_or_else(now_ms) + ms as i64);
+    let mut renewed = Instant::now();
+    loop {
+        if renewed.elapsed() >= lease / 3 {
+            match store.renew_lease(claim, lease_ms).await? {
+                Renewal::Held => renewed = Instant::now(),
+                Renewal::CancelRequested => return store.finish_run(claim, RunEnd::Cancelled).await.map(drop),
+                Renewal::Lost => return Err(StoreError::LeaseLost),
+            }
+        }
+        if deadline.is_some_and(|deadline| now_ms() > deadline) {
+            return store.finish_run(claim, RunEnd::TimedOut).await.map(drop);
+        }
+        let frontier = plan.frontier(&state);
+        if frontier.ready.is_empty() {
+            let output = run_output(&definition, &state);
+            return store.finish_run(claim, RunEnd::Succeeded { output: &output }).await.map(drop);
+        }
+        for activation in frontier.ready {
+            let node = &definition.nodes[activation.node];
+            let key = serde_json::to_string(&activation.key).unwrap_or_else(|_| activation.key.to_string());
+            let input = serde_json::to_value(&activation.inputs).unwrap_or(Value::Null);
+            let mut attempt = attempts.get(&key).copied().unwrap_or(0);
+            let outputs = loop {
+                attempt += 1;
+                let start = StepStart { node: &node.name, activation: &key, attempt, input: Some(&input) };
+                let step = store.start_step(claim, start).await?;
+                match execute(node, activation.kind, activation.inputs.clone(), &NoExpressions) {
+                    Ok(outputs) => {
+                        let output = serde_json::to_value(&outputs).unwrap_or(Value::Null);
+                        store.finish_step(claim, &step, StepOutcome::Succeeded { output: &output }, None).await?;
+                        break outputs;
+                    }
+                    Err(error) => {
+                        let message = error.to_string();
+                        let recorded = json!({ "message": message });
+                        store.finish_step(claim, &step, StepOutcome::Failed { error: &recorded }, None).await?;
+                        if let Some(retry) = &node.retry
+                            && attempt < i64::from(retry.max_attempts)
+                        {
+                            tokio::time::sleep(backoff(retry, u32::try_from(attempt).unwrap_or(u32::MAX))).await;
+                            continue;
+                        }
+                        match node.on_error {
+                            OnError::Stop => return fail(store, claim, Some(&node.name), message).await,
+                            // The input goes on as the node's output, as in n8n.
+                            OnError::Continue => break vec![activation.inputs.first().cloned().unwrap_or_default()],
+                            OnError::ErrorOutput => {
+                                let width = node_outputs(node).map_or(1, |outputs| outputs.len());
+                                let mut outputs = vec![Vec::new(); width];
+                                let failed = activation.inputs.first().cloned().unwrap_or_default().into_iter().map(
+                                    |mut item| {
+                                        item.json.insert("error".into(), json!({ "message": message }));
+                                        item
+                                    },
+                                );
+                                outputs[width - 1] = failed.collect();
+                                break outputs;
+                            }
+                        }
+                    }
+                }
+            };
+            attempts.insert(key, attempt);
+            state.record(activation.key, outputs);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use weft_engine::definition::Backoff;
+
+    use super::*;
+
+    #[test]
+    fn backoff_is_fixed_or_doubles_up_to_its_cap() {
+        let policy = |kind| RetryPolicy { max_attempts: 5, backoff: Backoff { kind, initial_ms: 100, max_ms: 350 } };
+        let delays: Vec<u128> = (1..=4).map(|n| backoff(&policy(BackoffKind::Exponential), n).as_millis()).collect();
+        assert_eq!(delays, [100, 200, 350, 350]);
+        assert_eq!(backoff(&policy(BackoffKind::Fixed), 3).as_millis(), 100);
+    }
+
+    #[test]
+    fn run_input_becomes_items() {
+        assert_eq!(input_items(&json!({"a": 1})).len(), 1);
+        assert_eq!(input_items(&json!([{"a": 1}, {"a": 2}])).len(), 2);
+        assert_eq!(input_items(&Value::Null), vec![Item::default()]);
+    }
+}

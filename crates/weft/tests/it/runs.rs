@@ -1,0 +1,231 @@
+//! Runs executed end to end by the worker inside `weft serve`: branches, failures, retries,
+//! error routing, and the runs API.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use weft_http::Problem;
+use weft_http::api::page::PageOut;
+use weft_http::api::runs::{RunOut, RunStartedOut, StepOut};
+use weft_testkit::{TestApp, TestWorkspace, backend_test, expect_status};
+
+/// Creates and publishes a workflow; returns its id.
+async fn published(app: &TestApp, ws: &TestWorkspace, nodes: Value, connections: Value) -> String {
+    let token = Some(ws.owner.access_token.as_str());
+    let body = json!({"name": "Flow", "nodes": nodes, "connections": connections});
+    let created: Value = expect_status(app.post(&ws.path("/workflows"), token, &body).await, 201).await;
+    assert_eq!(created["version"]["problems"], json!([]), "the test workflow must be valid");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let publish = ws.path(&format!("/workflows/{id}/publish"));
+    expect_status::<Value>(app.post(&publish, token, &json!({"version": 1})).await, 200).await;
+    id
+}
+
+async fn start(app: &TestApp, ws: &TestWorkspace, workflow: &str, input: Value) -> String {
+    let path = ws.path(&format!("/workflows/{workflow}/runs"));
+    let started: RunStartedOut =
+        expect_status(app.post(&path, Some(&ws.owner.access_token), &json!({"input": input})).await, 202).await;
+    started.run_id
+}
+
+/// Polls until the run ends; the worker runs in the app's process.
+async fn finished(app: &TestApp, ws: &TestWorkspace, run: &str) -> RunOut {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out: RunOut =
+            expect_status(app.get(&ws.path(&format!("/runs/{run}")), Some(&ws.owner.access_token)).await, 200).await;
+        if !["queued", "running", "waiting"].contains(&out.status.as_str()) {
+            return out;
+        }
+        assert!(Instant::now() < deadline, "run {run} did not finish: {out:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn steps(app: &TestApp, ws: &TestWorkspace, run: &str) -> Vec<StepOut> {
+    let path = ws.path(&format!("/runs/{run}/steps"));
+    let page: PageOut<StepOut> = expect_status(app.get(&path, Some(&ws.owner.access_token)).await, 200).await;
+    page.items
+}
+
+fn branching_workflow() -> (Value, Value) {
+    let nodes = json!([
+        {"name": "Start", "type": "manual_trigger"},
+        {"name": "Tag", "type": "set", "params": {"assignments": [{"name": "seen", "value": true}]}},
+        {"name": "Big?", "type": "if", "params": {"conditions": [{"left": "{{ $json.amount }}", "operator": "gt", "right": 100}]}},
+        {"name": "Big", "type": "set", "params": {"assignments": [{"name": "size", "value": "big"}]}},
+        {"name": "Small", "type": "set", "params": {"assignments": [{"name": "size", "value": "small"}]}},
+    ]);
+    let connections = json!([
+        {"from": "Start", "to": "Tag"},
+        {"from": "Tag", "to": "Big?"},
+        {"from": "Big?", "output": 0, "to": "Big"},
+        {"from": "Big?", "output": 1, "to": "Small"},
+    ]);
+    (nodes, connections)
+}
+
+backend_test! {
+    async fn a_run_executes_every_reachable_node_and_records_each_step(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let nodes = json!([
+            {"name": "Start", "type": "manual_trigger"},
+            {"name": "Tag", "type": "set", "params": {"assignments": [{"name": "seen", "value": true}]}},
+            {"name": "Only big", "type": "filter", "params": {"conditions": [{"left": "amount", "operator": "exists"}]}},
+            {"name": "Sorted", "type": "sort", "params": {"fields": [{"field": "amount", "order": "desc"}]}},
+        ]);
+        let connections = json!([
+            {"from": "Start", "to": "Tag"},
+            {"from": "Tag", "to": "Sorted"},
+        ]);
+        let workflow = published(&app, &ws, nodes, connections).await;
+        let run = start(&app, &ws, &workflow, json!([{"amount": 5}, {"amount": 50}])).await;
+        let out = finished(&app, &ws, &run).await;
+        assert_eq!(out.status, "succeeded", "{out:?}");
+        assert_eq!(out.output, Some(json!({"Sorted": [{"amount": 50, "seen": true}, {"amount": 5, "seen": true}]})));
+        assert!(out.duration_ms.is_some());
+
+        let steps = steps(&app, &ws, &run).await;
+        let nodes: Vec<&str> = steps.iter().map(|s| s.node.as_str()).collect();
+        assert_eq!(nodes, ["Tag", "Sorted"], "the unconnected node never runs; the trigger is the plan's");
+        assert!(steps.iter().all(|s| s.status == "succeeded" && s.attempt == 1));
+        assert_eq!(steps[0].input, Some(json!([[{"json": {"amount": 5}}, {"json": {"amount": 50}}]])));
+    }
+}
+
+backend_test! {
+    async fn a_failing_node_fails_the_run_and_names_itself(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let nodes = json!([
+            {"name": "Start", "type": "manual_trigger"},
+            {"name": "Stop", "type": "stop_and_error", "params": {"message": "the order is incomplete"}},
+            {"name": "Elsewhere", "type": "no_op"},
+        ]);
+        let connections = json!([{"from": "Start", "to": "Stop"}, {"from": "Start", "to": "Elsewhere"}]);
+        let workflow = published(&app, &ws, nodes, connections).await;
+        let run = start(&app, &ws, &workflow, json!({})).await;
+        let out = finished(&app, &ws, &run).await;
+        assert_eq!(out.status, "failed");
+        assert_eq!(out.error, Some(json!({"node": "Stop", "message": "the order is incomplete"})));
+        let steps = steps(&app, &ws, &run).await;
+        let failed: Vec<_> = steps.iter().filter(|s| s.status == "failed").collect();
+        assert_eq!(failed.len(), 1, "{steps:?}");
+        assert_eq!(failed[0].error, Some(json!({"message": "the order is incomplete"})));
+    }
+}
+
+backend_test! {
+    async fn retries_then_continue_and_error_output_route_a_failure(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let retry = json!({"max_attempts": 3, "backoff": {"kind": "exponential", "initial_ms": 5, "max_ms": 20}});
+        // Until the sandbox exists, any expression fails its node: a dependable failure.
+        let failing = json!({"assignments": [{"name": "x", "value": "{{ $json.id }}"}]});
+        let nodes = json!([
+            {"name": "Start", "type": "manual_trigger"},
+            {"name": "Flaky", "type": "set", "params": failing, "retry": retry, "on_error": "continue"},
+            {"name": "Routed", "type": "set", "params": failing, "on_error": "error_output"},
+            {"name": "Handled", "type": "set", "params": {"assignments": [{"name": "handled", "value": true}]}},
+        ]);
+        let connections = json!([
+            {"from": "Start", "to": "Flaky"},
+            {"from": "Flaky", "to": "Routed"},
+            {"from": "Routed", "output": 1, "to": "Handled"},
+        ]);
+        let workflow = published(&app, &ws, nodes, connections).await;
+        let run = start(&app, &ws, &workflow, json!({"id": 7})).await;
+        let out = finished(&app, &ws, &run).await;
+        assert_eq!(out.status, "succeeded", "{out:?}");
+        let handled = &out.output.expect("output")["Handled"][0];
+        assert_eq!((&handled["id"], &handled["handled"]), (&json!(7), &json!(true)), "{handled}");
+        assert!(handled["error"]["message"].as_str().unwrap().contains("Routed"), "the error names the node: {handled}");
+
+        let steps = steps(&app, &ws, &run).await;
+        let flaky: Vec<(i64, &str)> =
+            steps.iter().filter(|s| s.node == "Flaky").map(|s| (s.attempt, s.status.as_str())).collect();
+        assert_eq!(flaky, [(1, "failed"), (2, "failed"), (3, "failed")], "three attempts, then continue");
+    }
+}
+
+backend_test! {
+    async fn a_node_that_needs_the_sandbox_fails_with_a_clear_message(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let (nodes, connections) = branching_workflow();
+        let workflow = published(&app, &ws, nodes, connections).await;
+        let run = start(&app, &ws, &workflow, json!({"amount": 500})).await;
+        let out = finished(&app, &ws, &run).await;
+        assert_eq!(out.status, "failed");
+        let message = out.error.unwrap()["message"].as_str().unwrap().to_owned();
+        assert!(message.contains("sandbox"), "expressions are not evaluated yet: {message}");
+    }
+}
+
+backend_test! {
+    async fn starting_needs_a_published_or_named_valid_version(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let token = Some(ws.owner.access_token.as_str());
+        let workflow = app.new_workflow(&ws, "Draft").await;
+        let runs = ws.path(&format!("/workflows/{workflow}/runs"));
+        let unpublished: Problem = expect_status(app.post(&runs, token, &json!({})).await, 409).await;
+        assert!(unpublished.detail.contains("publish"), "{}", unpublished.detail);
+        let missing: Problem = expect_status(app.post(&runs, token, &json!({"version": 4})).await, 422).await;
+        assert_eq!(missing.errors[0].pointer, "/version");
+        let bad_input: Problem = expect_status(app.post(&runs, token, &json!({"version": 1, "input": 3})).await, 422).await;
+        assert_eq!(bad_input.errors[0].pointer, "/input");
+
+        let versions = ws.path(&format!("/workflows/{workflow}/versions"));
+        expect_status::<Value>(app.post(&versions, token, &json!({"nodes": []})).await, 201).await;
+        let invalid: Problem = expect_status(app.post(&runs, token, &json!({"version": 2})).await, 422).await;
+        assert_eq!(invalid.errors[0].pointer, "/nodes");
+
+        let started: RunStartedOut = expect_status(app.post(&runs, token, &json!({"version": 1})).await, 202).await;
+        let out = finished(&app, &ws, &started.run_id).await;
+        assert_eq!((out.status.as_str(), out.version, out.trigger.as_str()), ("succeeded", 1, "manual"));
+    }
+}
+
+backend_test! {
+    async fn runs_are_listed_by_workflow_and_status_and_finished_ones_deleted(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let token = Some(ws.owner.access_token.as_str());
+        let ok = published(&app, &ws, json!([{"name": "Start", "type": "manual_trigger"}]), json!([])).await;
+        let bad = published(
+            &app,
+            &ws,
+            json!([{"name": "Start", "type": "manual_trigger"}, {"name": "Stop", "type": "stop_and_error", "params": {"message": "no"}}]),
+            json!([{"from": "Start", "to": "Stop"}]),
+        )
+        .await;
+        let mut all = Vec::new();
+        for workflow in [&ok, &ok, &bad] {
+            let run = start(&app, &ws, workflow, json!({})).await;
+            finished(&app, &ws, &run).await;
+            all.push(run);
+        }
+        let list = |query: String| {
+            let path = ws.path(&format!("/runs{query}"));
+            let app = &app;
+            async move {
+                let page: PageOut<RunOut> = expect_status(app.get(&path, token).await, 200).await;
+                page.items.into_iter().map(|r| r.id).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(list(String::new()).await, [all[2].clone(), all[1].clone(), all[0].clone()], "newest first");
+        assert_eq!(list(format!("?workflow={ok}")).await, [all[1].clone(), all[0].clone()]);
+        assert_eq!(list("?status=failed".into()).await, [all[2].clone()]);
+        let bad_filter: Problem = expect_status(app.get(&ws.path("/runs?status=sideways"), token).await, 422).await;
+        assert_eq!(bad_filter.errors[0].pointer, "?status");
+
+        let path = ws.path(&format!("/runs/{}", all[0]));
+        assert_eq!(app.delete(&path, token).await.status(), 204);
+        assert_eq!(app.get(&path, token).await.status(), 404);
+        let cancelled: RunOut =
+            expect_status(app.post(&ws.path(&format!("/runs/{}/cancel", all[1])), token, &json!({})).await, 200).await;
+        assert_eq!(cancelled.status, "succeeded", "cancelling a finished run changes nothing");
+    }
+}
