@@ -5,6 +5,7 @@ mod api_keys;
 mod audit;
 mod auth;
 mod cli;
+mod crash_recovery;
 mod http;
 mod me;
 mod members;
