@@ -7,7 +7,10 @@
 //! number (`run:activation:attempt` is unique).
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use serde_json::{Value, json};
 use weft_engine::definition::{BackoffKind, OnError, RetryPolicy};
@@ -70,6 +73,47 @@ fn run_output(definition: &WorkflowDef, state: &RunState) -> Value {
     Value::Object(output)
 }
 
+/// Renews the run's lease every third of it for as long as the run executes — through nodes that
+/// take long, too — and publishes what the last renewal said. Stops when dropped.
+struct Heartbeat {
+    renewal: watch::Receiver<Renewal>,
+    task: JoinHandle<()>,
+}
+
+impl Heartbeat {
+    fn start(store: &Store, claim: &ClaimedRun, lease: Duration) -> Heartbeat {
+        let (sender, renewal) = watch::channel(Renewal::Held);
+        let (store, claim) = (store.clone(), claim.clone());
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(lease / 3).await;
+                match store.renew_lease(&claim, lease_ms).await {
+                    Ok(state) => {
+                        let _ = sender.send(state);
+                        if state == Renewal::Lost {
+                            return;
+                        }
+                    }
+                    // A passing database error: the lease still has two thirds to go.
+                    Err(error) => tracing::warn!(run = %claim.run().id, error = %error, "renewing a run's lease failed"),
+                }
+            }
+        });
+        Heartbeat { renewal, task }
+    }
+
+    fn state(&self) -> Renewal {
+        *self.renewal.borrow()
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 async fn fail(store: &Store, claim: &ClaimedRun, node: Option<&str>, message: String) -> Result<()> {
     let error = json!({ "node": node, "message": message });
     store.finish_run(claim, RunEnd::Failed { error: &error }).await.map(drop)
@@ -109,16 +153,13 @@ async fn drive(store: &Store, claim: &ClaimedRun, lease: Duration) -> Result<()>
         }
     }
 
-    let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
     let deadline = definition.settings.timeout_ms.map(|ms| run.started_at.unwrap_or_else(now_ms) + ms as i64);
-    let mut renewed = Instant::now();
+    let heartbeat = Heartbeat::start(store, claim, lease);
     loop {
-        if renewed.elapsed() >= lease / 3 {
-            match store.renew_lease(claim, lease_ms).await? {
-                Renewal::Held => renewed = Instant::now(),
-                Renewal::CancelRequested => return store.finish_run(claim, RunEnd::Cancelled).await.map(drop),
-                Renewal::Lost => return Err(StoreError::LeaseLost),
-            }
+        match heartbeat.state() {
+            Renewal::Held => {}
+            Renewal::CancelRequested => return store.finish_run(claim, RunEnd::Cancelled).await.map(drop),
+            Renewal::Lost => return Err(StoreError::LeaseLost),
         }
         if deadline.is_some_and(|deadline| now_ms() > deadline) {
             return store.finish_run(claim, RunEnd::TimedOut).await.map(drop);
