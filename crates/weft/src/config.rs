@@ -88,6 +88,10 @@ pub struct Config {
     pub run_lease_secs: u64,
     /// Runs of one workspace executing at once across the process.
     pub workspace_run_cap: u32,
+    /// Address ranges that nodes may reach although they are private, loopback, … (SSRF guard),
+    /// e.g. `10.1.0.0/16`. A list in TOML, comma-separated in the environment.
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub outbound_allow_cidrs: Vec<String>,
 }
 
 impl Default for Config {
@@ -121,6 +125,7 @@ impl Default for Config {
             worker_concurrency: 8,
             run_lease_secs: 30,
             workspace_run_cap: 10,
+            outbound_allow_cidrs: Vec::new(),
         }
     }
 }
@@ -258,6 +263,9 @@ impl Config {
         if self.workspace_run_cap == 0 {
             return invalid("workspace_run_cap", "must be at least 1");
         }
+        if let Err(error) = weft_worker::outbound::OutboundPolicy::from_cidrs(&self.outbound_allow_cidrs) {
+            return invalid("outbound_allow_cidrs", &error.to_string());
+        }
         if let Some(url) = &self.redis_url
             && !(url.expose().starts_with("redis://") || url.expose().starts_with("rediss://"))
         {
@@ -366,6 +374,13 @@ mod tests {
             jail.set_env("WEFT_PUBLIC_URL", "weft.example.com");
             let error = load(&Overrides::default()).unwrap_err().to_string();
             assert!(error.contains("public_url"), "{error}");
+
+            jail.set_env("WEFT_PUBLIC_URL", "https://weft.example.com");
+            jail.set_env("WEFT_OUTBOUND_ALLOW_CIDRS", "10.0.0.0/8, 300.1.2.3/32");
+            let error = load(&Overrides::default()).unwrap_err().to_string();
+            assert!(error.contains("outbound_allow_cidrs") && error.contains("300.1.2.3"), "{error}");
+            jail.set_env("WEFT_OUTBOUND_ALLOW_CIDRS", "10.0.0.0/8, 127.0.0.0/8");
+            assert_eq!(load(&Overrides::default()).unwrap().outbound_allow_cidrs.len(), 2);
             Ok(())
         });
     }

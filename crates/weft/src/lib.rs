@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use weft_http::rate_limit::RateLimiter;
 use weft_http::{AppState, HttpSettings, TokenKeys};
 use weft_store::{Backend, DbConfig, Store};
+use weft_worker::outbound::{OutboundClient, OutboundDefaults, OutboundPolicy};
 use weft_worker::{Mailer, Runner, RunnerSettings};
 
 pub use config::{Config, LogFormat, Overrides, Secret};
@@ -103,8 +104,12 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         },
     );
     tokio::spawn(purge_deleted_workspaces(store.clone(), shutdown.clone()));
+    let policy = OutboundPolicy::from_cidrs(&config.outbound_allow_cidrs).context("key `outbound_allow_cidrs`")?;
+    let outbound =
+        OutboundClient::new(policy, OutboundDefaults::default()).context("building the outbound HTTP client")?;
     let runner = Runner::new(
         store.clone(),
+        outbound,
         RunnerSettings {
             worker: format!("{}-{}", hostname(), ulid::Ulid::new()),
             concurrency: config.worker_concurrency,

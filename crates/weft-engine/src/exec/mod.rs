@@ -116,6 +116,23 @@ pub fn execute(
     Ok(outputs)
 }
 
+/// The node's params with every expression evaluated for one item, read as its type's struct:
+/// how the node types the worker executes itself (they do I/O) read their params, item by item.
+pub fn resolve_params<P: DeserializeOwned>(
+    node: &NodeDef,
+    context: &ItemContext<'_>,
+    exprs: &dyn Expressions,
+) -> Result<P, NodeError> {
+    let at = Pointer::root().key("params");
+    let raw = Value::Object(node.params.clone());
+    let resolved = Resolver::new(&node.name, exprs).value(&raw, &at, context)?;
+    read(&resolved, &at).map_err(|problem| NodeError::Param {
+        node: node.name.clone(),
+        pointer: problem.pointer,
+        message: problem.detail,
+    })
+}
+
 fn unsupported(node: &NodeDef, kind: NodeKind, needs: &'static str) -> NodeError {
     NodeError::Unsupported { node: node.name.clone(), kind, needs }
 }

@@ -15,14 +15,17 @@ use tokio::task::JoinHandle;
 use serde_json::{Value, json};
 use weft_engine::definition::{BackoffKind, OnError, RetryPolicy};
 use weft_engine::exec::{NoExpressions, execute};
+
+use super::http_node;
+use crate::outbound::OutboundClient;
 use weft_engine::{ActivationKey, Item, NodeDef, NodeKind, Plan, RunState, WorkflowDef, node_outputs};
 use weft_store::{ClaimedRun, Renewal, RunEnd, StepOutcome, StepStart, StepStatus, Store, StoreError, now_ms};
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-pub(super) async fn execute_run(store: &Store, claim: ClaimedRun, lease: Duration) {
+pub(super) async fn execute_run(store: &Store, outbound: &OutboundClient, claim: ClaimedRun, lease: Duration) {
     let run = claim.run().id.clone();
-    match drive(store, &claim, lease).await {
+    match drive(store, outbound, &claim, lease).await {
         Ok(()) => {}
         Err(StoreError::LeaseLost) => tracing::warn!(%run, "lost the run's lease; its next owner continues it"),
         // The lease runs out and another claim resumes from the recorded steps.
@@ -96,7 +99,9 @@ impl Heartbeat {
                         }
                     }
                     // A passing database error: the lease still has two thirds to go.
-                    Err(error) => tracing::warn!(run = %claim.run().id, error = %error, "renewing a run's lease failed"),
+                    Err(error) => {
+                        tracing::warn!(run = %claim.run().id, error = %error, "renewing a run's lease failed")
+                    }
                 }
             }
         });
@@ -119,7 +124,27 @@ async fn fail(store: &Store, claim: &ClaimedRun, node: Option<&str>, message: St
     store.finish_run(claim, RunEnd::Failed { error: &error }).await.map(drop)
 }
 
-async fn drive(store: &Store, claim: &ClaimedRun, lease: Duration) -> Result<()> {
+/// Executes one activation of a node: the worker's own I/O nodes here, the rest in the engine.
+async fn run_node(
+    outbound: &OutboundClient,
+    node: &NodeDef,
+    kind: NodeKind,
+    inputs: &[Vec<Item>],
+) -> std::result::Result<Vec<Vec<Item>>, String> {
+    let mut outputs = match kind {
+        NodeKind::HttpRequest => {
+            let prepared = http_node::prepare(node, inputs, &NoExpressions)?;
+            http_node::send_all(outbound, prepared).await?
+        }
+        _ => return execute(node, kind, inputs.to_vec(), &NoExpressions).map_err(|error| error.to_string()),
+    };
+    if node.on_error == OnError::ErrorOutput {
+        outputs.push(Vec::new());
+    }
+    Ok(outputs)
+}
+
+async fn drive(store: &Store, outbound: &OutboundClient, claim: &ClaimedRun, lease: Duration) -> Result<()> {
     let (run, scope) = (claim.run(), claim.scope());
     if run.cancel_requested {
         return store.finish_run(claim, RunEnd::Cancelled).await.map(drop);
@@ -178,14 +203,13 @@ async fn drive(store: &Store, claim: &ClaimedRun, lease: Duration) -> Result<()>
                 attempt += 1;
                 let start = StepStart { node: &node.name, activation: &key, attempt, input: Some(&input) };
                 let step = store.start_step(claim, start).await?;
-                match execute(node, activation.kind, activation.inputs.clone(), &NoExpressions) {
+                match run_node(outbound, node, activation.kind, &activation.inputs).await {
                     Ok(outputs) => {
                         let output = serde_json::to_value(&outputs).unwrap_or(Value::Null);
                         store.finish_step(claim, &step, StepOutcome::Succeeded { output: &output }, None).await?;
                         break outputs;
                     }
-                    Err(error) => {
-                        let message = error.to_string();
+                    Err(message) => {
                         let recorded = json!({ "message": message });
                         store.finish_step(claim, &step, StepOutcome::Failed { error: &recorded }, None).await?;
                         if let Some(retry) = &node.retry

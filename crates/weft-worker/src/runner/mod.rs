@@ -3,6 +3,7 @@
 //! lease expired (their worker died) and wakes waiting runs that are due.
 
 mod execute;
+mod http_node;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +12,8 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use weft_store::{ClaimRequest, Store, now_ms};
+
+use crate::outbound::OutboundClient;
 
 /// How a worker claims and holds runs.
 #[derive(Debug, Clone)]
@@ -29,14 +32,16 @@ pub struct RunnerSettings {
 
 pub struct Runner {
     store: Store,
+    /// Every request a node sends to a user-supplied URL goes through it.
+    outbound: OutboundClient,
     settings: RunnerSettings,
     /// Rung when a run is queued in this process.
     queued: Arc<Notify>,
 }
 
 impl Runner {
-    pub fn new(store: Store, settings: RunnerSettings, queued: Arc<Notify>) -> Self {
-        Runner { store, settings, queued }
+    pub fn new(store: Store, outbound: OutboundClient, settings: RunnerSettings, queued: Arc<Notify>) -> Self {
+        Runner { store, outbound, settings, queued }
     }
 
     fn lease_ms(&self) -> i64 {
@@ -73,9 +78,9 @@ impl Runner {
                 let count = claimed.len();
                 for claim in claimed {
                     let Ok(permit) = Arc::clone(&slots).acquire_owned().await else { return };
-                    let (store, lease) = (self.store.clone(), self.settings.lease);
+                    let (store, outbound, lease) = (self.store.clone(), self.outbound.clone(), self.settings.lease);
                     executing.spawn(async move {
-                        execute::execute_run(&store, claim, lease).await;
+                        execute::execute_run(&store, &outbound, claim, lease).await;
                         drop(permit);
                     });
                 }
@@ -99,8 +104,8 @@ impl Runner {
             executed += claimed.len();
             let mut batch = JoinSet::new();
             for claim in claimed {
-                let (store, lease) = (self.store.clone(), self.settings.lease);
-                batch.spawn(async move { execute::execute_run(&store, claim, lease).await });
+                let (store, outbound, lease) = (self.store.clone(), self.outbound.clone(), self.settings.lease);
+                batch.spawn(async move { execute::execute_run(&store, &outbound, claim, lease).await });
             }
             while batch.join_next().await.is_some() {}
         }

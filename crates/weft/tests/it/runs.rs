@@ -229,3 +229,91 @@ backend_test! {
         assert_eq!(cancelled.status, "succeeded", "cancelling a finished run changes nothing");
     }
 }
+
+/// A stand-in for a remote API on loopback: answers every request with its request line and
+/// body, as JSON.
+async fn echo_server() -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut received = Vec::new();
+                let mut buffer = [0u8; 4096];
+                let (head, body) = loop {
+                    let read = socket.read(&mut buffer).await.unwrap_or(0);
+                    received.extend_from_slice(&buffer[..read]);
+                    let text = String::from_utf8_lossy(&received).into_owned();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let length = head
+                            .lines()
+                            .find_map(|line| {
+                                line.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned())
+                            })
+                            .and_then(|v| v.parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if body.len() >= length || read == 0 {
+                            break (head.to_owned(), body.to_owned());
+                        }
+                    } else if read == 0 {
+                        return;
+                    }
+                };
+                let answer = json!({"request": head.lines().next().unwrap_or_default(), "body": body}).to_string();
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    address
+}
+
+fn http_workflow(address: std::net::SocketAddr) -> (Value, Value) {
+    let nodes = json!([
+        {"name": "Start", "type": "manual_trigger"},
+        {"name": "Call", "type": "http_request", "params": {
+            "method": "POST",
+            "url": format!("http://{address}/orders"),
+            "query": {"page": 2, "tag": ["a", "b"]},
+            "body": {"json": {"ok": true}}
+        }},
+    ]);
+    (nodes, json!([{"from": "Start", "to": "Call"}]))
+}
+
+backend_test! {
+    async fn http_request_reaches_an_allow_listed_address_and_returns_the_answer(backend) {
+        let address = echo_server().await;
+        let app = TestApp::spawn_with(backend, |config| config.outbound_allow_cidrs = vec!["127.0.0.0/8".into()]).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let (nodes, connections) = http_workflow(address);
+        let workflow = published(&app, &ws, nodes, connections).await;
+        let run = start(&app, &ws, &workflow, json!({})).await;
+        let out = finished(&app, &ws, &run).await;
+        assert_eq!(out.status, "succeeded", "{out:?}");
+        let answer = &out.output.expect("output")["Call"][0];
+        assert_eq!(answer["status"], 200);
+        assert_eq!(answer["body"]["request"], "POST /orders?page=2&tag=a&tag=b HTTP/1.1");
+        assert_eq!(answer["body"]["body"], r#"{"ok":true}"#);
+        assert_eq!(answer["headers"]["content-type"], "application/json");
+    }
+}
+
+backend_test! {
+    async fn http_request_to_a_private_address_is_refused_without_an_allow_list(backend) {
+        let address = echo_server().await;
+        let app = TestApp::spawn(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let (nodes, connections) = http_workflow(address);
+        let workflow = published(&app, &ws, nodes, connections).await;
+        let run = start(&app, &ws, &workflow, json!({})).await;
+        let out = finished(&app, &ws, &run).await;
+        assert_eq!(out.status, "failed");
+        let message = out.error.unwrap()["message"].as_str().unwrap().to_owned();
+        assert!(message.contains("127.0.0.1"), "the refusal names the address asked for: {message}");
+    }
+}
