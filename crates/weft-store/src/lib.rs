@@ -28,8 +28,8 @@ pub use invitations::{AcceptOutcome, Invitation, NewInvitation};
 pub use members::Member;
 pub use page::{Page, PageRequest};
 pub use runs::{
-    ClaimRequest, ClaimedRun, NewRun, Renewal, Run, RunEnd, RunFilter, RunStatus, Step, StepOutcome, StepStart,
-    StepStatus, UnknownStatus,
+    ClaimRequest, ClaimedRun, NewRun, Renewal, RetryFrom, Run, RunEnd, RunFilter, RunStatus, Step, StepOutcome,
+    StepStart, StepStatus, UnknownStatus,
 };
 pub use workflows::{NewWorkflow, Workflow, WorkflowFilter, WorkflowPatch, WorkflowVersion};
 pub use workspaces::{Workspace, WorkspacePatch};

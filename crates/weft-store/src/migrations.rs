@@ -33,6 +33,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0004_runs.sql"),
         include_str!("../migrations/postgres/0004_runs.sql"),
     ),
+    (
+        5,
+        "run_retries",
+        include_str!("../migrations/sqlite/0005_run_retries.sql"),
+        include_str!("../migrations/postgres/0005_run_retries.sql"),
+    ),
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {

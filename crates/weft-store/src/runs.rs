@@ -112,6 +112,8 @@ pub struct Run {
     pub lease_expires_at: Option<i64>,
     /// How many times a worker has claimed the run (more than once after a wait or a recovery).
     pub claims: i64,
+    /// The run this one retries.
+    pub retry_of: Option<RunId>,
     pub wake_at: Option<i64>,
     pub created_at: i64,
     /// The first claim.
@@ -203,6 +205,13 @@ pub enum StepOutcome<'a> {
     Skipped,
 }
 
+/// Where a retried run starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryFrom {
+    Start,
+    FailedStep,
+}
+
 pub enum RunEnd<'a> {
     Succeeded { output: &'a serde_json::Value },
     Failed { error: &'a serde_json::Value },
@@ -222,7 +231,7 @@ pub struct RunFilter<'a> {
 }
 
 const RUN_COLUMNS: &str = "id, workflow_id, version, status, input, output, error, trigger, cancel_requested, \
-     lease_owner, lease_expires_at, claims, wake_at, created_at, started_at, finished_at, updated_at";
+     lease_owner, lease_expires_at, claims, retry_of, wake_at, created_at, started_at, finished_at, updated_at";
 const STEP_COLUMNS: &str =
     "id, run_id, node, activation, attempt, status, input, output, error, logs, started_at, finished_at";
 const FINISHED: &str = "('succeeded', 'failed', 'cancelled', 'timed_out')";
@@ -262,6 +271,10 @@ fn run_from_row(row: &AnyRow) -> Result<Run> {
         lease_owner: row.try_get("lease_owner")?,
         lease_expires_at: row.try_get("lease_expires_at")?,
         claims: row.try_get("claims")?,
+        retry_of: row
+            .try_get::<Option<String>, _>("retry_of")?
+            .map(|id| parse_stored_id(&id, "retry_of"))
+            .transpose()?,
         wake_at: row.try_get("wake_at")?,
         created_at: row.try_get("created_at")?,
         started_at: row.try_get("started_at")?,
@@ -328,6 +341,63 @@ impl Store {
         .await?
         .ok_or(StoreError::NotFound)?;
         run_from_row(&row)
+    }
+
+    /// Queues a new run of a finished run's version with its input. From the failed step, the
+    /// old run's succeeded steps are copied into it, so execution resumes where it failed and
+    /// completed nodes keep their outputs; from the start, everything runs again.
+    pub async fn retry_run(&self, scope: &TenantScope, run: &RunId, from: RetryFrom) -> Result<Run> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO runs (id, workspace_id, workflow_id, version, status, input, trigger, retry_of, created_at, \
+             updated_at) SELECT $1, workspace_id, workflow_id, version, 'queued', input, trigger, id, $2, $2 FROM runs \
+             WHERE workspace_id = $3 AND id = $4 AND status IN {FINISHED} RETURNING {RUN_COLUMNS}"
+        ))
+        .bind(RunId::generate().as_str())
+        .bind(now)
+        .bind(scope.workspace().as_str())
+        .bind(run.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            drop(tx);
+            self.run(scope, run).await?;
+            return Err(StoreError::Invariant("the run has not finished yet"));
+        };
+        let retry = run_from_row(&row)?;
+        if from == RetryFrom::FailedStep {
+            let steps = sqlx::query(&format!(
+                "SELECT {STEP_COLUMNS} FROM steps WHERE workspace_id = $1 AND run_id = $2 AND status = 'succeeded' \
+                 ORDER BY started_at, id"
+            ))
+            .bind(scope.workspace().as_str())
+            .bind(run.as_str())
+            .fetch_all(&mut *tx)
+            .await?;
+            for step in steps.iter().map(step_from_row) {
+                let step = step?;
+                sqlx::query(
+                    "INSERT INTO steps (id, workspace_id, run_id, node, activation, attempt, status, input, output, \
+                     logs, started_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, 'succeeded', $7, $8, $9, $10, $11)",
+                )
+                .bind(StepId::generate().as_str())
+                .bind(scope.workspace().as_str())
+                .bind(retry.id.as_str())
+                .bind(&step.node)
+                .bind(&step.activation)
+                .bind(step.attempt)
+                .bind(step.input.map(|v| v.to_string()))
+                .bind(step.output.map(|v| v.to_string()))
+                .bind(step.logs.map(|v| v.to_string()))
+                .bind(step.started_at)
+                .bind(step.finished_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(retry)
     }
 
     /// Moves up to `request.limit` queued runs, oldest first, to running under a lease for

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use weft_store::{NewRun, Run, RunFilter, RunStatus, Step, StoreError, Workflow};
+use weft_store::{NewRun, RetryFrom, Run, RunFilter, RunStatus, Step, StoreError, Workflow};
 
 use crate::api::page::{ApiQuery, PageOut, PageQuery, request};
 use crate::api::rfc3339;
@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_run, delete_run))
         .routes(routes!(list_steps))
         .routes(routes!(cancel_run))
+        .routes(routes!(retry_run))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -49,6 +50,9 @@ pub struct RunOut {
     #[schema(value_type = Option<Object>)]
     pub error: Option<serde_json::Value>,
     pub trigger: String,
+    /// The run this one retries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_of: Option<String>,
     pub cancel_requested: bool,
     pub created_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -71,6 +75,7 @@ impl From<Run> for RunOut {
             output: run.output,
             error: run.error,
             trigger: run.trigger,
+            retry_of: run.retry_of.map(|id| id.to_string()),
             cancel_requested: run.cancel_requested,
             created_at: rfc3339(run.created_at),
             started_at: run.started_at.map(rfc3339),
@@ -269,6 +274,35 @@ async fn cancel_run(
 ) -> Result<impl IntoResponse, ApiError> {
     let run = state.store.request_cancel(&auth.scope, &auth.resource.id).await?;
     Ok(axum::Json(RunOut::from(run)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RetryIn {
+    /// `failed_step` (default): keep what succeeded and run again from where it failed;
+    /// `start`: run everything again.
+    #[serde(default)]
+    from: Option<String>,
+}
+
+/// Retry a finished run as a new run of the same version with the same input.
+#[utoipa::path(post, path = "/workspaces/{ws}/runs/{run}/retry", tag = "runs", params(WsPath, RunPath),
+    request_body = RetryIn, responses((status = 202, body = RunStartedOut),
+        (status = 409, description = "The run has not finished", body = crate::Problem)),
+    security(("user" = ["runs:write"]), ("api_key" = ["runs:write"])))]
+async fn retry_run(
+    State(state): State<AppState>,
+    auth: Authorized<RunsWrite, Run>,
+    ApiJson(input): ApiJson<RetryIn>,
+) -> Result<impl IntoResponse, ApiError> {
+    let from = match input.from.as_deref() {
+        None | Some("failed_step") => RetryFrom::FailedStep,
+        Some("start") => RetryFrom::Start,
+        Some(_) => return Err(ApiError::field("/from", "must be `failed_step` or `start`")),
+    };
+    let retry = state.store.retry_run(&auth.scope, &auth.resource.id, from).await?;
+    state.runs_queued.notify_one();
+    Ok((StatusCode::ACCEPTED, axum::Json(RunStartedOut { run_id: retry.id.to_string() })))
 }
 
 /// Delete a finished run and its steps.

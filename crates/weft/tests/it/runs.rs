@@ -317,3 +317,40 @@ backend_test! {
         assert!(message.contains("127.0.0.1"), "the refusal names the address asked for: {message}");
     }
 }
+
+backend_test! {
+    async fn a_failed_run_is_retried_from_the_failed_step_or_from_the_start(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let token = Some(ws.owner.access_token.as_str());
+        let nodes = json!([
+            {"name": "Start", "type": "manual_trigger"},
+            {"name": "Tag", "type": "set", "params": {"assignments": [{"name": "seen", "value": true}]}},
+            {"name": "Stop", "type": "stop_and_error", "params": {"message": "not yet"}},
+        ]);
+        let connections = json!([{"from": "Start", "to": "Tag"}, {"from": "Tag", "to": "Stop"}]);
+        let workflow = published(&app, &ws, nodes, connections).await;
+        let failed = start(&app, &ws, &workflow, json!({"n": 1})).await;
+        assert_eq!(finished(&app, &ws, &failed).await.status, "failed");
+        let original = steps(&app, &ws, &failed).await;
+
+        let retry_path = ws.path(&format!("/runs/{failed}/retry"));
+        let resumed: RunStartedOut = expect_status(app.post(&retry_path, token, &json!({})).await, 202).await;
+        let out = finished(&app, &ws, &resumed.run_id).await;
+        assert_eq!((out.status.as_str(), out.retry_of.as_deref()), ("failed", Some(failed.as_str())));
+        assert_eq!(out.input, json!({"n": 1}));
+        let again = steps(&app, &ws, &resumed.run_id).await;
+        let tag = |steps: &[StepOut]| steps.iter().find(|s| s.node == "Tag").map(|s| (s.started_at.clone(), s.output.clone()));
+        assert_eq!(tag(&again), tag(&original), "the succeeded step is kept, not executed again");
+        assert_eq!(again.iter().filter(|s| s.node == "Stop").count(), 1, "only the failed step runs again");
+
+        let restarted: RunStartedOut =
+            expect_status(app.post(&retry_path, token, &json!({"from": "start"})).await, 202).await;
+        finished(&app, &ws, &restarted.run_id).await;
+        let fresh = steps(&app, &ws, &restarted.run_id).await;
+        assert_ne!(tag(&fresh).unwrap().0, tag(&original).unwrap().0, "from the start, every node runs again");
+
+        let bad: Problem = expect_status(app.post(&retry_path, token, &json!({"from": "middle"})).await, 422).await;
+        assert_eq!(bad.errors[0].pointer, "/from");
+    }
+}
