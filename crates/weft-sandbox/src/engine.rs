@@ -1,0 +1,284 @@
+//! One QuickJS runtime and context with the n8n globals defined, and the expressions compiled in
+//! it so far. [`crate::JsExpressions`] keeps one and evaluates every expression of its run in it;
+//! when a limit stops an evaluation it throws the engine away, since a script that ran out of
+//! memory may have left garbage reachable from a global, and builds a fresh one for the next.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use rquickjs::context::intrinsic::{Date, Eval, Json, MapSet, Promise, Proxy, RegExp, RegExpCompiler, TypedArrays};
+use rquickjs::convert::Coerced;
+use rquickjs::{Context, Ctx, FromJs, Function, Object, Runtime, Value as JsValue};
+use serde_json::Value;
+use weft_engine::{Item, ItemContext};
+
+use crate::Limits;
+use crate::convert::{self, ResultError};
+
+const PRELUDE: &str = include_str!("prelude.js");
+
+/// The JavaScript a context offers: the language's own objects and nothing of a host. There is
+/// no `std` or `os` module, no loader, no `console`, no `fetch`, no timers; `performance` is
+/// left out too, as expressions have no use for a fine clock.
+type Intrinsics = (Date, Eval, RegExpCompiler, RegExp, Json, Proxy, MapSet, TypedArrays, Promise);
+
+/// Past this many distinct expressions the engine is rebuilt, which bounds what one long-lived
+/// evaluator can hold; a workflow has far fewer.
+const MAX_COMPILED: usize = 10_000;
+
+/// Node outputs by node name, shared with the `$('Node')` lookup that JavaScript calls.
+pub(crate) type Outputs = Arc<RwLock<HashMap<String, Vec<Item>>>>;
+
+/// Why an evaluation failed.
+pub(crate) enum Failure {
+    /// The deadline passed and the interrupt handler stopped the script.
+    Timeout,
+    /// The memory limit was reached and the script did not recover.
+    OutOfMemory,
+    /// The script threw, or did not compile, or gave something that is not a value.
+    Script(String),
+}
+
+impl Failure {
+    /// Whether the engine must be rebuilt before the next evaluation.
+    pub(crate) fn spoils_engine(&self) -> bool {
+        matches!(self, Failure::Timeout | Failure::OutOfMemory)
+    }
+}
+
+/// The deadline the interrupt handler checks. QuickJS calls the handler every few thousand
+/// operations, including inside `try` blocks, and the interruption it raises cannot be caught.
+struct Watch {
+    base: Instant,
+    /// Nanoseconds after `base`; `u64::MAX` when no evaluation is running.
+    deadline: AtomicU64,
+    fired: AtomicBool,
+}
+
+impl Watch {
+    fn new() -> Self {
+        Watch { base: Instant::now(), deadline: AtomicU64::new(u64::MAX), fired: AtomicBool::new(false) }
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    fn arm(&self, within: Duration) {
+        let within = u64::try_from(within.as_nanos()).unwrap_or(u64::MAX);
+        self.deadline.store(self.now().saturating_add(within), Ordering::Relaxed);
+        self.fired.store(false, Ordering::Relaxed);
+    }
+
+    fn disarm(&self) {
+        self.deadline.store(u64::MAX, Ordering::Relaxed);
+    }
+
+    fn expired(&self) -> bool {
+        let expired = self.now() > self.deadline.load(Ordering::Relaxed);
+        if expired {
+            self.fired.store(true, Ordering::Relaxed);
+        }
+        expired
+    }
+
+    fn fired(&self) -> bool {
+        self.fired.load(Ordering::Relaxed)
+    }
+}
+
+/// A compiled expression: its place in the driver's list, and which per-item globals it reads,
+/// so that an evaluation converts only those.
+#[derive(Clone, Copy)]
+struct Compiled {
+    index: i32,
+    json: bool,
+    binary: bool,
+    input: bool,
+}
+
+impl Compiled {
+    /// `$input.all()` needs the whole input converted, so it is done only for expressions that
+    /// mention `$input`; one that reaches it some other way (`globalThis["$in" + "put"]`) finds
+    /// it undefined. The same holds for `$json` and `$binary`.
+    fn reads(source: &str, index: i32) -> Self {
+        Compiled {
+            index,
+            json: source.contains("$json"),
+            binary: source.contains("$binary"),
+            input: source.contains("$input"),
+        }
+    }
+}
+
+pub(crate) struct Engine {
+    // The context must be dropped before its runtime, and fields drop in order.
+    context: Context,
+    _runtime: Runtime,
+    watch: Arc<Watch>,
+    /// By source; a source that does not compile keeps its message, so a syntax error is
+    /// reported for every item without compiling again.
+    compiled: HashMap<String, Result<Compiled, String>>,
+}
+
+impl Engine {
+    /// `run` is the object the prelude reads: `executionId`, `workflowId`, `workflowName`,
+    /// `vars` and `env`.
+    pub(crate) fn new(limits: &Limits, run: &Value, outputs: Outputs) -> Result<Self, Failure> {
+        let runtime = Runtime::new().map_err(|error| Failure::Script(format!("QuickJS did not start: {error}")))?;
+        runtime.set_memory_limit(limits.memory_bytes);
+        let watch = Arc::new(Watch::new());
+        let handler = Arc::clone(&watch);
+        runtime.set_interrupt_handler(Some(Box::new(move || handler.expired())));
+        let context = Context::custom::<Intrinsics>(&runtime)
+            .map_err(|error| Failure::Script(format!("QuickJS did not start: {error}")))?;
+        context
+            .with(|ctx| {
+                let prelude: Function = ctx.eval(PRELUDE)?;
+                let run = convert::json_to_js(&ctx, run)?;
+                prelude.call::<_, ()>((lookup(&ctx, outputs)?, run))
+            })
+            .map_err(|error| match error {
+                rquickjs::Error::Allocation => Failure::OutOfMemory,
+                // Only a memory limit too small for the prelude itself makes it throw.
+                error => Failure::Script(format!("the expression globals could not be defined: {error}")),
+            })?;
+        Ok(Engine { context, _runtime: runtime, watch, compiled: HashMap::new() })
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.compiled.len() >= MAX_COMPILED
+    }
+
+    /// Makes `$('node')` read the node's output again, after it was recorded anew. `false` if
+    /// that failed (only memory can run out here), and the engine must not be used again.
+    pub(crate) fn forget(&self, node: &str) -> bool {
+        self.context
+            .with(|ctx| {
+                let driver: Object = ctx.globals().get("__weft")?;
+                driver.get::<_, Function>("forget")?.call::<_, ()>((node,))
+            })
+            .is_ok()
+    }
+
+    pub(crate) fn evaluate(
+        &mut self,
+        source: &str,
+        context: &ItemContext<'_>,
+        deadline: Duration,
+    ) -> Result<Value, Failure> {
+        let Engine { context: js, watch, compiled, .. } = self;
+        watch.arm(deadline);
+        let outcome = js.with(|ctx| {
+            let driver: Object = ctx.globals().get("__weft").map_err(|error| thrown(&ctx, error))?;
+            let expression = match compiled.get(source) {
+                Some(Ok(expression)) => *expression,
+                Some(Err(message)) => return Err(Failure::Script(message.clone())),
+                None => match compile(&ctx, &driver, source) {
+                    Ok(expression) => {
+                        compiled.insert(source.to_string(), Ok(expression));
+                        expression
+                    }
+                    Err(Failure::Script(message)) => {
+                        compiled.insert(source.to_string(), Err(message.clone()));
+                        return Err(Failure::Script(message));
+                    }
+                    Err(failure) => return Err(failure),
+                },
+            };
+            run(&ctx, &driver, expression, context)
+        });
+        watch.disarm();
+        match outcome {
+            Err(_) if watch.fired() => Err(Failure::Timeout),
+            outcome => outcome,
+        }
+    }
+}
+
+/// `$('Node')` asks this for a node's items the first time an engine needs them.
+fn lookup<'js>(ctx: &Ctx<'js>, outputs: Outputs) -> rquickjs::Result<Function<'js>> {
+    Function::new(ctx.clone(), move |ctx: Ctx<'js>, name: String| -> rquickjs::Result<JsValue<'js>> {
+        let outputs = outputs.read().unwrap_or_else(PoisonError::into_inner);
+        match outputs.get(&name) {
+            Some(items) => Ok(convert::items_to_js(&ctx, items)?.into_value()),
+            None => Ok(JsValue::new_undefined(ctx)),
+        }
+    })
+}
+
+fn compile<'js>(ctx: &Ctx<'js>, driver: &Object<'js>, source: &str) -> Result<Compiled, Failure> {
+    // The newline before `)` ends a trailing `//` comment.
+    let wrapped = format!("(function ($json, $binary, $itemIndex, $input) {{ return (\n{source}\n); }})");
+    let function: Function = ctx.eval(wrapped).map_err(|error| thrown(ctx, error))?;
+    let index: i32 =
+        driver.get::<_, Function>("add").and_then(|add| add.call((function,))).map_err(|error| thrown(ctx, error))?;
+    Ok(Compiled::reads(source, index))
+}
+
+fn run<'js>(
+    ctx: &Ctx<'js>,
+    driver: &Object<'js>,
+    expression: Compiled,
+    context: &ItemContext<'_>,
+) -> Result<Value, Failure> {
+    let undefined = || JsValue::new_undefined(ctx.clone());
+    let call = || -> rquickjs::Result<JsValue<'js>> {
+        let run: Function = driver.get("run")?;
+        let index = JsValue::new_number(ctx.clone(), context.index as f64);
+        if expression.input {
+            let (items, index) = match context.inputs.get(context.input) {
+                Some(items) if context.index < items.len() => (items.as_slice(), index),
+                // The engine's contexts always point into their input; a hand-made one that
+                // does not gets an input of just its item.
+                _ => (std::slice::from_ref(context.item), JsValue::new_int(ctx.clone(), 0)),
+            };
+            return run.call((expression.index, undefined(), undefined(), index, convert::items_to_js(ctx, items)?));
+        }
+        let json = match expression.json {
+            true => convert::object_to_js(ctx, &context.item.json)?.into_value(),
+            false => undefined(),
+        };
+        let binary = match expression.binary {
+            true => convert::binary_to_js(ctx, context.item)?.into_value(),
+            false => undefined(),
+        };
+        run.call((expression.index, json, binary, index, undefined()))
+    };
+    let result = call().map_err(|error| thrown(ctx, error))?;
+    convert::js_to_json(ctx, result).map_err(|error| match error {
+        ResultError::Script(message) => Failure::Script(message),
+        ResultError::Thrown(error) => thrown(ctx, error),
+    })
+}
+
+/// The failure an rquickjs error stands for; for a JavaScript exception, its name and message
+/// (`TypeError: cannot read property 'a' of undefined`).
+fn thrown(ctx: &Ctx<'_>, error: rquickjs::Error) -> Failure {
+    let message = match error {
+        rquickjs::Error::Exception => exception_message(ctx, ctx.catch()),
+        rquickjs::Error::Allocation => return Failure::OutOfMemory,
+        error => error.to_string(),
+    };
+    // QuickJS reports reaching the memory limit as `InternalError: out of memory`.
+    if message.contains("out of memory") { Failure::OutOfMemory } else { Failure::Script(message) }
+}
+
+fn exception_message<'js>(ctx: &Ctx<'js>, value: JsValue<'js>) -> String {
+    if value.is_error()
+        && let Some(object) = value.as_object()
+    {
+        let name = object.get::<_, Option<String>>("name").ok().flatten();
+        let message = object.get::<_, Option<String>>("message").ok().flatten().filter(|message| !message.is_empty());
+        return match (name, message) {
+            (Some(name), Some(message)) => format!("{name}: {message}"),
+            (None, Some(text)) | (Some(text), None) => text,
+            (None, None) => "an error without a message was thrown".to_string(),
+        };
+    }
+    Coerced::<String>::from_js(ctx, value)
+        .map(|Coerced(text)| text)
+        .unwrap_or_else(|_| "a value that cannot be written as text was thrown".to_string())
+}

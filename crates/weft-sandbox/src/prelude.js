@@ -1,0 +1,163 @@
+// Evaluated once per QuickJS context. Defines the run-wide globals of n8n's expressions and
+// defines `__weft`, the driver that `engine.rs` calls for each evaluation. `lookup(name)` asks Rust for a
+// node's recorded output (an array of `{json, binary}`, or `undefined`); `run` holds the
+// run's ids, `$vars` and `$env`.
+(function (lookup, run) {
+  "use strict";
+
+  // Values shared by every evaluation are frozen, so that one item's expression cannot change
+  // what the next one reads.
+  const freeze = (value) => {
+    if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+      Object.freeze(value);
+      for (const key of Object.keys(value)) freeze(value[key]);
+    }
+    return value;
+  };
+  const define = (name, value) =>
+    Object.defineProperty(globalThis, name, { value, writable: false, enumerable: false, configurable: false });
+  const defineGetter = (name, get) =>
+    Object.defineProperty(globalThis, name, { get, enumerable: false, configurable: false });
+
+  // The index of the item being evaluated, for `$('Node').item`.
+  let current = 0;
+
+  const outputs = new Map();
+  const outputOf = (name) => {
+    let items = outputs.get(name);
+    if (items === undefined) {
+      items = lookup(name);
+      if (items === undefined) {
+        throw new Error(`no output of a node named '${name}' is available: it does not exist or has not run yet`);
+      }
+      outputs.set(name, freeze(items));
+    }
+    return items;
+  };
+
+  // `$('Node')`. `item` stands for n8n's paired item: the item at the same index as the one
+  // being evaluated, which is what pairing gives for nodes that map items one to one.
+  class NodeOutput {
+    #items;
+    constructor(items) {
+      this.#items = items;
+    }
+    all() {
+      return this.#items;
+    }
+    first() {
+      return this.#items[0];
+    }
+    last() {
+      return this.#items[this.#items.length - 1];
+    }
+    get item() {
+      return this.#items[current];
+    }
+  }
+  define("$", (name) => new NodeOutput(outputOf(String(name))));
+  // `$node["Node"]`: the node's first item.
+  define(
+    "$node",
+    new Proxy(Object.freeze({}), {
+      get(_, name) {
+        if (typeof name !== "string") return undefined;
+        const first = outputOf(name)[0];
+        return Object.freeze({ json: first?.json, binary: first?.binary });
+      },
+    }),
+  );
+
+  define("$vars", freeze(run.vars));
+  define("$env", freeze(run.env));
+  define("$execution", freeze({ id: run.executionId }));
+  define("$workflow", freeze({ id: run.workflowId, name: run.workflowName }));
+
+  // `$now` and `$today` are Dates in UTC with a few of Luxon's names, not Luxon DateTimes.
+  // Written out (spliced into text, or as a result) they are ISO 8601 strings.
+  class DateTime extends Date {
+    toISO() {
+      return this.toISOString();
+    }
+    toString() {
+      return this.toISOString();
+    }
+    toMillis() {
+      return this.getTime();
+    }
+    toSeconds() {
+      return this.getTime() / 1000;
+    }
+    get year() {
+      return this.getUTCFullYear();
+    }
+    get month() {
+      return this.getUTCMonth() + 1;
+    }
+    get day() {
+      return this.getUTCDate();
+    }
+    get hour() {
+      return this.getUTCHours();
+    }
+    get minute() {
+      return this.getUTCMinutes();
+    }
+    get second() {
+      return this.getUTCSeconds();
+    }
+    get weekday() {
+      return this.getUTCDay() || 7;
+    }
+  }
+  defineGetter("$now", () => new DateTime(Date.now()));
+  defineGetter("$today", () => {
+    const now = new Date();
+    return new DateTime(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  });
+
+  // `$input`, made for evaluations whose expression mentions it.
+  class Input {
+    #items;
+    #index;
+    constructor(items, index) {
+      this.#items = items;
+      this.#index = index;
+    }
+    all() {
+      return this.#items;
+    }
+    first() {
+      return this.#items[0];
+    }
+    last() {
+      return this.#items[this.#items.length - 1];
+    }
+    get item() {
+      return this.#items[this.#index];
+    }
+  }
+
+  const compiled = [];
+  // The driver, for Rust only; under a name no n8n expression uses.
+  define(
+    "__weft",
+    Object.freeze({
+      add(expression) {
+        compiled.push(expression);
+        return compiled.length - 1;
+      },
+      forget(name) {
+        outputs.delete(name);
+      },
+      // `items` is the whole input when the expression mentions `$input`; then `$json` and
+      // `$binary` are read from it rather than passed.
+      run(index, json, binary, itemIndex, items) {
+        current = itemIndex;
+        if (items === undefined) return compiled[index](json, binary, itemIndex, undefined);
+        const item = items[itemIndex];
+        return compiled[index](item.json, item.binary, itemIndex, new Input(items, itemIndex));
+      },
+    }),
+  );
+});

@@ -1,0 +1,142 @@
+use std::collections::HashMap;
+
+use serde_json::json;
+use weft_sandbox::{JsExpressions, RunContext};
+
+use crate::{Activation, empty, item, items, map, with_attachment};
+
+fn run_context() -> RunContext {
+    RunContext {
+        execution_id: "run_01".into(),
+        workflow_id: "wf_01".into(),
+        workflow_name: "Orders".into(),
+        vars: map(json!({"region": "eu", "limits": {"max": 3}})),
+        env: map(json!({"API_BASE": "https://api.example.com"})),
+        node_outputs: HashMap::from([(
+            "Fetch order".to_string(),
+            items([json!({"id": 10}), json!({"id": 11}), json!({"id": 12})]),
+        )]),
+    }
+}
+
+fn activation() -> Activation {
+    Activation::new(
+        JsExpressions::new(run_context()),
+        vec![item(json!({"n": 0})), with_attachment(item(json!({"n": 1, "name": "b"}))), item(json!({"n": 2}))],
+    )
+}
+
+#[test]
+fn json_reads_the_current_item() {
+    let activation = activation();
+    assert_eq!(activation.eval_at(1, "$json.name").unwrap(), json!("b"));
+    assert_eq!(activation.eval_at(2, "$json.n * 10").unwrap(), json!(20));
+}
+
+#[test]
+fn binary_holds_the_item_attachment_references() {
+    let activation = activation();
+    assert_eq!(
+        activation.eval_at(1, "$binary.data").unwrap(),
+        json!({"key": "blob/abc", "mime_type": "image/png", "size": 42, "file_name": "a.png"})
+    );
+    assert_eq!(activation.eval_at(0, "$binary").unwrap(), json!({}));
+}
+
+#[test]
+fn item_index_is_the_position_in_the_input() {
+    let activation = activation();
+    assert_eq!(activation.eval_at(2, "$itemIndex").unwrap(), json!(2));
+}
+
+#[test]
+fn input_gives_the_item_and_the_whole_input() {
+    let activation = activation();
+    assert_eq!(activation.eval_at(1, "$input.item.json.n").unwrap(), json!(1));
+    assert_eq!(activation.eval_at(1, "$input.all().map(item => item.json.n)").unwrap(), json!([0, 1, 2]));
+    assert_eq!(activation.eval_at(1, "$input.first().json").unwrap(), json!({"n": 0}));
+    assert_eq!(activation.eval_at(1, "$input.last().json.n").unwrap(), json!(2));
+    assert_eq!(activation.eval_at(1, "$input.item.binary.data.size + $json.n").unwrap(), json!(43));
+}
+
+#[test]
+fn a_node_output_is_read_by_name() {
+    let activation = activation();
+    assert_eq!(activation.eval_at(0, "$('Fetch order').first().json.id").unwrap(), json!(10));
+    assert_eq!(activation.eval_at(0, "$('Fetch order').last().json.id").unwrap(), json!(12));
+    assert_eq!(activation.eval_at(0, "$('Fetch order').all().length").unwrap(), json!(3));
+}
+
+#[test]
+fn a_node_item_is_the_one_at_the_same_index() {
+    let activation = activation();
+    for index in 0..3 {
+        assert_eq!(activation.eval_at(index, "$('Fetch order').item.json.id").unwrap(), json!(10 + index));
+    }
+}
+
+#[test]
+fn dollar_node_gives_the_first_item_of_a_node() {
+    let activation = activation();
+    assert_eq!(activation.eval_at(2, r#"$node["Fetch order"].json.id"#).unwrap(), json!(10));
+}
+
+#[test]
+fn an_unknown_node_fails_with_its_name() {
+    let message = activation().eval("$('Nope').item.json").unwrap_err().message;
+    assert!(message.contains("'Nope'") && message.contains("has not run yet"), "{message}");
+}
+
+#[test]
+fn a_recorded_node_output_replaces_what_was_read_before() {
+    let activation = activation();
+    assert_eq!(activation.eval("$('Fetch order').first().json.id").unwrap(), json!(10));
+    activation.exprs.record_node_output("Fetch order", items([json!({"id": 99})]));
+    activation.exprs.record_node_output("Later", items([json!({"ok": true})]));
+    assert_eq!(activation.eval("$('Fetch order').first().json.id").unwrap(), json!(99));
+    assert_eq!(activation.eval("$('Later').item.json.ok").unwrap(), json!(true));
+}
+
+#[test]
+fn run_wide_globals_come_from_the_run_context() {
+    let activation = activation();
+    assert_eq!(activation.eval("$execution.id").unwrap(), json!("run_01"));
+    assert_eq!(activation.eval("$workflow.id").unwrap(), json!("wf_01"));
+    assert_eq!(activation.eval("$workflow.name").unwrap(), json!("Orders"));
+    assert_eq!(activation.eval("$vars.region + '-' + $vars.limits.max").unwrap(), json!("eu-3"));
+    assert_eq!(activation.eval("$env.API_BASE").unwrap(), json!("https://api.example.com"));
+}
+
+#[test]
+fn shared_values_cannot_be_changed_by_an_expression() {
+    let activation = activation();
+    let message = activation.eval("$vars.region = 'us'").unwrap_err().message;
+    assert!(message.starts_with("TypeError"), "{message}");
+    let message = activation.eval("$('Fetch order').first().json.id = 0").unwrap_err().message;
+    assert!(message.starts_with("TypeError"), "{message}");
+    assert_eq!(activation.eval("$vars.region").unwrap(), json!("eu"));
+    assert_eq!(activation.eval("$('Fetch order').first().json.id").unwrap(), json!(10));
+}
+
+#[test]
+fn now_is_a_date_written_as_iso_8601() {
+    let activation = Activation::single(empty());
+    let now = activation.value("$now");
+    let text = now.as_str().expect("an ISO string");
+    assert!(text.len() == 24 && text.ends_with('Z') && text.as_bytes()[10] == b'T', "{text}");
+    let millis = activation.value("$now.toMillis()").as_i64().unwrap();
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    assert!((since_epoch.as_millis() as i64 - millis).abs() < 60_000);
+    assert_eq!(activation.value("$now instanceof Date && typeof $now.toISO()"), json!("string"));
+    assert_eq!(activation.value("`${$now}`.endsWith('Z')"), json!(true));
+    assert_eq!(activation.value("$now.year === new Date().getUTCFullYear()"), json!(true));
+}
+
+#[test]
+fn today_is_midnight_utc() {
+    let activation = Activation::single(empty());
+    let today = activation.value("$today.toISO()");
+    assert!(today.as_str().unwrap().ends_with("T00:00:00.000Z"), "{today}");
+    assert_eq!(activation.value("$today.hour + $today.minute + $today.second"), json!(0));
+    assert_eq!(activation.value("$today.day === $now.day || $now.hour === 0"), json!(true));
+}
