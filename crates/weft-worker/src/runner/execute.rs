@@ -14,7 +14,8 @@ use tokio::task::JoinHandle;
 
 use serde_json::{Value, json};
 use weft_engine::definition::{BackoffKind, OnError, RetryPolicy};
-use weft_engine::exec::{NoExpressions, execute};
+use weft_engine::exec::{Expressions, execute};
+use weft_sandbox::{JsExpressions, RunContext};
 
 use super::http_node;
 use crate::outbound::OutboundClient;
@@ -127,16 +128,17 @@ async fn fail(store: &Store, claim: &ClaimedRun, node: Option<&str>, message: St
 /// Executes one activation of a node: the worker's own I/O nodes here, the rest in the engine.
 async fn run_node(
     outbound: &OutboundClient,
+    exprs: &JsExpressions,
     node: &NodeDef,
     kind: NodeKind,
     inputs: &[Vec<Item>],
 ) -> std::result::Result<Vec<Vec<Item>>, String> {
     let mut outputs = match kind {
         NodeKind::HttpRequest => {
-            let prepared = http_node::prepare(node, inputs, &NoExpressions)?;
+            let prepared = http_node::prepare(node, inputs, exprs as &dyn Expressions)?;
             http_node::send_all(outbound, prepared).await?
         }
-        _ => return execute(node, kind, inputs.to_vec(), &NoExpressions).map_err(|error| error.to_string()),
+        _ => return execute(node, kind, inputs.to_vec(), exprs).map_err(|error| error.to_string()),
     };
     if node.on_error == OnError::ErrorOutput {
         outputs.push(Vec::new());
@@ -164,6 +166,19 @@ async fn drive(store: &Store, outbound: &OutboundClient, claim: &ClaimedRun, lea
         Err(error) => return fail(store, claim, None, error.to_string()).await,
     };
 
+    let workflow = store.workflow(scope, &run.workflow).await?;
+    let exprs = JsExpressions::new(RunContext {
+        execution_id: run.id.to_string(),
+        workflow_id: run.workflow.to_string(),
+        workflow_name: workflow.name,
+        vars: serde_json::Map::new(),
+        env: serde_json::Map::new(),
+        node_outputs: HashMap::new(),
+    });
+
+    // The trigger is settled by the plan, not executed: its output is the run's input.
+    exprs.record_node_output(&trigger.name, input_items(&run.input));
+
     // Resume from what earlier claims recorded.
     let mut state = RunState::new(input_items(&run.input));
     let mut attempts: HashMap<String, i64> = HashMap::new();
@@ -174,7 +189,9 @@ async fn drive(store: &Store, outbound: &OutboundClient, claim: &ClaimedRun, lea
             continue;
         }
         if let (Ok(key), Some(output)) = (serde_json::from_str::<ActivationKey>(&step.activation), step.output) {
-            state.record(key, serde_json::from_value(output).unwrap_or_default());
+            let outputs: Vec<Vec<Item>> = serde_json::from_value(output).unwrap_or_default();
+            exprs.record_node_output(&key.node, outputs.first().cloned().unwrap_or_default());
+            state.record(key, outputs);
         }
     }
 
@@ -203,7 +220,7 @@ async fn drive(store: &Store, outbound: &OutboundClient, claim: &ClaimedRun, lea
                 attempt += 1;
                 let start = StepStart { node: &node.name, activation: &key, attempt, input: Some(&input) };
                 let step = store.start_step(claim, start).await?;
-                match run_node(outbound, node, activation.kind, &activation.inputs).await {
+                match run_node(outbound, &exprs, node, activation.kind, &activation.inputs).await {
                     Ok(outputs) => {
                         let output = serde_json::to_value(&outputs).unwrap_or(Value::Null);
                         store.finish_step(claim, &step, StepOutcome::Succeeded { output: &output }, None).await?;
@@ -239,6 +256,7 @@ async fn drive(store: &Store, outbound: &OutboundClient, claim: &ClaimedRun, lea
                 }
             };
             attempts.insert(key, attempt);
+            exprs.record_node_output(&node.name, outputs.first().cloned().unwrap_or_default());
             state.record(activation.key, outputs);
         }
     }

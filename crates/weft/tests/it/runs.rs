@@ -121,8 +121,8 @@ backend_test! {
         let app = TestApp::spawn(backend).await;
         let ws = app.new_workspace("ada@example.com").await;
         let retry = json!({"max_attempts": 3, "backoff": {"kind": "exponential", "initial_ms": 5, "max_ms": 20}});
-        // Until the sandbox exists, any expression fails its node: a dependable failure.
-        let failing = json!({"assignments": [{"name": "x", "value": "{{ $json.id }}"}]});
+        // Reading a property of something missing throws: a dependable failure.
+        let failing = json!({"assignments": [{"name": "x", "value": "{{ $json.missing.deep }}"}]});
         let nodes = json!([
             {"name": "Start", "type": "manual_trigger"},
             {"name": "Flaky", "type": "set", "params": failing, "retry": retry, "on_error": "continue"},
@@ -150,16 +150,44 @@ backend_test! {
 }
 
 backend_test! {
-    async fn a_node_that_needs_the_sandbox_fails_with_a_clear_message(backend) {
+    async fn expressions_route_each_item_down_its_branch(backend) {
         let app = TestApp::spawn(backend).await;
         let ws = app.new_workspace("ada@example.com").await;
         let (nodes, connections) = branching_workflow();
         let workflow = published(&app, &ws, nodes, connections).await;
-        let run = start(&app, &ws, &workflow, json!({"amount": 500})).await;
+        let run = start(&app, &ws, &workflow, json!([{"amount": 500}, {"amount": 5}, {"amount": 101}])).await;
         let out = finished(&app, &ws, &run).await;
-        assert_eq!(out.status, "failed");
-        let message = out.error.unwrap()["message"].as_str().unwrap().to_owned();
-        assert!(message.contains("sandbox"), "expressions are not evaluated yet: {message}");
+        assert_eq!(out.status, "succeeded", "{out:?}");
+        let output = out.output.unwrap();
+        let amounts = |node: &str| output[node].as_array().unwrap().iter().map(|i| i["amount"].clone()).collect::<Vec<_>>();
+        assert_eq!(amounts("Big"), [json!(500), json!(101)]);
+        assert_eq!(amounts("Small"), [json!(5)]);
+        assert!(output["Big"].as_array().unwrap().iter().all(|i| i["size"] == "big" && i["seen"] == true));
+    }
+}
+
+backend_test! {
+    async fn expressions_read_other_nodes_the_run_and_the_workflow(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let nodes = json!([
+            {"name": "Start", "type": "manual_trigger"},
+            {"name": "Prices", "type": "set", "params": {"assignments": [{"name": "price", "value": "{{ $json.qty * 3 }}"}]}},
+            {"name": "Report", "type": "set", "params": {"keep_only": true, "assignments": [
+                {"name": "total", "value": "{{ $('Prices').all().reduce((sum, i) => sum + i.json.price, 0) }}"},
+                {"name": "first_qty", "value": "{{ $node[\"Start\"].json.qty }}"},
+                {"name": "label", "value": "{{ $workflow.name }} run {{ $execution.id.slice(0, 4) }}"},
+            ]}},
+        ]);
+        let connections = json!([{"from": "Start", "to": "Prices"}, {"from": "Prices", "to": "Report"}]);
+        let workflow = published(&app, &ws, nodes, connections).await;
+        let run = start(&app, &ws, &workflow, json!([{"qty": 1}, {"qty": 2}])).await;
+        let out = finished(&app, &ws, &run).await;
+        assert_eq!(out.status, "succeeded", "{out:?}");
+        let report = &out.output.unwrap()["Report"][0];
+        assert_eq!(report["total"], 9);
+        assert_eq!(report["first_qty"], 1, "$node reads the trigger's first item");
+        assert_eq!(report["label"], "Flow run run_");
     }
 }
 
