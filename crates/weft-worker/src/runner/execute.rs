@@ -14,7 +14,8 @@ use tokio::task::JoinHandle;
 
 use serde_json::{Value, json};
 use weft_engine::definition::{BackoffKind, OnError, RetryPolicy};
-use weft_engine::exec::{Expressions, execute};
+use weft_engine::exec::{Expressions, ItemContext, execute, resolve_params};
+use weft_engine::params::WaitParams;
 use weft_sandbox::{JsExpressions, RunContext};
 
 use super::http_node;
@@ -125,6 +126,23 @@ async fn fail(store: &Store, claim: &ClaimedRun, node: Option<&str>, message: St
     store.finish_run(claim, RunEnd::Failed { error: &error }).await.map(drop)
 }
 
+/// When a `wait` activation first seen at `first_seen` is over, in epoch ms. Its params are
+/// evaluated with the first item (an empty one when there is none).
+fn wait_until(node: &NodeDef, inputs: &[Vec<Item>], exprs: &dyn Expressions, first_seen: i64) -> Result<i64, String> {
+    let empty = Item::default();
+    let item = inputs.first().and_then(|items| items.first()).unwrap_or(&empty);
+    let context = ItemContext { node: &node.name, item, index: 0, input: 0, inputs };
+    let params: WaitParams = resolve_params(node, &context, exprs).map_err(|e| e.to_string())?;
+    if let Some(until) = params.until {
+        let instant =
+            until.parse::<jiff::Timestamp>().map_err(|e| format!("`until` is not an RFC 3339 instant: {e}"))?;
+        return Ok(instant.as_millisecond());
+    }
+    let duration =
+        params.duration_ms.as_ref().and_then(|d| d.literal().copied()).ok_or("`duration_ms` must be a number")?;
+    Ok(first_seen.saturating_add(i64::try_from(duration).unwrap_or(i64::MAX)))
+}
+
 /// Executes one activation of a node: the worker's own I/O nodes here, the rest in the engine.
 async fn run_node(
     outbound: &OutboundClient,
@@ -138,6 +156,8 @@ async fn run_node(
             let prepared = http_node::prepare(node, inputs, exprs as &dyn Expressions)?;
             http_node::send_all(outbound, prepared).await?
         }
+        // Reached only once the wait is over (see `drive`): the items go on.
+        NodeKind::Wait => vec![inputs.first().cloned().unwrap_or_default()],
         _ => return execute(node, kind, inputs.to_vec(), exprs).map_err(|error| error.to_string()),
     };
     if node.on_error == OnError::ErrorOutput {
@@ -182,9 +202,13 @@ async fn drive(store: &Store, outbound: &OutboundClient, claim: &ClaimedRun, lea
     // Resume from what earlier claims recorded.
     let mut state = RunState::new(input_items(&run.input));
     let mut attempts: HashMap<String, i64> = HashMap::new();
+    // When each activation was first started: where a `wait` counts its duration from.
+    let mut first_seen: HashMap<String, i64> = HashMap::new();
     for step in store.recorded_steps(scope, &run.id).await? {
         let latest = attempts.entry(step.activation.clone()).or_default();
         *latest = (*latest).max(step.attempt);
+        let seen = first_seen.entry(step.activation.clone()).or_insert(step.started_at);
+        *seen = (*seen).min(step.started_at);
         if step.status != StepStatus::Succeeded {
             continue;
         }
@@ -216,6 +240,23 @@ async fn drive(store: &Store, outbound: &OutboundClient, claim: &ClaimedRun, lea
             let key = serde_json::to_string(&activation.key).unwrap_or_else(|_| activation.key.to_string());
             let input = serde_json::to_value(&activation.inputs).unwrap_or(Value::Null);
             let mut attempt = attempts.get(&key).copied().unwrap_or(0);
+            if activation.kind == NodeKind::Wait {
+                let now = now_ms();
+                let seen = first_seen.get(&key).copied().unwrap_or(now);
+                match wait_until(node, &activation.inputs, &exprs, seen) {
+                    Ok(due) if due > now => {
+                        // One skipped attempt marks each release of the worker; the run sleeps
+                        // without a lease until it is due.
+                        let start =
+                            StepStart { node: &node.name, activation: &key, attempt: attempt + 1, input: Some(&input) };
+                        let step = store.start_step(claim, start).await?;
+                        store.finish_step(claim, &step, StepOutcome::Skipped, None).await?;
+                        return store.park_run(claim, due).await.map(drop);
+                    }
+                    Ok(_) => {}
+                    Err(message) => return fail(store, claim, Some(&node.name), message).await,
+                }
+            }
             let outputs = loop {
                 attempt += 1;
                 let start = StepStart { node: &node.name, activation: &key, attempt, input: Some(&input) };

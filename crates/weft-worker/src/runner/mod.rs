@@ -53,7 +53,8 @@ impl Runner {
     pub async fn run(self, shutdown: CancellationToken) {
         let slots = Arc::new(Semaphore::new(self.settings.concurrency));
         let mut executing = JoinSet::new();
-        let mut maintenance = tokio::time::interval(self.settings.lease / 2);
+        // Often enough that a due wait resumes within a poll, and an expired lease within half of one.
+        let mut maintenance = tokio::time::interval(self.settings.poll.min(self.settings.lease / 2));
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => break,

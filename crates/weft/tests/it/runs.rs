@@ -382,3 +382,60 @@ backend_test! {
         assert_eq!(bad.errors[0].pointer, "/from");
     }
 }
+
+/// Polls until the run reaches `status`.
+async fn reaches(app: &TestApp, ws: &TestWorkspace, run: &str, status: &str) -> RunOut {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out: RunOut =
+            expect_status(app.get(&ws.path(&format!("/runs/{run}")), Some(&ws.owner.access_token)).await, 200).await;
+        if out.status == status {
+            return out;
+        }
+        assert!(Instant::now() < deadline, "run {run} never became {status}: {out:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn waiting_workflow(duration_ms: u64) -> (Value, Value) {
+    let nodes = json!([
+        {"name": "Start", "type": "manual_trigger"},
+        {"name": "Pause", "type": "wait", "params": {"duration_ms": duration_ms}},
+        {"name": "After", "type": "set", "params": {"assignments": [{"name": "woke", "value": true}]}},
+    ]);
+    (nodes, json!([{"from": "Start", "to": "Pause"}, {"from": "Pause", "to": "After"}]))
+}
+
+backend_test! {
+    async fn a_wait_releases_the_worker_and_the_run_resumes_when_it_is_due(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let (nodes, connections) = waiting_workflow(1_500);
+        let workflow = published(&app, &ws, nodes, connections).await;
+        let started = Instant::now();
+        let run = start(&app, &ws, &workflow, json!({"n": 1})).await;
+        reaches(&app, &ws, &run, "waiting").await;
+        let out = finished(&app, &ws, &run).await;
+        assert_eq!(out.status, "succeeded", "{out:?}");
+        assert!(started.elapsed() >= Duration::from_millis(1_500), "it waited");
+        assert_eq!(out.output, Some(json!({"After": [{"n": 1, "woke": true}]})));
+        let pause: Vec<(i64, String)> =
+            steps(&app, &ws, &run).await.into_iter().filter(|s| s.node == "Pause").map(|s| (s.attempt, s.status)).collect();
+        assert_eq!(pause, [(1, "skipped".to_owned()), (2, "succeeded".to_owned())]);
+    }
+}
+
+backend_test! {
+    async fn a_waiting_run_is_cancelled_at_once(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let (nodes, connections) = waiting_workflow(600_000);
+        let workflow = published(&app, &ws, nodes, connections).await;
+        let run = start(&app, &ws, &workflow, json!({})).await;
+        reaches(&app, &ws, &run, "waiting").await;
+        let cancel = ws.path(&format!("/runs/{run}/cancel"));
+        let out: RunOut = expect_status(app.post(&cancel, Some(&ws.owner.access_token), &json!({})).await, 200).await;
+        assert_eq!(out.status, "cancelled");
+        assert!(steps(&app, &ws, &run).await.iter().all(|s| s.node != "After"));
+    }
+}
