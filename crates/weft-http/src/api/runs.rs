@@ -30,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_steps))
         .routes(routes!(cancel_run))
         .routes(routes!(retry_run))
+        .routes(routes!(run_events))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -303,6 +304,63 @@ async fn retry_run(
     let retry = state.store.retry_run(&auth.scope, &auth.resource.id, from).await?;
     state.runs_queued.notify_one();
     Ok((StatusCode::ACCEPTED, axum::Json(RunStartedOut { run_id: retry.id.to_string() })))
+}
+
+/// How often the event stream looks for changes.
+const EVENTS_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// What the event stream has already told the client.
+struct Told {
+    status: Option<String>,
+    steps: std::collections::HashMap<String, String>,
+    done: bool,
+}
+
+/// Follow a run live: server-sent events `step` (a step started or changed state, with the step)
+/// and `run` (the run changed state, with the run). The stream ends after the run finishes.
+#[utoipa::path(get, path = "/workspaces/{ws}/runs/{run}/events", tag = "runs", params(WsPath, RunPath),
+    responses((status = 200, description = "`text/event-stream` of `step` and `run` events", content_type = "text/event-stream")),
+    security(("user" = ["runs:read"]), ("api_key" = ["runs:read"])))]
+async fn run_events(State(state): State<AppState>, auth: Authorized<RunsRead, Run>) -> impl IntoResponse {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use futures_util::stream::{self, StreamExt};
+
+    let (scope, run) = (auth.scope, auth.resource.id);
+    let told = Told { status: None, steps: Default::default(), done: false };
+    let events = stream::unfold((told, true), move |(mut told, first)| {
+        let (state, scope, run) = (state.clone(), scope.clone(), run.clone());
+        async move {
+            if told.done {
+                return None;
+            }
+            if !first {
+                tokio::time::sleep(EVENTS_POLL).await;
+            }
+            let mut events = Vec::new();
+            let (current, steps) =
+                match (state.store.run(&scope, &run).await, state.store.recorded_steps(&scope, &run).await) {
+                    (Ok(current), Ok(steps)) => (current, steps),
+                    // Deleted meanwhile, or the database is away: end the stream; clients reconnect.
+                    _ => return None,
+                };
+            for step in steps {
+                let status = step.status.as_str().to_owned();
+                if told.steps.get(step.id.as_str()) != Some(&status) {
+                    told.steps.insert(step.id.to_string(), status);
+                    events.push(Event::default().event("step").json_data(StepOut::from(step)));
+                }
+            }
+            let status = current.status.as_str().to_owned();
+            if told.status.as_ref() != Some(&status) {
+                told.status = Some(status);
+                told.done = current.finished_at.is_some();
+                events.push(Event::default().event("run").json_data(RunOut::from(current)));
+            }
+            Some((stream::iter(events), (told, false)))
+        }
+    })
+    .flatten();
+    Sse::new(events).keep_alive(KeepAlive::default())
 }
 
 /// Delete a finished run and its steps.

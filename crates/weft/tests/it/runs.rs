@@ -439,3 +439,36 @@ backend_test! {
         assert!(steps(&app, &ws, &run).await.iter().all(|s| s.node != "After"));
     }
 }
+
+backend_test! {
+    async fn a_run_is_followed_live_over_server_sent_events_until_it_ends(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let (nodes, connections) = waiting_workflow(500);
+        let workflow = published(&app, &ws, nodes, connections).await;
+        let run = start(&app, &ws, &workflow, json!({})).await;
+        let response = app.get(&ws.path(&format!("/runs/{run}/events")), Some(&ws.owner.access_token)).await;
+        assert_eq!(response.status(), 200);
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+        // The stream ends by itself once the run has finished.
+        let text = tokio::time::timeout(Duration::from_secs(20), response.text()).await.expect("the stream ends").unwrap();
+        let mut runs = Vec::new();
+        let mut steps = Vec::new();
+        let mut kind = "";
+        for line in text.lines() {
+            if let Some(name) = line.strip_prefix("event: ") {
+                kind = if name == "run" { "run" } else { "step" };
+            } else if let Some(data) = line.strip_prefix("data: ") {
+                let data: Value = serde_json::from_str(data).unwrap();
+                if kind == "run" {
+                    runs.push(data["status"].as_str().unwrap().to_owned());
+                } else {
+                    steps.push(format!("{} {}", data["node"].as_str().unwrap(), data["status"].as_str().unwrap()));
+                }
+            }
+        }
+        assert_eq!(runs.last().map(String::as_str), Some("succeeded"), "{runs:?}");
+        assert!(runs.contains(&"waiting".to_owned()), "{runs:?}");
+        assert!(steps.contains(&"Pause skipped".to_owned()) && steps.contains(&"After succeeded".to_owned()), "{steps:?}");
+    }
+}
