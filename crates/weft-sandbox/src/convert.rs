@@ -129,6 +129,24 @@ pub(crate) fn js_to_json<'js>(ctx: &Ctx<'js>, value: JsValue<'js>) -> Result<Val
     })
 }
 
+/// A code node's result, already shaped as `[{json, binary?}]` by the prelude, as items. An
+/// empty `binary` is none, so that passing an input item on keeps it as it was.
+pub(crate) fn json_to_items(value: Value) -> Result<Vec<Item>, String> {
+    let Value::Array(values) = value else { return Err("the code's items could not be read".to_string()) };
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(index, value)| {
+            let mut item: Item = serde_json::from_value(value)
+                .map_err(|error| format!("item {index} of the result is not a valid item: {error}"))?;
+            if item.binary.as_ref().is_some_and(|binary| binary.is_empty()) {
+                item.binary = None;
+            }
+            Ok(item)
+        })
+        .collect()
+}
+
 fn number(float: f64) -> Value {
     if !float.is_finite() {
         return Value::Null;

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use rquickjs::context::intrinsic::{Date, Eval, Json, MapSet, Promise, Proxy, RegExp, RegExpCompiler, TypedArrays};
@@ -15,6 +15,7 @@ use serde_json::Value;
 use weft_engine::{Item, ItemContext};
 
 use crate::Limits;
+use crate::code::Logs;
 use crate::convert::{self, ResultError};
 
 const PRELUDE: &str = include_str!("prelude.js");
@@ -198,6 +199,61 @@ impl Engine {
     }
 }
 
+/// How a code node's items are given to its source.
+#[derive(Clone, Copy)]
+pub(crate) enum Pass {
+    /// Once, as `items`.
+    All,
+    /// Once per item, as `item`.
+    Each,
+}
+
+impl Engine {
+    /// Runs a code node's source over `input`; see [`crate::JsExpressions::run_code`]. Console
+    /// lines go to `logs`, also when the code fails.
+    pub(crate) fn run_code(
+        &mut self,
+        source: &str,
+        pass: Pass,
+        input: &[Item],
+        deadline: Duration,
+        logs: &Arc<Mutex<Logs>>,
+    ) -> Result<Vec<Item>, Failure> {
+        let Engine { context: js, watch, .. } = self;
+        watch.arm(deadline);
+        let outcome = js.with(|ctx| {
+            let sink = Arc::clone(logs);
+            let log = Function::new(ctx.clone(), move |line: String| {
+                sink.lock().unwrap_or_else(PoisonError::into_inner).push(line)
+            })
+            .map_err(|error| code_thrown(&ctx, error))?;
+            let result: Object = ctx
+                .globals()
+                .get::<_, Object>("__weft")
+                .and_then(|driver| driver.get::<_, Function>("code"))
+                .and_then(|code| {
+                    let each = matches!(pass, Pass::Each);
+                    code.call((source, each, convert::items_to_js(&ctx, input)?, log))
+                })
+                .map_err(|error| code_thrown(&ctx, error))?;
+            if let Some(problem) = result.get::<_, Option<String>>("problem").map_err(|error| thrown(&ctx, error))? {
+                return Err(Failure::Script(problem));
+            }
+            let items = result.get::<_, JsValue>("items").map_err(|error| thrown(&ctx, error))?;
+            let items = convert::js_to_json(&ctx, items).map_err(|error| match error {
+                ResultError::Script(message) => Failure::Script(message),
+                ResultError::Thrown(error) => code_thrown(&ctx, error),
+            })?;
+            convert::json_to_items(items).map_err(Failure::Script)
+        });
+        watch.disarm();
+        match outcome {
+            Err(_) if watch.fired() => Err(Failure::Timeout),
+            outcome => outcome,
+        }
+    }
+}
+
 /// `$('Node')` asks this for a node's items the first time an engine needs them.
 fn lookup<'js>(ctx: &Ctx<'js>, outputs: Outputs) -> rquickjs::Result<Function<'js>> {
     Function::new(ctx.clone(), move |ctx: Ctx<'js>, name: String| -> rquickjs::Result<JsValue<'js>> {
@@ -257,11 +313,35 @@ fn run<'js>(
 /// The failure an rquickjs error stands for; for a JavaScript exception, its name and message
 /// (`TypeError: cannot read property 'a' of undefined`).
 fn thrown(ctx: &Ctx<'_>, error: rquickjs::Error) -> Failure {
-    let message = match error {
-        rquickjs::Error::Exception => exception_message(ctx, ctx.catch()),
-        rquickjs::Error::Allocation => return Failure::OutOfMemory,
-        error => error.to_string(),
-    };
+    match error {
+        rquickjs::Error::Exception => exception_failure(exception_message(ctx, ctx.catch())),
+        rquickjs::Error::Allocation => Failure::OutOfMemory,
+        error => exception_failure(error.to_string()),
+    }
+}
+
+/// As [`thrown`], for a code node's source, adding the line of the source where the exception
+/// was thrown when its stack tells.
+fn code_thrown(ctx: &Ctx<'_>, error: rquickjs::Error) -> Failure {
+    let rquickjs::Error::Exception = error else { return thrown(ctx, error) };
+    let exception = ctx.catch();
+    let stack = exception.as_object().and_then(|object| object.get::<_, Option<String>>("stack").ok().flatten());
+    match (exception_failure(exception_message(ctx, exception)), stack.as_deref().and_then(code_line)) {
+        (Failure::Script(message), Some(line)) => Failure::Script(format!("{message} (line {line})")),
+        (failure, _) => failure,
+    }
+}
+
+/// The line of a code node's source in the innermost frame of `stack` that is in it. QuickJS
+/// names source compiled by `new Function` `<input>`, and the function it makes starts with two
+/// lines of its own before the body.
+fn code_line(stack: &str) -> Option<u32> {
+    let (_, after) = stack.split_once("<input>:")?;
+    let digits = after.find(|c: char| !c.is_ascii_digit()).map_or(after, |end| &after[..end]);
+    digits.parse::<u32>().ok()?.checked_sub(2).filter(|line| *line > 0)
+}
+
+fn exception_failure(message: String) -> Failure {
     // QuickJS reports reaching the memory limit as `InternalError: out of memory`.
     if message.contains("out of memory") { Failure::OutOfMemory } else { Failure::Script(message) }
 }

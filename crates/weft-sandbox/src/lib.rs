@@ -1,5 +1,5 @@
-//! Weft's sandboxes. For now: n8n-style `{{ … }}` expressions evaluated in QuickJS, behind
-//! `weft_engine`'s [`Expressions`] trait.
+//! Weft's sandboxes: n8n-style `{{ … }}` expressions evaluated in QuickJS, behind
+//! `weft_engine`'s [`Expressions`] trait, and `code` nodes' JavaScript in the same runtime.
 //!
 //! [`JsExpressions`] is made for one run (or one activation) with what the whole run shares, a
 //! [`RunContext`]; each evaluation brings its item through [`ItemContext`]. One QuickJS runtime
@@ -32,6 +32,11 @@
 //! file access. Expressions run in strict mode. Globals an expression assigns survive into later
 //! evaluations of the same evaluator (one run, one workflow), until a limit rebuilds the engine.
 //!
+//! # Code nodes
+//! [`JsExpressions::run_code`] runs a `code` node's JavaScript in the same runtime, with the same
+//! globals and limits, plus `items` or `item`, and a `console` whose lines come back with the
+//! result. Its deadline is the node's own when it has one.
+//!
 //! # Limits
 //! Each evaluation has a deadline ([`Limits::deadline`], 5 s by default), enforced by QuickJS's
 //! interrupt handler, which stops even `while (true) {}` inside `try`/`catch`. The runtime has a
@@ -41,6 +46,7 @@
 
 #![forbid(unsafe_code)]
 
+mod code;
 mod convert;
 mod engine;
 
@@ -50,9 +56,12 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
+use weft_engine::params::CodeMode;
 use weft_engine::{ExpressionError, Expressions, Item, ItemContext};
 
-use crate::engine::{Engine, Failure, Outputs};
+use crate::code::Logs;
+pub use crate::code::{CodeError, CodeOutput, LOG_TRUNCATED};
+use crate::engine::{Engine, Failure, Outputs, Pass};
 
 /// What every expression of a run may read besides its item.
 #[derive(Debug, Clone, Default)]
@@ -132,22 +141,47 @@ impl JsExpressions {
         }
     }
 
-    fn message(&self, failure: Failure) -> ExpressionError {
-        ExpressionError::new(match failure {
-            Failure::Timeout => {
-                format!("the expression took longer than {} ms and was stopped", self.limits.deadline.as_millis())
-            }
-            Failure::OutOfMemory => format!(
-                "the expression ran out of memory (the limit is {} MB)",
-                self.limits.memory_bytes.div_ceil(1024 * 1024)
-            ),
-            Failure::Script(message) => message,
-        })
+    /// Runs a `code` node's JavaScript over its first input, n8n-style, in this evaluator's
+    /// runtime (so with `$('Node')`, `$node`, `$vars`, `$env`, `$execution`, `$workflow`, `$now`
+    /// and `$today` as expressions see them) and within its memory limit. `deadline` bounds
+    /// the whole run (the node's `timeout_ms`); without one, [`Limits::deadline`] does.
+    ///
+    /// The source is a function body, run in sloppy mode as n8n's is:
+    /// - [`CodeMode::AllItems`]: once, with `items` (and `$input.all()`, `.first()`, `.last()`),
+    ///   each `{json, binary}`. It returns an array of items (`{json, binary?}`) or of plain
+    ///   objects (each becomes an item's json), or one of either.
+    /// - [`CodeMode::EachItem`]: once per item, with `item`, `$json`, `$binary`, `$itemIndex`
+    ///   and `$input.item`. It returns an item, an object, an array of them, or `null` or
+    ///   nothing to drop the item. `$('Node').item` is the node's item at the same index.
+    ///
+    /// `console.log`, `info`, `warn`, `error` and `debug` write one line each: the arguments
+    /// joined by spaces, objects as JSON. At most 1,000 lines and 64 KB are kept, then a last
+    /// [`LOG_TRUNCATED`] line. An error carries the lines written before it.
+    pub fn run_code(
+        &self,
+        code: &str,
+        mode: CodeMode,
+        input: &[Item],
+        deadline: Option<Duration>,
+    ) -> Result<CodeOutput, CodeError> {
+        let deadline = deadline.unwrap_or(self.limits.deadline);
+        let pass = match mode {
+            CodeMode::AllItems => Pass::All,
+            CodeMode::EachItem => Pass::Each,
+        };
+        let logs = Arc::new(Mutex::new(Logs::default()));
+        let outcome = self.with_engine(|engine| engine.run_code(code, pass, input, deadline, &logs));
+        // The console's function may still hold the log until QuickJS collects it.
+        let logs = std::mem::take(&mut *logs.lock().unwrap_or_else(PoisonError::into_inner)).into_lines();
+        match outcome {
+            Ok(items) => Ok(CodeOutput { items, logs }),
+            Err(failure) => Err(CodeError { message: self.message(failure, "code", deadline), logs }),
+        }
     }
-}
 
-impl Expressions for JsExpressions {
-    fn evaluate(&self, expression: &str, context: &ItemContext<'_>) -> Result<Value, ExpressionError> {
+    /// Runs `job` on the engine, building one first if there is none; discards the engine
+    /// after a failure that spoils it.
+    fn with_engine<T>(&self, job: impl FnOnce(&mut Engine) -> Result<T, Failure>) -> Result<T, Failure> {
         // A panic while the lock was held may have left the engine mid-evaluation: start afresh.
         let mut slot = self.engine.lock().unwrap_or_else(|poisoned| {
             let mut slot = poisoned.into_inner();
@@ -160,17 +194,32 @@ impl Expressions for JsExpressions {
         }
         let engine = match &mut *slot {
             Some(engine) => engine,
-            None => slot.insert(
-                Engine::new(&self.limits, &self.run, Arc::clone(&self.outputs))
-                    .map_err(|failure| self.message(failure))?,
-            ),
+            None => slot.insert(Engine::new(&self.limits, &self.run, Arc::clone(&self.outputs))?),
         };
-        engine.evaluate(expression, context, self.limits.deadline).map_err(|failure| {
+        job(engine).inspect_err(|failure| {
             if failure.spoils_engine() {
                 *slot = None;
             }
-            self.message(failure)
         })
+    }
+
+    /// The text of a failure of `what` ("expression" or "code") that had `deadline`.
+    fn message(&self, failure: Failure, what: &str, deadline: Duration) -> String {
+        match failure {
+            Failure::Timeout => format!("the {what} took longer than {} ms and was stopped", deadline.as_millis()),
+            Failure::OutOfMemory => format!(
+                "the {what} ran out of memory (the limit is {} MB)",
+                self.limits.memory_bytes.div_ceil(1024 * 1024)
+            ),
+            Failure::Script(message) => message,
+        }
+    }
+}
+
+impl Expressions for JsExpressions {
+    fn evaluate(&self, expression: &str, context: &ItemContext<'_>) -> Result<Value, ExpressionError> {
+        self.with_engine(|engine| engine.evaluate(expression, context, self.limits.deadline))
+            .map_err(|failure| ExpressionError::new(self.message(failure, "expression", self.limits.deadline)))
     }
 }
 

@@ -138,6 +138,40 @@
     }
   }
 
+  // What a code node's `console.log(…)` writes for each argument.
+  const show = (value) => {
+    if (typeof value === "string") return value;
+    if (value instanceof Error) return `${value.name}: ${value.message}`;
+    if (value !== null && typeof value === "object") {
+      try {
+        const text = JSON.stringify(value);
+        if (text !== undefined) return text;
+      } catch {
+        // A cycle or a BigInt inside: fall back to the value's own text.
+      }
+    }
+    return String(value);
+  };
+  const shape = (value) => (value === null ? "null" : Array.isArray(value) ? "array" : typeof value);
+  const isObject = (value) => value !== null && typeof value === "object" && !Array.isArray(value);
+
+  // A code node's result as items `{json, binary?}`: an item is kept, a plain object becomes
+  // an item's json. Gives a problem's text instead when something else is there.
+  const toItems = (values, out) => {
+    for (const value of values) {
+      const at = `item ${out.length}`;
+      if (!isObject(value)) return `${at} of the result is ${shape(value)}, not an item or an object`;
+      if (!("json" in value)) {
+        out.push({ json: value });
+        continue;
+      }
+      if (!isObject(value.json)) return `${at} of the result has a json that is ${shape(value.json)}, not an object`;
+      const unknown = Object.keys(value).find((key) => !["json", "binary", "pairedItem"].includes(key));
+      if (unknown !== undefined) return `${at} of the result has an unknown key '${unknown}' beside json`;
+      out.push(value.binary == null ? { json: value.json } : { json: value.json, binary: value.binary });
+    }
+  };
+
   const compiled = [];
   // The driver, for Rust only; under a name no n8n expression uses.
   define(
@@ -149,6 +183,41 @@
       },
       forget(name) {
         outputs.delete(name);
+      },
+      // Runs a code node's source, a function body, over `items`: once with all of them, or
+      // once per item. `log(line)` keeps a console line and says whether it wants more. Gives
+      // `{items}` or, when the code returned something that is not items, `{problem}`.
+      code(source, eachItem, items, log) {
+        const body = new Function("items", "item", "$json", "$binary", "$itemIndex", "$input", "console", source);
+        let full = false;
+        const write = (...values) => {
+          if (!full) full = !log(values.map(show).join(" "));
+        };
+        const console = Object.freeze({ log: write, info: write, warn: write, error: write, debug: write });
+        const out = [];
+        if (!eachItem) {
+          current = 0;
+          const result = body(items, undefined, undefined, undefined, undefined, new Input(items, 0), console);
+          if (!isObject(result) && !Array.isArray(result)) {
+            return { problem: `the code must return an array of items or objects; got ${shape(result)}` };
+          }
+          const problem = toItems(Array.isArray(result) ? result : [result], out);
+          return problem === undefined ? { items: out } : { problem };
+        }
+        for (let index = 0; index < items.length; index++) {
+          current = index;
+          const item = items[index];
+          const result = body(undefined, item, item.json, item.binary, index, new Input(items, index), console);
+          if (result == null) continue;
+          if (!isObject(result) && !Array.isArray(result)) {
+            return {
+              problem: `the code must return an item, an object, an array of them, or nothing; got ${shape(result)} for item ${index}`,
+            };
+          }
+          const problem = toItems(Array.isArray(result) ? result : [result], out);
+          if (problem !== undefined) return { problem: `${problem} (for input item ${index})` };
+        }
+        return { items: out };
       },
       // `items` is the whole input when the expression mentions `$input`; then `$json` and
       // `$binary` are read from it rather than passed.
