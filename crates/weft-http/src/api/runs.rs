@@ -106,6 +106,10 @@ pub struct StepOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub error: Option<serde_json::Value>,
+    /// Lines a `code` node logged with `console.log` and friends.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub logs: Option<serde_json::Value>,
     pub started_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<String>,
@@ -124,6 +128,7 @@ impl From<Step> for StepOut {
             input: step.input,
             output: step.output,
             error: step.error,
+            logs: step.logs,
             started_at: rfc3339(step.started_at),
             finished_at: step.finished_at.map(rfc3339),
             duration_ms: step.finished_at.map(|end| end - step.started_at),

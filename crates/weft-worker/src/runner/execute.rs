@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use serde_json::{Value, json};
 use weft_engine::definition::{BackoffKind, OnError, RetryPolicy};
 use weft_engine::exec::{Expressions, ItemContext, execute, resolve_params};
-use weft_engine::params::WaitParams;
+use weft_engine::params::{CodeParams, WaitParams};
 use weft_sandbox::{JsExpressions, RunContext};
 
 use super::http_node;
@@ -144,6 +144,48 @@ fn wait_until(node: &NodeDef, inputs: &[Vec<Item>], exprs: &dyn Expressions, fir
 }
 
 /// Executes one activation of a node: the worker's own I/O nodes here, the rest in the engine.
+/// What one attempt produced: its outputs or its error message, and the lines it logged.
+struct Attempt {
+    result: std::result::Result<Vec<Vec<Item>>, String>,
+    logs: Option<Value>,
+}
+
+async fn attempt_node(
+    outbound: &OutboundClient,
+    exprs: &JsExpressions,
+    node: &NodeDef,
+    kind: NodeKind,
+    inputs: &[Vec<Item>],
+) -> Attempt {
+    if kind == NodeKind::Code {
+        let first = inputs.first().map(Vec::as_slice).unwrap_or_default();
+        let ran = resolve_code(node).and_then(|params| {
+            let deadline = node.timeout_ms.map(Duration::from_millis);
+            exprs.run_code(&params.code, params.mode, first, deadline).map_err(|error| (error.message, error.logs))
+        });
+        let (result, logs) = match ran {
+            Ok(output) => (Ok(with_error_output(node, vec![output.items])), output.logs),
+            Err((message, logs)) => (Err(message), logs),
+        };
+        return Attempt { result, logs: (!logs.is_empty()).then(|| json!(logs)) };
+    }
+    Attempt { result: run_node(outbound, exprs, node, kind, inputs).await, logs: None }
+}
+
+/// A `code` node's params; the source is never an expression.
+fn resolve_code(node: &NodeDef) -> std::result::Result<CodeParams, (String, Vec<String>)> {
+    serde_json::from_value(Value::Object(node.params.clone()))
+        .map_err(|e| (format!("the code node's params: {e}"), Vec::new()))
+}
+
+/// Adds the empty `error` output a node with `on_error: error_output` has besides its own.
+fn with_error_output(node: &NodeDef, mut outputs: Vec<Vec<Item>>) -> Vec<Vec<Item>> {
+    if node.on_error == OnError::ErrorOutput {
+        outputs.push(Vec::new());
+    }
+    outputs
+}
+
 async fn run_node(
     outbound: &OutboundClient,
     exprs: &JsExpressions,
@@ -151,7 +193,7 @@ async fn run_node(
     kind: NodeKind,
     inputs: &[Vec<Item>],
 ) -> std::result::Result<Vec<Vec<Item>>, String> {
-    let mut outputs = match kind {
+    let outputs = match kind {
         NodeKind::HttpRequest => {
             let prepared = http_node::prepare(node, inputs, exprs as &dyn Expressions)?;
             http_node::send_all(outbound, prepared).await?
@@ -160,10 +202,7 @@ async fn run_node(
         NodeKind::Wait => vec![inputs.first().cloned().unwrap_or_default()],
         _ => return execute(node, kind, inputs.to_vec(), exprs).map_err(|error| error.to_string()),
     };
-    if node.on_error == OnError::ErrorOutput {
-        outputs.push(Vec::new());
-    }
-    Ok(outputs)
+    Ok(with_error_output(node, outputs))
 }
 
 async fn drive(store: &Store, outbound: &OutboundClient, claim: &ClaimedRun, lease: Duration) -> Result<()> {
@@ -261,15 +300,20 @@ async fn drive(store: &Store, outbound: &OutboundClient, claim: &ClaimedRun, lea
                 attempt += 1;
                 let start = StepStart { node: &node.name, activation: &key, attempt, input: Some(&input) };
                 let step = store.start_step(claim, start).await?;
-                match run_node(outbound, &exprs, node, activation.kind, &activation.inputs).await {
+                let Attempt { result, logs } =
+                    attempt_node(outbound, &exprs, node, activation.kind, &activation.inputs).await;
+                match result {
                     Ok(outputs) => {
                         let output = serde_json::to_value(&outputs).unwrap_or(Value::Null);
-                        store.finish_step(claim, &step, StepOutcome::Succeeded { output: &output }, None).await?;
+                        let outcome = StepOutcome::Succeeded { output: &output };
+                        store.finish_step(claim, &step, outcome, logs.as_ref()).await?;
                         break outputs;
                     }
                     Err(message) => {
                         let recorded = json!({ "message": message });
-                        store.finish_step(claim, &step, StepOutcome::Failed { error: &recorded }, None).await?;
+                        store
+                            .finish_step(claim, &step, StepOutcome::Failed { error: &recorded }, logs.as_ref())
+                            .await?;
                         if let Some(retry) = &node.retry
                             && attempt < i64::from(retry.max_attempts)
                         {

@@ -472,3 +472,37 @@ backend_test! {
         assert!(steps.contains(&"Pause skipped".to_owned()) && steps.contains(&"After succeeded".to_owned()), "{steps:?}");
     }
 }
+
+backend_test! {
+    async fn code_nodes_run_javascript_log_to_their_step_and_are_stopped_at_their_timeout(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let nodes = json!([
+            {"name": "Start", "type": "manual_trigger"},
+            {"name": "Gross", "type": "code", "params": {"mode": "all_items",
+                "code": "console.log('items', items.length); return items.map(i => ({json: {...i.json, gross: i.json.net * 1.2}}))"}},
+            {"name": "Big only", "type": "code", "params": {"mode": "each_item",
+                "code": "return $json.gross > 50 ? {json: {id: $json.id}} : null"}},
+        ]);
+        let connections = json!([{"from": "Start", "to": "Gross"}, {"from": "Gross", "to": "Big only"}]);
+        let workflow = published(&app, &ws, nodes, connections).await;
+        let run = start(&app, &ws, &workflow, json!([{"id": 1, "net": 10}, {"id": 2, "net": 100}])).await;
+        let out = finished(&app, &ws, &run).await;
+        assert_eq!(out.status, "succeeded", "{out:?}");
+        assert_eq!(out.output, Some(json!({"Big only": [{"id": 2}]})));
+        let gross = steps(&app, &ws, &run).await.into_iter().find(|s| s.node == "Gross").unwrap();
+        assert_eq!(gross.logs, Some(json!(["items 2"])));
+
+        let forever = json!([
+            {"name": "Start", "type": "manual_trigger"},
+            {"name": "Spin", "type": "code", "timeout_ms": 300, "params": {"code": "try { while (true) {} } catch (e) {} return items"}},
+        ]);
+        let workflow = published(&app, &ws, forever, json!([{"from": "Start", "to": "Spin"}])).await;
+        let began = Instant::now();
+        let run = start(&app, &ws, &workflow, json!({})).await;
+        let out = finished(&app, &ws, &run).await;
+        assert_eq!(out.status, "failed");
+        assert!(out.error.unwrap()["message"].as_str().unwrap().contains("300 ms"));
+        assert!(began.elapsed() < Duration::from_secs(5), "stopped near its deadline, not the default 5 s");
+    }
+}
