@@ -506,3 +506,29 @@ backend_test! {
         assert!(began.elapsed() < Duration::from_secs(5), "stopped near its deadline, not the default 5 s");
     }
 }
+
+backend_test! {
+    async fn a_running_run_stops_before_its_next_node_when_cancelled(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        // Ten nodes of 400 ms each: the run is still running when the cancel arrives.
+        let busy = "const end = Date.now() + 400; while (Date.now() < end) {} return items";
+        let mut nodes = vec![json!({"name": "Start", "type": "manual_trigger"})];
+        let mut connections = Vec::new();
+        for n in 0..10 {
+            nodes.push(json!({"name": format!("Busy {n}"), "type": "code", "params": {"code": busy}}));
+            let from = if n == 0 { "Start".to_owned() } else { format!("Busy {}", n - 1) };
+            connections.push(json!({"from": from, "to": format!("Busy {n}")}));
+        }
+        let workflow = published(&app, &ws, json!(nodes), json!(connections)).await;
+        let run = start(&app, &ws, &workflow, json!({})).await;
+        reaches(&app, &ws, &run, "running").await;
+        let cancel = ws.path(&format!("/runs/{run}/cancel"));
+        let asked: RunOut = expect_status(app.post(&cancel, Some(&ws.owner.access_token), &json!({})).await, 200).await;
+        assert!(asked.cancel_requested, "{asked:?}");
+        let out = finished(&app, &ws, &run).await;
+        assert_eq!(out.status, "cancelled");
+        let ran = steps(&app, &ws, &run).await.len();
+        assert!(ran < 10, "the run stopped early, after {ran} nodes");
+    }
+}
