@@ -8,7 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use weft_store::{AuditEntry, AuditFilter};
 
-use crate::api::page::{ApiQuery, PageOut, PageQuery, request};
+use crate::api::page::{ApiQuery, PageOut, PageQuery, request, time_param};
 use crate::api::rfc3339;
 use crate::api::workspaces::WsPath;
 use crate::error::{ApiError, Validation};
@@ -81,11 +81,6 @@ struct AuditQuery {
     until: Option<String>,
 }
 
-fn time_filter(validation: &mut Validation, parameter: &str, raw: Option<&str>) -> Option<i64> {
-    let parsed = raw?.parse::<jiff::Timestamp>().map(|t| t.as_millisecond()).map_err(|_| "must be an RFC 3339 time");
-    validation.check(parameter, parsed)
-}
-
 /// Read the workspace's audit log, newest first.
 #[utoipa::path(get, path = "/workspaces/{ws}/audit-log", tag = "audit", params(WsPath, AuditQuery, PageQuery),
     responses((status = 200, body = PageOut<AuditEntryOut>)),
@@ -98,8 +93,8 @@ async fn list_audit_log(
 ) -> Result<impl IntoResponse, ApiError> {
     let (limit, after) = page.decode()?;
     let mut validation = Validation::default();
-    let since_ms = time_filter(&mut validation, "?since", query.since.as_deref());
-    let until_ms = time_filter(&mut validation, "?until", query.until.as_deref());
+    let since_ms = time_param(&mut validation, "?since", query.since.as_deref());
+    let until_ms = time_param(&mut validation, "?until", query.until.as_deref());
     validation.finish()?;
     let filter = AuditFilter {
         actor: query.actor.as_deref(),

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use weft_store::{Page, PageRequest};
 
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError, Validation};
 
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 200;
@@ -61,6 +61,13 @@ impl PageQuery {
             .transpose()?;
         Ok((limit, after))
     }
+}
+
+/// An optional RFC 3339 query parameter as epoch milliseconds; a bad one is recorded against
+/// `parameter` (e.g. `?since`).
+pub fn time_param(validation: &mut Validation, parameter: &str, raw: Option<&str>) -> Option<i64> {
+    let parsed = raw?.parse::<jiff::Timestamp>().map(|t| t.as_millisecond()).map_err(|_| "must be an RFC 3339 time");
+    validation.check(parameter, parsed)
 }
 
 /// Runs a store read with the page the query asks for.

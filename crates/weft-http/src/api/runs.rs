@@ -9,11 +9,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use weft_store::{NewRun, RetryFrom, Run, RunFilter, RunStatus, Step, StoreError, Workflow};
 
-use crate::api::page::{ApiQuery, PageOut, PageQuery, request};
+use crate::api::page::{ApiQuery, PageOut, PageQuery, request, time_param};
 use crate::api::rfc3339;
-use crate::api::workflows::WfPath;
+use crate::api::workflows::{WfPath, problems_of};
 use crate::api::workspaces::WsPath;
-use crate::error::{ApiError, FieldError, Validation};
+use crate::error::{ApiError, Validation};
 use crate::extract::Authorized;
 use crate::extract::gate::{RunsRead, RunsWrite};
 use crate::json::ApiJson;
@@ -177,13 +177,9 @@ async fn start_run(
             StoreError::NotFound => ApiError::field("/version", "this workflow has no such version"),
             other => other.into(),
         })?;
-    let problems = match weft_engine::parse(&stored.definition) {
-        Ok(definition) => weft_engine::validate(&definition),
-        Err(problems) => problems,
-    };
+    let problems = problems_of(&stored.definition);
     if !problems.is_empty() {
-        let errors = problems.into_iter().map(|p| FieldError { pointer: p.pointer, detail: p.detail }).collect();
-        return Err(ApiError::Validation(errors));
+        return Err(ApiError::Validation(problems));
     }
     let new = NewRun { workflow: &workflow.id, version, input: &items, trigger: MANUAL_TRIGGER };
     let run = state.store.enqueue_run(&auth.scope, new).await?;
@@ -204,11 +200,6 @@ struct RunListQuery {
     until: Option<String>,
 }
 
-fn time_filter(validation: &mut Validation, parameter: &str, raw: Option<&str>) -> Option<i64> {
-    let parsed = raw?.parse::<jiff::Timestamp>().map(|t| t.as_millisecond()).map_err(|_| "must be an RFC 3339 time");
-    validation.check(parameter, parsed)
-}
-
 /// List runs, newest first.
 #[utoipa::path(get, path = "/workspaces/{ws}/runs", tag = "runs", params(WsPath, RunListQuery, PageQuery),
     responses((status = 200, body = PageOut<RunOut>)),
@@ -223,8 +214,8 @@ async fn list_runs(
     let mut validation = Validation::default();
     let workflow = query.workflow.as_deref().and_then(|raw| validation.check("?workflow", raw.parse()));
     let status = query.status.as_deref().and_then(|raw| validation.check("?status", raw.parse::<RunStatus>()));
-    let since = time_filter(&mut validation, "?since", query.since.as_deref());
-    let until = time_filter(&mut validation, "?until", query.until.as_deref());
+    let since = time_param(&mut validation, "?since", query.since.as_deref());
+    let until = time_param(&mut validation, "?until", query.until.as_deref());
     validation.finish()?;
     let filter = RunFilter { workflow: workflow.as_ref(), status, since, until };
     let page = state.store.runs(&auth.scope, &filter, request(limit, &after)).await?;

@@ -78,7 +78,7 @@ fn problems_to_validation(problems: Vec<DefinitionProblem>) -> ApiError {
 }
 
 /// What keeps a stored definition from being published.
-fn problems_of(definition: &serde_json::Value) -> Vec<FieldError> {
+pub(crate) fn problems_of(definition: &serde_json::Value) -> Vec<FieldError> {
     match weft_engine::parse(definition) {
         Ok(parsed) => field_errors(weft_engine::validate(&parsed)),
         Err(problems) => field_errors(problems),

@@ -22,7 +22,7 @@ pub(crate) fn weft(dir: &Path) -> Command {
 }
 
 /// Starts `weft serve` and waits for the log line with the URL to open.
-async fn serve(mut command: Command) -> (Child, String) {
+pub(crate) async fn serve(mut command: Command) -> (Child, String) {
     let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn weft");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let url = tokio::time::timeout(Duration::from_secs(30), async {

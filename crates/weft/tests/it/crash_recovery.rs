@@ -4,15 +4,13 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use weft_testkit::{TEST_PASSWORD, TestDb, backend_test};
 
-use crate::cli::weft;
+use crate::cli::{serve, weft};
 
 const RUNS: usize = 120;
 const NODES: usize = 25;
@@ -28,22 +26,8 @@ async fn start(dir: &Path, database_url: &str) -> (Child, String) {
         .env("WEFT_RATE_LIMIT_PER_MINUTE", "1000000")
         .env("WEFT_RATE_LIMIT_BURST", "100000")
         .env("WEFT_RATE_LIMIT_IP_PER_MINUTE", "1000000")
-        .env("WEFT_RATE_LIMIT_IP_BURST", "100000")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let mut child = command.spawn().expect("spawn weft");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(rest) = line.split("Weft is ready: open ").nth(1) {
-                return rest.split_whitespace().next().unwrap().to_owned();
-            }
-        }
-        panic!("weft exited before it was ready");
-    })
-    .await
-    .expect("weft became ready");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        .env("WEFT_RATE_LIMIT_IP_BURST", "100000");
+    let (child, url) = serve(command).await;
     (child, format!("{url}/api/v1"))
 }
 
