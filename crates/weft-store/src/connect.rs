@@ -6,6 +6,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+use crate::coalesce::Coalescer;
 use crate::migrations::{latest_version, migrator};
 use crate::{Result, StoreError};
 
@@ -60,6 +61,8 @@ pub struct PoolStats {
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) pool: AnyPool,
+    /// The hot path's writes (runs queued, workers' checkpoints) go through it.
+    pub(crate) writes: Coalescer,
     backend: Backend,
 }
 
@@ -87,7 +90,8 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        Ok(Store { pool, backend })
+        let writes = Coalescer::start(pool.clone(), backend);
+        Ok(Store { pool, writes, backend })
     }
 
     pub fn backend(&self) -> Backend {

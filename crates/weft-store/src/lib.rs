@@ -9,6 +9,8 @@
 mod accounts;
 mod api_keys;
 mod audit;
+mod checkpoint;
+mod coalesce;
 mod connect;
 mod error;
 mod invitations;
@@ -22,6 +24,7 @@ mod workspaces;
 pub use accounts::{EmailTokenPurpose, NewEmailToken, NewSession, NewUser, RefreshOutcome, Session, User};
 pub use api_keys::{ApiKey, KeyCredential, NewApiKey};
 pub use audit::{AuditEntry, AuditFilter, BrokenLink, ChainReport, Origin};
+pub use checkpoint::Checkpoint;
 pub use connect::{Backend, DbConfig, PoolStats, Store};
 pub use error::{Result, StoreError};
 pub use invitations::{AcceptOutcome, Invitation, NewInvitation};

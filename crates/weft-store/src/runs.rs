@@ -181,6 +181,27 @@ impl ClaimedRun {
     }
 }
 
+/// The columns that prove a claim still holds its run, owned so a write can carry them to the
+/// coalescer.
+#[derive(Debug, Clone)]
+pub(crate) struct Fence {
+    pub(crate) workspace: String,
+    pub(crate) run: String,
+    owner: Option<String>,
+    claims: i64,
+}
+
+impl ClaimedRun {
+    pub(crate) fn fence(&self) -> Fence {
+        Fence {
+            workspace: self.scope.workspace().to_string(),
+            run: self.run.id.to_string(),
+            owner: self.run.lease_owner.clone(),
+            claims: self.run.claims,
+        }
+    }
+}
+
 /// What a heartbeat learned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Renewal {
@@ -191,6 +212,7 @@ pub enum Renewal {
     Lost,
 }
 
+#[derive(Debug, Clone, Copy)]
 pub struct StepStart<'a> {
     pub node: &'a str,
     pub activation: &'a str,
@@ -199,6 +221,7 @@ pub struct StepStart<'a> {
     pub input: Option<&'a serde_json::Value>,
 }
 
+#[derive(Debug, Clone, Copy)]
 pub enum StepOutcome<'a> {
     Succeeded { output: &'a serde_json::Value },
     Failed { error: &'a serde_json::Value },
@@ -230,22 +253,23 @@ pub struct RunFilter<'a> {
     pub until: Option<i64>,
 }
 
-const RUN_COLUMNS: &str = "id, workflow_id, version, status, input, output, error, trigger, cancel_requested, \
+pub(crate) const RUN_COLUMNS: &str = "id, workflow_id, version, status, input, output, error, trigger, cancel_requested, \
      lease_owner, lease_expires_at, claims, retry_of, wake_at, created_at, started_at, finished_at, updated_at";
-const STEP_COLUMNS: &str =
+pub(crate) const STEP_COLUMNS: &str =
     "id, run_id, node, activation, attempt, status, input, output, error, logs, started_at, finished_at";
 const FINISHED: &str = "('succeeded', 'failed', 'cancelled', 'timed_out')";
 /// The run is still held by the claim bound as $1..$4 (see [`bind_claim`]). The claim count
 /// fences off an older claim by the same worker, e.g. one whose lease expired before the same
 /// process claimed the run again.
-const HELD: &str = "workspace_id = $1 AND id = $2 AND status = 'running' AND lease_owner = $3 AND claims = $4";
+pub(crate) const HELD: &str =
+    "workspace_id = $1 AND id = $2 AND status = 'running' AND lease_owner = $3 AND claims = $4";
 
-fn bind_claim<'q>(sql: &'q str, claim: &'q ClaimedRun) -> Query<'q, Any, AnyArguments<'q>> {
+pub(crate) fn bind_claim<'q>(sql: &'q str, fence: &'q Fence) -> Query<'q, Any, AnyArguments<'q>> {
     sqlx::query(sql)
-        .bind(claim.scope.workspace().as_str())
-        .bind(claim.run.id.as_str())
-        .bind(claim.run.lease_owner.as_deref())
-        .bind(claim.run.claims)
+        .bind(fence.workspace.as_str())
+        .bind(fence.run.as_str())
+        .bind(fence.owner.as_deref())
+        .bind(fence.claims)
 }
 
 fn decode_json(column: &str, text: &str) -> Result<serde_json::Value> {
@@ -257,7 +281,7 @@ fn json_column(row: &AnyRow, column: &str) -> Result<Option<serde_json::Value>> 
     row.try_get::<Option<String>, _>(column)?.map(|text| decode_json(column, &text)).transpose()
 }
 
-fn run_from_row(row: &AnyRow) -> Result<Run> {
+pub(crate) fn run_from_row(row: &AnyRow) -> Result<Run> {
     Ok(Run {
         id: parse_id(row, "id")?,
         workflow: parse_id(row, "workflow_id")?,
@@ -283,7 +307,7 @@ fn run_from_row(row: &AnyRow) -> Result<Run> {
     })
 }
 
-fn step_from_row(row: &AnyRow) -> Result<Step> {
+pub(crate) fn step_from_row(row: &AnyRow) -> Result<Step> {
     Ok(Step {
         id: parse_id(row, "id")?,
         run: parse_id(row, "run_id")?,
@@ -303,9 +327,9 @@ fn step_from_row(row: &AnyRow) -> Result<Step> {
 /// The first write of a worker's transaction: touches the run if the claim still holds it. From
 /// here to the commit the run's row is locked (PostgreSQL) or the single writer is ours
 /// (SQLite), so no reaper or claimer can take the run over in between.
-async fn hold_lease(conn: &mut AnyConnection, claim: &ClaimedRun, now: i64) -> Result<()> {
+pub(crate) async fn hold_lease(conn: &mut AnyConnection, fence: &Fence, now: i64) -> Result<()> {
     let sql = format!("UPDATE runs SET updated_at = $5 WHERE {HELD}");
-    let held = bind_claim(&sql, claim).bind(now).execute(&mut *conn).await?.rows_affected();
+    let held = bind_claim(&sql, fence).bind(now).execute(&mut *conn).await?.rows_affected();
     if held == 0 { Err(StoreError::LeaseLost) } else { Ok(()) }
 }
 
@@ -323,26 +347,6 @@ fn skip_locked(backend: Backend) -> &'static str {
 }
 
 impl Store {
-    /// Queues a run of `new.version`, which must be a saved version of the scope's workflow.
-    pub async fn enqueue_run(&self, scope: &TenantScope, new: NewRun<'_>) -> Result<Run> {
-        let row = sqlx::query(&format!(
-            "INSERT INTO runs (id, workspace_id, workflow_id, version, status, input, trigger, created_at, updated_at) \
-             SELECT $1, v.workspace_id, v.workflow_id, v.version, 'queued', $2, $3, $4, $4 FROM workflow_versions v \
-             WHERE v.workspace_id = $5 AND v.workflow_id = $6 AND v.version = $7 RETURNING {RUN_COLUMNS}"
-        ))
-        .bind(RunId::generate().as_str())
-        .bind(new.input.to_string())
-        .bind(new.trigger)
-        .bind(now_ms())
-        .bind(scope.workspace().as_str())
-        .bind(new.workflow.as_str())
-        .bind(new.version)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        run_from_row(&row)
-    }
-
     /// Queues a new run of a finished run's version with its input. From the failed step, the
     /// old run's succeeded steps are copied into it, so execution resumes where it failed and
     /// completed nodes keep their outputs; from the start, everything runs again.
@@ -454,9 +458,10 @@ impl Store {
     /// it, and reports a cancel request.
     pub async fn renew_lease(&self, claim: &ClaimedRun, lease_ms: i64) -> Result<Renewal> {
         let now = now_ms();
+        let fence = claim.fence();
         let sql =
             format!("UPDATE runs SET lease_expires_at = $5, updated_at = $6 WHERE {HELD} RETURNING cancel_requested");
-        let cancel: Option<i64> = bind_claim(&sql, claim)
+        let cancel: Option<i64> = bind_claim(&sql, &fence)
             .bind(now.saturating_add(lease_ms))
             .bind(now)
             .fetch_optional(&self.pool)
@@ -484,66 +489,6 @@ impl Store {
         Ok(requeued)
     }
 
-    /// Records that an attempt of a node's activation began. The same (activation, attempt) twice
-    /// is `Conflict`; a claim that lost its lease is `LeaseLost`.
-    pub async fn start_step(&self, claim: &ClaimedRun, step: StepStart<'_>) -> Result<StepId> {
-        let now = now_ms();
-        let mut tx = self.pool.begin().await?;
-        hold_lease(&mut tx, claim, now).await?;
-        let id: String = sqlx::query_scalar(
-            "INSERT INTO steps (id, workspace_id, run_id, node, activation, attempt, status, input, started_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8) RETURNING id",
-        )
-        .bind(StepId::generate().as_str())
-        .bind(claim.scope.workspace().as_str())
-        .bind(claim.run.id.as_str())
-        .bind(step.node)
-        .bind(step.activation)
-        .bind(step.attempt)
-        .bind(step.input.map(serde_json::Value::to_string))
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        parse_stored_id(&id, "id")
-    }
-
-    /// Records how a step attempt ended, with its logs. A step that is not in flight is
-    /// `Invariant`; a claim that lost its lease is `LeaseLost`.
-    pub async fn finish_step(
-        &self,
-        claim: &ClaimedRun,
-        step: &StepId,
-        outcome: StepOutcome<'_>,
-        logs: Option<&serde_json::Value>,
-    ) -> Result<Step> {
-        let (status, output, error) = match outcome {
-            StepOutcome::Succeeded { output } => (StepStatus::Succeeded, Some(output), None),
-            StepOutcome::Failed { error } => (StepStatus::Failed, None, Some(error)),
-            StepOutcome::Skipped => (StepStatus::Skipped, None, None),
-        };
-        let now = now_ms();
-        let mut tx = self.pool.begin().await?;
-        hold_lease(&mut tx, claim, now).await?;
-        let row = sqlx::query(&format!(
-            "UPDATE steps SET status = $1, output = $2, error = $3, logs = $4, finished_at = $5 \
-             WHERE workspace_id = $6 AND run_id = $7 AND id = $8 AND status = 'running' RETURNING {STEP_COLUMNS}"
-        ))
-        .bind(status.as_str())
-        .bind(output.map(serde_json::Value::to_string))
-        .bind(error.map(serde_json::Value::to_string))
-        .bind(logs.map(serde_json::Value::to_string))
-        .bind(now)
-        .bind(claim.scope.workspace().as_str())
-        .bind(claim.run.id.as_str())
-        .bind(step.as_str())
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::Invariant("the step is not in flight"))?;
-        tx.commit().await?;
-        step_from_row(&row)
-    }
-
     /// Every step attempt of the run, in the order they started: what a new owner resumes from.
     pub async fn recorded_steps(&self, scope: &TenantScope, run: &RunId) -> Result<Vec<Step>> {
         self.run(scope, run).await?;
@@ -555,45 +500,6 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(step_from_row).collect()
-    }
-
-    /// Ends the run and releases its lease.
-    pub async fn finish_run(&self, claim: &ClaimedRun, end: RunEnd<'_>) -> Result<Run> {
-        let (status, output, error) = match end {
-            RunEnd::Succeeded { output } => (RunStatus::Succeeded, Some(output), None),
-            RunEnd::Failed { error } => (RunStatus::Failed, None, Some(error)),
-            RunEnd::Cancelled => (RunStatus::Cancelled, None, None),
-            RunEnd::TimedOut => (RunStatus::TimedOut, None, None),
-        };
-        let sql = format!(
-            "UPDATE runs SET status = $5, output = $6, error = $7, finished_at = $8, updated_at = $8, \
-             lease_owner = NULL, lease_expires_at = NULL WHERE {HELD} RETURNING {RUN_COLUMNS}"
-        );
-        let row = bind_claim(&sql, claim)
-            .bind(status.as_str())
-            .bind(output.map(serde_json::Value::to_string))
-            .bind(error.map(serde_json::Value::to_string))
-            .bind(now_ms())
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::LeaseLost)?;
-        run_from_row(&row)
-    }
-
-    /// Puts the run to sleep until `wake_at` and releases its lease: nothing holds a worker while
-    /// a run waits.
-    pub async fn park_run(&self, claim: &ClaimedRun, wake_at: i64) -> Result<Run> {
-        let sql = format!(
-            "UPDATE runs SET status = 'waiting', wake_at = $5, updated_at = $6, lease_owner = NULL, \
-             lease_expires_at = NULL WHERE {HELD} RETURNING {RUN_COLUMNS}"
-        );
-        let row = bind_claim(&sql, claim)
-            .bind(wake_at)
-            .bind(now_ms())
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::LeaseLost)?;
-        run_from_row(&row)
     }
 
     /// Queues the waiting runs whose wake time is at or before `now`.

@@ -7,7 +7,10 @@
 //! number (`run:activation:attempt` is unique).
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -16,12 +19,14 @@ use serde_json::{Value, json};
 use weft_engine::definition::{BackoffKind, OnError, RetryPolicy};
 use weft_engine::exec::{Expressions, ItemContext, execute, resolve_params};
 use weft_engine::params::{CodeParams, WaitParams};
-use weft_sandbox::{JsExpressions, RunContext};
+use weft_sandbox::{CodeOutput, JsExpressions, RunContext};
 
 use super::http_node;
 use crate::outbound::OutboundClient;
-use weft_engine::{ActivationKey, Item, NodeDef, NodeKind, Plan, RunState, WorkflowDef, node_outputs};
-use weft_store::{ClaimedRun, Renewal, RunEnd, StepOutcome, StepStart, StepStatus, Store, StoreError, now_ms};
+use weft_engine::{Activation, ActivationKey, Item, NodeDef, NodeKind, Plan, RunState, WorkflowDef, node_outputs};
+use weft_store::{
+    Checkpoint, ClaimedRun, Renewal, RunEnd, Step, StepOutcome, StepStart, StepStatus, Store, StoreError, now_ms,
+};
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -124,11 +129,6 @@ impl Drop for Heartbeat {
     }
 }
 
-async fn fail(store: &Store, claim: &ClaimedRun, node: Option<&str>, message: String) -> Result<()> {
-    let error = json!({ "node": node, "message": message });
-    store.finish_run(claim, RunEnd::Failed { error: &error }).await.map(drop)
-}
-
 /// When a `wait` activation first seen at `first_seen` is over, in epoch ms. Its params are
 /// evaluated with the first item (an empty one when there is none).
 fn wait_until(node: &NodeDef, inputs: &[Vec<Item>], exprs: &dyn Expressions, first_seen: i64) -> Result<i64, String> {
@@ -146,33 +146,45 @@ fn wait_until(node: &NodeDef, inputs: &[Vec<Item>], exprs: &dyn Expressions, fir
     Ok(first_seen.saturating_add(i64::try_from(duration).unwrap_or(i64::MAX)))
 }
 
-/// Executes one activation of a node: the worker's own I/O nodes here, the rest in the engine.
 /// What one attempt produced: its outputs or its error message, and the lines it logged.
 struct Attempt {
     result: std::result::Result<Vec<Vec<Item>>, String>,
     logs: Option<Value>,
 }
 
+/// Executes one attempt of an activation: the worker's own I/O nodes here, the rest in the engine.
 async fn attempt_node(
     outbound: &OutboundClient,
-    exprs: &JsExpressions,
+    exprs: &Arc<JsExpressions>,
     node: &NodeDef,
     kind: NodeKind,
     inputs: &[Vec<Item>],
 ) -> Attempt {
     if kind == NodeKind::Code {
-        let first = inputs.first().map(Vec::as_slice).unwrap_or_default();
-        let ran = resolve_code(node).and_then(|params| {
-            let deadline = node.timeout_ms.map(Duration::from_millis);
-            exprs.run_code(&params.code, params.mode, first, deadline).map_err(|error| (error.message, error.logs))
-        });
-        let (result, logs) = match ran {
+        let (result, logs) = match run_code(exprs, node, inputs).await {
             Ok(output) => (Ok(with_error_output(node, vec![output.items])), output.logs),
             Err((message, logs)) => (Err(message), logs),
         };
         return Attempt { result, logs: (!logs.is_empty()).then(|| json!(logs)) };
     }
     Attempt { result: run_node(outbound, exprs, node, kind, inputs).await, logs: None }
+}
+
+/// Runs a `code` node's script on the blocking pool: a script may take its whole deadline, and
+/// must not hold up the tasks sharing this thread meanwhile.
+async fn run_code(
+    exprs: &Arc<JsExpressions>,
+    node: &NodeDef,
+    inputs: &[Vec<Item>],
+) -> std::result::Result<CodeOutput, (String, Vec<String>)> {
+    let params = resolve_code(node)?;
+    let items = inputs.first().cloned().unwrap_or_default();
+    let deadline = node.timeout_ms.map(Duration::from_millis);
+    let exprs = Arc::clone(exprs);
+    tokio::task::spawn_blocking(move || exprs.run_code(&params.code, params.mode, &items, deadline))
+        .await
+        .map_err(|error| (format!("the code node's script stopped abnormally: {error}"), Vec::new()))?
+        .map_err(|error| (error.message, error.logs))
 }
 
 /// A `code` node's params; the source is never an expression.
@@ -208,144 +220,311 @@ async fn run_node(
     Ok(with_error_output(node, outputs))
 }
 
+/// Whether an attempt can act on the world. Such an attempt is recorded as started before it
+/// runs, so a successor that finds it in flight runs it again with the next attempt number (the
+/// node's idempotency key changes with it). Every other node only computes: its attempts are
+/// recorded once they are over, and one lost in a crash is simply computed again.
+fn has_effects(kind: NodeKind) -> bool {
+    matches!(kind, NodeKind::HttpRequest)
+}
+
+/// How long attempts recorded-when-over may stay unwritten; then they are checkpointed, so a
+/// long chain shows its progress and a crash repeats little of it.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Activations with effects executing at once when the workflow does not say.
+const DEFAULT_MAX_CONCURRENCY: usize = 8;
+
+/// The error a failed run records.
+fn failure(node: Option<&str>, message: &str) -> Value {
+    json!({ "node": node, "message": message })
+}
+
+/// The outputs of a node with `on_error: error_output` whose attempts all failed: its input
+/// items, each with the error, on its last output (the error output).
+fn error_outputs(node: &NodeDef, inputs: &[Vec<Item>], message: &str) -> Vec<Vec<Item>> {
+    let width = node_outputs(node).map_or(1, |outputs| outputs.len());
+    let mut outputs = vec![Vec::new(); width];
+    outputs[width - 1] = inputs
+        .first()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|mut item| {
+            item.json.insert("error".into(), json!({ "message": message }));
+            item
+        })
+        .collect();
+    outputs
+}
+
+/// How an activation ended after its attempts.
+enum Settled {
+    /// Its outputs: its successors' inputs.
+    Outputs(Vec<Vec<Item>>),
+    /// It failed and its node stops the run (`on_error: stop`), with this message.
+    Stop(String),
+}
+
+/// What executing one run needs throughout.
+struct Execution<'a> {
+    store: &'a Store,
+    outbound: &'a OutboundClient,
+    claim: &'a ClaimedRun,
+    definition: &'a WorkflowDef,
+    exprs: Arc<JsExpressions>,
+}
+
+impl Execution<'_> {
+    /// Attempts `activation` until an attempt succeeds, its retries run out, or its node's
+    /// `on_error` settles the failure; the attempts after `attempt` are recorded into `log`.
+    /// Returns the last attempt's number with the outcome.
+    async fn settle(
+        &self,
+        activation: &Activation,
+        key: &str,
+        mut attempt: i64,
+        log: &mut Checkpoint,
+    ) -> Result<(i64, Settled)> {
+        let node = &self.definition.nodes[activation.node];
+        let input = serde_json::to_value(&activation.inputs).unwrap_or(Value::Null);
+        loop {
+            attempt += 1;
+            let step = StepStart { node: &node.name, activation: key, attempt, input: Some(&input) };
+            let started_at = now_ms();
+            let in_flight = if has_effects(activation.kind) {
+                // Written with what is still pending, so no earlier attempt stays in flight.
+                let mut checkpoint = std::mem::take(log);
+                let id = checkpoint.start(step);
+                self.store.checkpoint(self.claim, checkpoint).await?;
+                Some(id)
+            } else {
+                None
+            };
+            let Attempt { result, logs } =
+                attempt_node(self.outbound, &self.exprs, node, activation.kind, &activation.inputs).await;
+            let (output, error);
+            let outcome = match &result {
+                Ok(outputs) => {
+                    output = serde_json::to_value(outputs).unwrap_or(Value::Null);
+                    StepOutcome::Succeeded { output: &output }
+                }
+                Err(message) => {
+                    error = json!({ "message": message });
+                    StepOutcome::Failed { error: &error }
+                }
+            };
+            match &in_flight {
+                Some(id) => log.finish(id, outcome, logs.as_ref()),
+                None => log.record(step, started_at, outcome, logs.as_ref()),
+            }
+            let message = match result {
+                Ok(outputs) => return Ok((attempt, Settled::Outputs(outputs))),
+                Err(message) => message,
+            };
+            if let Some(retry) = &node.retry
+                && attempt < i64::from(retry.max_attempts)
+            {
+                tokio::time::sleep(backoff(retry, u32::try_from(attempt).unwrap_or(u32::MAX))).await;
+                continue;
+            }
+            let settled = match node.on_error {
+                OnError::Stop => Settled::Stop(message),
+                // The input goes on as the node's output, as in n8n.
+                OnError::Continue => Settled::Outputs(vec![activation.inputs.first().cloned().unwrap_or_default()]),
+                OnError::ErrorOutput => Settled::Outputs(error_outputs(node, &activation.inputs, &message)),
+            };
+            return Ok((attempt, settled));
+        }
+    }
+}
+
+/// What the run has done so far: the planner's state, and per activation its latest attempt
+/// and when it was first started (where a `wait` counts its duration from).
+struct Progress {
+    state: RunState,
+    attempts: HashMap<String, i64>,
+    first_seen: HashMap<String, i64>,
+}
+
+impl Progress {
+    /// Rebuilds the progress earlier claims recorded.
+    fn resume(input: Vec<Item>, steps: Vec<Step>, exprs: &JsExpressions) -> Progress {
+        let mut progress =
+            Progress { state: RunState::new(input), attempts: HashMap::new(), first_seen: HashMap::new() };
+        for step in steps {
+            let latest = progress.attempts.entry(step.activation.clone()).or_default();
+            *latest = (*latest).max(step.attempt);
+            let seen = progress.first_seen.entry(step.activation.clone()).or_insert(step.started_at);
+            *seen = (*seen).min(step.started_at);
+            if step.status != StepStatus::Succeeded {
+                continue;
+            }
+            if let (Ok(key), Some(output)) = (serde_json::from_str::<ActivationKey>(&step.activation), step.output) {
+                let outputs: Vec<Vec<Item>> = serde_json::from_value(output).unwrap_or_default();
+                exprs.record_node_output(&key.node, outputs.first().cloned().unwrap_or_default());
+                progress.state.record(key, outputs);
+            }
+        }
+        progress
+    }
+
+    fn attempts(&self, key: &str) -> i64 {
+        self.attempts.get(key).copied().unwrap_or(0)
+    }
+
+    fn accept(
+        &mut self,
+        exprs: &JsExpressions,
+        activation: Activation,
+        key: String,
+        attempt: i64,
+        outputs: Vec<Vec<Item>>,
+    ) {
+        let node = &activation.key.node;
+        exprs.record_node_output(node, outputs.first().cloned().unwrap_or_default());
+        self.attempts.insert(key, attempt);
+        self.state.record(activation.key, outputs);
+    }
+}
+
+/// The activation's key as steps record it.
+fn step_key(activation: &Activation) -> String {
+    serde_json::to_string(&activation.key).unwrap_or_else(|_| activation.key.to_string())
+}
+
 async fn drive(store: &Store, outbound: &OutboundClient, claim: &ClaimedRun, lease: Duration) -> Result<()> {
     let (run, scope) = (claim.run(), claim.scope());
     if run.cancel_requested {
         return store.finish_run(claim, RunEnd::Cancelled).await.map(drop);
     }
+    let fail_early = |message: String| async move {
+        let error = failure(None, &message);
+        store.finish_run(claim, RunEnd::Failed { error: &error }).await.map(drop)
+    };
     let stored = store.workflow_version(scope, &run.workflow, run.version).await?;
     let definition = match weft_engine::parse(&stored.definition) {
         Ok(definition) => definition,
-        Err(problems) => {
-            return fail(store, claim, None, format!("the definition is invalid: {}", problems[0].detail)).await;
-        }
+        Err(problems) => return fail_early(format!("the definition is invalid: {}", problems[0].detail)).await,
     };
     let Some(trigger) = trigger_node(&definition, &run.trigger) else {
-        return fail(store, claim, None, format!("the workflow has no trigger for a `{}` run", run.trigger)).await;
+        return fail_early(format!("the workflow has no trigger for a `{}` run", run.trigger)).await;
     };
     let plan = match Plan::new(&definition, &trigger.name) {
         Ok(plan) => plan,
-        Err(error) => return fail(store, claim, None, error.to_string()).await,
+        Err(error) => return fail_early(error.to_string()).await,
     };
 
     let workflow = store.workflow(scope, &run.workflow).await?;
-    let exprs = JsExpressions::new(RunContext {
+    let exprs = Arc::new(JsExpressions::new(RunContext {
         execution_id: run.id.to_string(),
         workflow_id: run.workflow.to_string(),
         workflow_name: workflow.name,
         vars: serde_json::Map::new(),
         env: serde_json::Map::new(),
         node_outputs: HashMap::new(),
-    });
-
+    }));
     // The trigger is settled by the plan, not executed: its output is the run's input.
     exprs.record_node_output(&trigger.name, input_items(&run.input));
+    let mut progress = Progress::resume(input_items(&run.input), store.recorded_steps(scope, &run.id).await?, &exprs);
 
-    // Resume from what earlier claims recorded.
-    let mut state = RunState::new(input_items(&run.input));
-    let mut attempts: HashMap<String, i64> = HashMap::new();
-    // When each activation was first started: where a `wait` counts its duration from.
-    let mut first_seen: HashMap<String, i64> = HashMap::new();
-    for step in store.recorded_steps(scope, &run.id).await? {
-        let latest = attempts.entry(step.activation.clone()).or_default();
-        *latest = (*latest).max(step.attempt);
-        let seen = first_seen.entry(step.activation.clone()).or_insert(step.started_at);
-        *seen = (*seen).min(step.started_at);
-        if step.status != StepStatus::Succeeded {
-            continue;
-        }
-        if let (Ok(key), Some(output)) = (serde_json::from_str::<ActivationKey>(&step.activation), step.output) {
-            let outputs: Vec<Vec<Item>> = serde_json::from_value(output).unwrap_or_default();
-            exprs.record_node_output(&key.node, outputs.first().cloned().unwrap_or_default());
-            state.record(key, outputs);
-        }
-    }
-
+    let execution = Execution { store, outbound, claim, definition: &definition, exprs: Arc::clone(&exprs) };
+    let max_concurrency =
+        definition.settings.max_concurrency.map_or(DEFAULT_MAX_CONCURRENCY, |n| usize::try_from(n.max(1)).unwrap_or(1));
     let deadline = definition.settings.timeout_ms.map(|ms| run.started_at.unwrap_or_else(now_ms) + ms as i64);
     let heartbeat = Heartbeat::start(store, claim, lease);
+    // Attempts recorded but not yet written, and when the last checkpoint was.
+    let mut pending = Checkpoint::new();
+    let mut checkpointed = Instant::now();
     loop {
         match heartbeat.state() {
             Renewal::Held => {}
-            Renewal::CancelRequested => return store.finish_run(claim, RunEnd::Cancelled).await.map(drop),
+            Renewal::CancelRequested => pending.end(RunEnd::Cancelled),
             Renewal::Lost => return Err(StoreError::LeaseLost),
         }
         if deadline.is_some_and(|deadline| now_ms() > deadline) {
-            return store.finish_run(claim, RunEnd::TimedOut).await.map(drop);
+            pending.end(RunEnd::TimedOut);
         }
-        let frontier = plan.frontier(&state);
+        if pending.ends_run() {
+            return store.checkpoint(claim, pending).await.map(drop);
+        }
+        let frontier = plan.frontier(&progress.state);
         if frontier.ready.is_empty() {
-            let output = run_output(&definition, &state);
-            return store.finish_run(claim, RunEnd::Succeeded { output: &output }).await.map(drop);
+            let output = run_output(&definition, &progress.state);
+            pending.end(RunEnd::Succeeded { output: &output });
+            return store.checkpoint(claim, pending).await.map(drop);
         }
-        for activation in frontier.ready {
+        let (with_effects, computed): (Vec<Activation>, Vec<Activation>) =
+            frontier.ready.into_iter().partition(|activation| has_effects(activation.kind));
+
+        let mut stopped = None;
+        for activation in computed {
             let node = &definition.nodes[activation.node];
-            let key = serde_json::to_string(&activation.key).unwrap_or_else(|_| activation.key.to_string());
-            let input = serde_json::to_value(&activation.inputs).unwrap_or(Value::Null);
-            let mut attempt = attempts.get(&key).copied().unwrap_or(0);
+            let key = step_key(&activation);
+            let attempt = progress.attempts(&key);
             if activation.kind == NodeKind::Wait {
                 let now = now_ms();
-                let seen = first_seen.get(&key).copied().unwrap_or(now);
-                match wait_until(node, &activation.inputs, &exprs, seen) {
+                let seen = progress.first_seen.get(&key).copied().unwrap_or(now);
+                match wait_until(node, &activation.inputs, exprs.as_ref(), seen) {
                     Ok(due) if due > now => {
                         // One skipped attempt marks each release of the worker; the run sleeps
                         // without a lease until it is due.
-                        let start =
+                        let input = serde_json::to_value(&activation.inputs).unwrap_or(Value::Null);
+                        let step =
                             StepStart { node: &node.name, activation: &key, attempt: attempt + 1, input: Some(&input) };
-                        let step = store.start_step(claim, start).await?;
-                        store.finish_step(claim, &step, StepOutcome::Skipped, None).await?;
-                        return store.park_run(claim, due).await.map(drop);
+                        pending.record(step, now, StepOutcome::Skipped, None);
+                        pending.park(due);
+                        return store.checkpoint(claim, pending).await.map(drop);
                     }
                     Ok(_) => {}
-                    Err(message) => return fail(store, claim, Some(&node.name), message).await,
+                    Err(message) => {
+                        stopped = Some(failure(Some(&node.name), &message));
+                        break;
+                    }
                 }
             }
-            let outputs = loop {
-                attempt += 1;
-                let start = StepStart { node: &node.name, activation: &key, attempt, input: Some(&input) };
-                let step = store.start_step(claim, start).await?;
-                let Attempt { result, logs } =
-                    attempt_node(outbound, &exprs, node, activation.kind, &activation.inputs).await;
-                match result {
-                    Ok(outputs) => {
-                        let output = serde_json::to_value(&outputs).unwrap_or(Value::Null);
-                        let outcome = StepOutcome::Succeeded { output: &output };
-                        store.finish_step(claim, &step, outcome, logs.as_ref()).await?;
-                        break outputs;
-                    }
-                    Err(message) => {
-                        let recorded = json!({ "message": message });
-                        store
-                            .finish_step(claim, &step, StepOutcome::Failed { error: &recorded }, logs.as_ref())
-                            .await?;
-                        if let Some(retry) = &node.retry
-                            && attempt < i64::from(retry.max_attempts)
-                        {
-                            tokio::time::sleep(backoff(retry, u32::try_from(attempt).unwrap_or(u32::MAX))).await;
-                            continue;
-                        }
-                        match node.on_error {
-                            OnError::Stop => return fail(store, claim, Some(&node.name), message).await,
-                            // The input goes on as the node's output, as in n8n.
-                            OnError::Continue => break vec![activation.inputs.first().cloned().unwrap_or_default()],
-                            OnError::ErrorOutput => {
-                                let width = node_outputs(node).map_or(1, |outputs| outputs.len());
-                                let mut outputs = vec![Vec::new(); width];
-                                let failed = activation.inputs.first().cloned().unwrap_or_default().into_iter().map(
-                                    |mut item| {
-                                        item.json.insert("error".into(), json!({ "message": message }));
-                                        item
-                                    },
-                                );
-                                outputs[width - 1] = failed.collect();
-                                break outputs;
-                            }
-                        }
+            match execution.settle(&activation, &key, attempt, &mut pending).await? {
+                (attempt, Settled::Outputs(outputs)) => progress.accept(&exprs, activation, key, attempt, outputs),
+                (_, Settled::Stop(message)) => {
+                    stopped = Some(failure(Some(&node.name), &message));
+                    break;
+                }
+            }
+        }
+
+        if stopped.is_none() && !with_effects.is_empty() {
+            let settled: Vec<_> = futures_util::stream::iter(with_effects.into_iter().map(|activation| {
+                let execution = &execution;
+                let key = step_key(&activation);
+                let attempt = progress.attempts(&key);
+                async move {
+                    let mut log = Checkpoint::new();
+                    let settled = execution.settle(&activation, &key, attempt, &mut log).await;
+                    (activation, key, log, settled)
+                }
+            }))
+            .buffered(max_concurrency)
+            .collect()
+            .await;
+            for (activation, key, log, settled) in settled {
+                pending.append(log);
+                match settled? {
+                    (attempt, Settled::Outputs(outputs)) => progress.accept(&exprs, activation, key, attempt, outputs),
+                    (_, Settled::Stop(message)) => {
+                        let node = &definition.nodes[activation.node].name;
+                        stopped = stopped.or_else(|| Some(failure(Some(node), &message)));
                     }
                 }
-            };
-            attempts.insert(key, attempt);
-            exprs.record_node_output(&node.name, outputs.first().cloned().unwrap_or_default());
-            state.record(activation.key, outputs);
+            }
+        }
+
+        if let Some(error) = stopped {
+            pending.end(RunEnd::Failed { error: &error });
+            return store.checkpoint(claim, pending).await.map(drop);
+        }
+        if checkpointed.elapsed() >= CHECKPOINT_EVERY && !pending.is_empty() {
+            store.checkpoint(claim, std::mem::take(&mut pending)).await?;
+            checkpointed = Instant::now();
         }
     }
 }

@@ -8,8 +8,8 @@ use std::collections::HashSet;
 use serde_json::{Value, json};
 use weft_domain::{Actor, EmailAddress, Grant, PasswordHash, Role, RunId, TenantScope, WorkflowId};
 use weft_store::{
-    ClaimRequest, ClaimedRun, DbConfig, NewRun, NewUser, NewWorkflow, Origin, PageRequest, Renewal, Run, RunEnd,
-    RunFilter, RunStatus, Step, StepOutcome, StepStart, StepStatus, Store, StoreError, now_ms,
+    Checkpoint, ClaimRequest, ClaimedRun, DbConfig, NewRun, NewUser, NewWorkflow, Origin, PageRequest, Renewal, Run,
+    RunEnd, RunFilter, RunStatus, Step, StepOutcome, StepStart, StepStatus, Store, StoreError, now_ms,
 };
 use weft_testkit::{TestDb, backend_test};
 
@@ -505,5 +505,44 @@ backend_test! {
         let steps: i64 =
             sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM steps").fetch_one(&mut conn).await.unwrap();
         assert_eq!(steps, 0, "the run's steps were deleted with it");
+    }
+}
+
+backend_test! {
+    async fn concurrent_checkpoints_commit_together_and_one_failing_write_fails_alone(backend) {
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        let ada = tenant(&store, "ada").await;
+        // Many runs queued at once: the coalescer groups the inserts; each still gets its own run.
+        let queued = futures_util::future::join_all((0..40).map(|_| enqueue(&store, &ada))).await;
+        assert_eq!(queued.iter().map(|run| &run.id).collect::<HashSet<_>>().len(), 40);
+        let claimed = claim(&store, "worker-1", 40, 40).await;
+        assert_eq!(claimed.len(), 40);
+
+        // One checkpoint repeats an attempt already recorded; it fails, the 39 others commit.
+        let input = json!([]);
+        succeed_step(&store, &claimed[7], "Start", 1).await;
+        let output = json!([[{"json": {"done": true}}]]);
+        let writes = claimed.iter().map(|run| {
+            let mut checkpoint = Checkpoint::new();
+            checkpoint.record(step("Start", 1, &input), now_ms(), StepOutcome::Succeeded { output: &output }, None);
+            checkpoint.end(RunEnd::Succeeded { output: &output });
+            store.checkpoint(run, checkpoint)
+        });
+        let results = futures_util::future::join_all(writes).await;
+        for (index, result) in results.iter().enumerate() {
+            if index == 7 {
+                assert!(matches!(result, Err(StoreError::Conflict { .. })), "{result:?}");
+            } else {
+                let run = result.as_ref().unwrap().as_ref().expect("an ended checkpoint returns the run");
+                assert_eq!(run.status, RunStatus::Succeeded);
+            }
+        }
+        let failed = store.run(&ada.scope, &claimed[7].run().id).await.unwrap();
+        assert_eq!(failed.status, RunStatus::Running, "nothing of the failed checkpoint was written");
+        let steps = store.recorded_steps(&ada.scope, &claimed[7].run().id).await.unwrap();
+        assert_eq!(steps.len(), 1, "only the attempt recorded before: {steps:?}");
+        let done = store.runs(&ada.scope, &RunFilter { status: Some(RunStatus::Succeeded), ..RunFilter::default() }, PageRequest { limit: 100, after: None }).await.unwrap();
+        assert_eq!(done.items.len(), 39);
     }
 }

@@ -1,0 +1,367 @@
+//! The hot path's writes, through the commit coalescer: queueing a run, and a worker's
+//! checkpoints. A [`Checkpoint`] is everything a worker has to record at one moment — attempts
+//! started, attempts finished, attempts recorded whole, and maybe the run's end or its parking —
+//! and is committed in one transaction under the claim's fence, so a successor's readiness is
+//! never recorded without the step that made it ready.
+
+use futures_util::future::BoxFuture;
+use sqlx::AnyConnection;
+use weft_domain::{RunId, StepId, TenantScope};
+
+use crate::runs::{
+    Fence, HELD, RUN_COLUMNS, RunStatus, STEP_COLUMNS, StepStatus, bind_claim, hold_lease, run_from_row, step_from_row,
+};
+use crate::{ClaimedRun, NewRun, Result, Run, RunEnd, Step, StepOutcome, StepStart, Store, StoreError, now_ms};
+
+/// One step write of a checkpoint, with its JSON already serialised.
+#[derive(Debug)]
+enum StepWrite {
+    Start {
+        id: StepId,
+        node: String,
+        activation: String,
+        attempt: i64,
+        input: Option<String>,
+        at: i64,
+    },
+    Finish {
+        id: StepId,
+        ended: Ended,
+        at: i64,
+    },
+    Record {
+        id: StepId,
+        node: String,
+        activation: String,
+        attempt: i64,
+        input: Option<String>,
+        started_at: i64,
+        ended: Ended,
+        at: i64,
+    },
+}
+
+/// How an attempt ended, serialised.
+#[derive(Debug)]
+struct Ended {
+    status: StepStatus,
+    output: Option<String>,
+    error: Option<String>,
+    logs: Option<String>,
+}
+
+impl Ended {
+    fn new(outcome: StepOutcome<'_>, logs: Option<&serde_json::Value>) -> Ended {
+        let (status, output, error) = match outcome {
+            StepOutcome::Succeeded { output } => (StepStatus::Succeeded, Some(output.to_string()), None),
+            StepOutcome::Failed { error } => (StepStatus::Failed, None, Some(error.to_string())),
+            StepOutcome::Skipped => (StepStatus::Skipped, None, None),
+        };
+        Ended { status, output, error, logs: logs.map(serde_json::Value::to_string) }
+    }
+}
+
+#[derive(Debug)]
+enum RunWrite {
+    End { status: RunStatus, output: Option<String>, error: Option<String> },
+    Park { wake_at: i64 },
+}
+
+/// What a worker records at once for its run. Build it up, then [`Store::checkpoint`] it.
+#[derive(Debug, Default)]
+pub struct Checkpoint {
+    steps: Vec<StepWrite>,
+    run: Option<RunWrite>,
+}
+
+impl Checkpoint {
+    pub fn new() -> Checkpoint {
+        Checkpoint::default()
+    }
+
+    /// Whether it ends the run or parks it.
+    pub fn ends_run(&self) -> bool {
+        self.run.is_some()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty() && self.run.is_none()
+    }
+
+    /// An attempt begins now; its id is what [`Checkpoint::finish`] later names.
+    pub fn start(&mut self, step: StepStart<'_>) -> StepId {
+        let id = StepId::generate();
+        self.steps.push(StepWrite::Start {
+            id: id.clone(),
+            node: step.node.to_owned(),
+            activation: step.activation.to_owned(),
+            attempt: step.attempt,
+            input: step.input.map(serde_json::Value::to_string),
+            at: now_ms(),
+        });
+        id
+    }
+
+    /// A started attempt ended now.
+    pub fn finish(&mut self, step: &StepId, outcome: StepOutcome<'_>, logs: Option<&serde_json::Value>) {
+        self.steps.push(StepWrite::Finish { id: step.clone(), ended: Ended::new(outcome, logs), at: now_ms() });
+    }
+
+    /// An attempt that began at `started_at` ended now, recorded only once it is over: for
+    /// nodes without effects, which a successor may simply run again.
+    pub fn record(
+        &mut self,
+        step: StepStart<'_>,
+        started_at: i64,
+        outcome: StepOutcome<'_>,
+        logs: Option<&serde_json::Value>,
+    ) {
+        self.steps.push(StepWrite::Record {
+            id: StepId::generate(),
+            node: step.node.to_owned(),
+            activation: step.activation.to_owned(),
+            attempt: step.attempt,
+            input: step.input.map(serde_json::Value::to_string),
+            started_at,
+            ended: Ended::new(outcome, logs),
+            at: now_ms(),
+        });
+    }
+
+    /// Adds what `other` records after what this one does.
+    pub fn append(&mut self, other: Checkpoint) {
+        self.steps.extend(other.steps);
+        if other.run.is_some() {
+            self.run = other.run;
+        }
+    }
+
+    /// The run ends, releasing its lease.
+    pub fn end(&mut self, end: RunEnd<'_>) {
+        let (status, output, error) = match end {
+            RunEnd::Succeeded { output } => (RunStatus::Succeeded, Some(output.to_string()), None),
+            RunEnd::Failed { error } => (RunStatus::Failed, None, Some(error.to_string())),
+            RunEnd::Cancelled => (RunStatus::Cancelled, None, None),
+            RunEnd::TimedOut => (RunStatus::TimedOut, None, None),
+        };
+        self.run = Some(RunWrite::End { status, output, error });
+    }
+
+    /// The run sleeps until `wake_at` without a lease: nothing holds a worker while it waits.
+    pub fn park(&mut self, wake_at: i64) {
+        self.run = Some(RunWrite::Park { wake_at });
+    }
+}
+
+struct CheckpointWrite {
+    fence: Fence,
+    checkpoint: Checkpoint,
+}
+
+fn apply_checkpoint<'c>(conn: &'c mut AnyConnection, write: &'c CheckpointWrite) -> BoxFuture<'c, Result<Option<Run>>> {
+    Box::pin(async move {
+        let CheckpointWrite { fence, checkpoint } = write;
+        let now = now_ms();
+        // Ending the run checks the fence itself; otherwise touching the run does.
+        let run = match &checkpoint.run {
+            Some(end) => Some(write_run(conn, fence, end, now).await?),
+            None => {
+                hold_lease(conn, fence, now).await?;
+                None
+            }
+        };
+        for step in &checkpoint.steps {
+            write_step(conn, fence, step).await?;
+        }
+        Ok(run)
+    })
+}
+
+async fn write_run(conn: &mut AnyConnection, fence: &Fence, write: &RunWrite, now: i64) -> Result<Run> {
+    let row = match write {
+        RunWrite::End { status, output, error } => {
+            let sql = format!(
+                "UPDATE runs SET status = $5, output = $6, error = $7, finished_at = $8, updated_at = $8, \
+                 lease_owner = NULL, lease_expires_at = NULL WHERE {HELD} RETURNING {RUN_COLUMNS}"
+            );
+            bind_claim(&sql, fence)
+                .bind(status.as_str())
+                .bind(output.as_deref())
+                .bind(error.as_deref())
+                .bind(now)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+        RunWrite::Park { wake_at } => {
+            let sql = format!(
+                "UPDATE runs SET status = 'waiting', wake_at = $5, updated_at = $6, lease_owner = NULL, \
+                 lease_expires_at = NULL WHERE {HELD} RETURNING {RUN_COLUMNS}"
+            );
+            bind_claim(&sql, fence).bind(wake_at).bind(now).fetch_optional(&mut *conn).await?
+        }
+    };
+    run_from_row(&row.ok_or(StoreError::LeaseLost)?)
+}
+
+const INSERT_STEP: &str = "INSERT INTO steps (id, workspace_id, run_id, node, activation, attempt, status, input, output, \
+     error, logs, started_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+
+async fn write_step(conn: &mut AnyConnection, fence: &Fence, step: &StepWrite) -> Result<()> {
+    match step {
+        StepWrite::Start { id, node, activation, attempt, input, at } => {
+            sqlx::query(INSERT_STEP)
+                .bind(id.as_str())
+                .bind(fence.workspace.as_str())
+                .bind(fence.run.as_str())
+                .bind(node.as_str())
+                .bind(activation.as_str())
+                .bind(*attempt)
+                .bind(StepStatus::Running.as_str())
+                .bind(input.as_deref())
+                .bind(None::<String>)
+                .bind(None::<String>)
+                .bind(None::<String>)
+                .bind(*at)
+                .bind(None::<i64>)
+                .execute(&mut *conn)
+                .await?;
+        }
+        StepWrite::Record { id, node, activation, attempt, input, started_at, ended, at } => {
+            sqlx::query(INSERT_STEP)
+                .bind(id.as_str())
+                .bind(fence.workspace.as_str())
+                .bind(fence.run.as_str())
+                .bind(node.as_str())
+                .bind(activation.as_str())
+                .bind(*attempt)
+                .bind(ended.status.as_str())
+                .bind(input.as_deref())
+                .bind(ended.output.as_deref())
+                .bind(ended.error.as_deref())
+                .bind(ended.logs.as_deref())
+                .bind(*started_at)
+                .bind(*at)
+                .execute(&mut *conn)
+                .await?;
+        }
+        StepWrite::Finish { id, ended, at } => {
+            let finished = sqlx::query(
+                "UPDATE steps SET status = $1, output = $2, error = $3, logs = $4, finished_at = $5 \
+                 WHERE workspace_id = $6 AND run_id = $7 AND id = $8 AND status = 'running'",
+            )
+            .bind(ended.status.as_str())
+            .bind(ended.output.as_deref())
+            .bind(ended.error.as_deref())
+            .bind(ended.logs.as_deref())
+            .bind(*at)
+            .bind(fence.workspace.as_str())
+            .bind(fence.run.as_str())
+            .bind(id.as_str())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            if finished == 0 {
+                return Err(StoreError::Invariant("the step is not in flight"));
+            }
+        }
+    }
+    Ok(())
+}
+
+struct NewRunWrite {
+    id: RunId,
+    workspace: String,
+    workflow: String,
+    version: i64,
+    input: String,
+    trigger: String,
+    at: i64,
+}
+
+fn insert_run<'c>(conn: &'c mut AnyConnection, new: &'c NewRunWrite) -> BoxFuture<'c, Result<Run>> {
+    Box::pin(async move {
+        let row = sqlx::query(&format!(
+            "INSERT INTO runs (id, workspace_id, workflow_id, version, status, input, trigger, created_at, updated_at) \
+             SELECT $1, v.workspace_id, v.workflow_id, v.version, 'queued', $2, $3, $4, $4 FROM workflow_versions v \
+             WHERE v.workspace_id = $5 AND v.workflow_id = $6 AND v.version = $7 RETURNING {RUN_COLUMNS}"
+        ))
+        .bind(new.id.as_str())
+        .bind(new.input.as_str())
+        .bind(new.trigger.as_str())
+        .bind(new.at)
+        .bind(new.workspace.as_str())
+        .bind(new.workflow.as_str())
+        .bind(new.version)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        run_from_row(&row)
+    })
+}
+
+impl Store {
+    /// Queues a run of `new.version`, which must be a saved version of the scope's workflow.
+    pub async fn enqueue_run(&self, scope: &TenantScope, new: NewRun<'_>) -> Result<Run> {
+        let id = RunId::generate();
+        let write = NewRunWrite {
+            id: id.clone(),
+            workspace: scope.workspace().to_string(),
+            workflow: new.workflow.to_string(),
+            version: new.version,
+            input: new.input.to_string(),
+            trigger: new.trigger.to_owned(),
+            at: now_ms(),
+        };
+        self.writes.write(id.to_string(), write, insert_run).await
+    }
+
+    /// Commits `checkpoint` while the claim holds its run; the run as it is afterwards when the
+    /// checkpoint ended or parked it. A claim that lost its lease is `LeaseLost`, and nothing of
+    /// the checkpoint is written; so is a checkpoint that repeats an attempt (`Conflict`) or
+    /// finishes a step that is not in flight (`Invariant`).
+    pub async fn checkpoint(&self, claim: &ClaimedRun, checkpoint: Checkpoint) -> Result<Option<Run>> {
+        let fence = claim.fence();
+        self.writes.write(fence.run.clone(), CheckpointWrite { fence, checkpoint }, apply_checkpoint).await
+    }
+
+    /// Records that an attempt of a node's activation began (a checkpoint of that alone).
+    pub async fn start_step(&self, claim: &ClaimedRun, step: StepStart<'_>) -> Result<StepId> {
+        let mut checkpoint = Checkpoint::new();
+        let id = checkpoint.start(step);
+        self.checkpoint(claim, checkpoint).await?;
+        Ok(id)
+    }
+
+    /// Records how a step attempt ended, with its logs (a checkpoint of that alone).
+    pub async fn finish_step(
+        &self,
+        claim: &ClaimedRun,
+        step: &StepId,
+        outcome: StepOutcome<'_>,
+        logs: Option<&serde_json::Value>,
+    ) -> Result<Step> {
+        let mut checkpoint = Checkpoint::new();
+        checkpoint.finish(step, outcome, logs);
+        self.checkpoint(claim, checkpoint).await?;
+        let row = sqlx::query(&format!("SELECT {STEP_COLUMNS} FROM steps WHERE workspace_id = $1 AND id = $2"))
+            .bind(claim.scope().workspace().as_str())
+            .bind(step.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        step_from_row(&row)
+    }
+
+    /// Ends the run and releases its lease.
+    pub async fn finish_run(&self, claim: &ClaimedRun, end: RunEnd<'_>) -> Result<Run> {
+        let mut checkpoint = Checkpoint::new();
+        checkpoint.end(end);
+        self.checkpoint(claim, checkpoint).await?.ok_or(StoreError::Invariant("an ended run was not returned"))
+    }
+
+    /// Puts the run to sleep until `wake_at` and releases its lease.
+    pub async fn park_run(&self, claim: &ClaimedRun, wake_at: i64) -> Result<Run> {
+        let mut checkpoint = Checkpoint::new();
+        checkpoint.park(wake_at);
+        self.checkpoint(claim, checkpoint).await?.ok_or(StoreError::Invariant("a parked run was not returned"))
+    }
+}
