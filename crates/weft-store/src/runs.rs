@@ -168,6 +168,7 @@ pub struct ClaimRequest<'a> {
 pub struct ClaimedRun {
     scope: TenantScope,
     run: Run,
+    workflow_name: String,
 }
 
 impl ClaimedRun {
@@ -178,6 +179,17 @@ impl ClaimedRun {
     /// The run as it was claimed.
     pub fn run(&self) -> &Run {
         &self.run
+    }
+
+    /// The name of the run's workflow when the run was claimed (`$workflow.name`).
+    pub fn workflow_name(&self) -> &str {
+        &self.workflow_name
+    }
+
+    /// Whether an earlier claim may have recorded steps: the run was claimed before, or it
+    /// retries a run whose steps it copied.
+    pub fn may_have_steps(&self) -> bool {
+        self.run.claims > 1 || self.run.retry_of.is_some()
     }
 }
 
@@ -429,7 +441,8 @@ impl Store {
                  started_at = COALESCE(started_at, $3), updated_at = $3 \
              WHERE status = 'queued' \
              AND id IN (SELECT id FROM ranked WHERE slot <= $4 ORDER BY created_at, id LIMIT $5) \
-             RETURNING workspace_id, {RUN_COLUMNS}"
+             RETURNING workspace_id, {RUN_COLUMNS}, (SELECT w.name FROM workflows w \
+                 WHERE w.workspace_id = runs.workspace_id AND w.id = runs.workflow_id) AS workflow_name"
         ))
         .bind(request.worker)
         .bind(now.saturating_add(request.lease_ms))
@@ -447,7 +460,8 @@ impl Store {
                 // no other: the scope's workspace is the run's own.
                 #[allow(clippy::disallowed_methods)]
                 let scope = TenantScope::verified(workspace, Grant::System);
-                Ok(ClaimedRun { scope, run: run_from_row(row)? })
+                let workflow_name = row.try_get::<Option<String>, _>("workflow_name")?.unwrap_or_default();
+                Ok(ClaimedRun { scope, run: run_from_row(row)?, workflow_name })
             })
             .collect::<Result<Vec<_>>>()?;
         claimed.sort_by(|a, b| (a.run.created_at, &a.run.id).cmp(&(b.run.created_at, &b.run.id)));

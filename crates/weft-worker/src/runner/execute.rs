@@ -21,6 +21,7 @@ use weft_engine::exec::{Expressions, ItemContext, execute, resolve_params};
 use weft_engine::params::{CodeParams, WaitParams};
 use weft_sandbox::{CodeOutput, JsExpressions, RunContext};
 
+use super::definitions::Definitions;
 use super::http_node;
 use crate::outbound::OutboundClient;
 use weft_engine::{Activation, ActivationKey, Item, NodeDef, NodeKind, Plan, RunState, WorkflowDef, node_outputs};
@@ -30,9 +31,15 @@ use weft_store::{
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-pub(super) async fn execute_run(store: &Store, outbound: &OutboundClient, claim: ClaimedRun, lease: Duration) {
+pub(super) async fn execute_run(
+    store: &Store,
+    outbound: &OutboundClient,
+    definitions: &Definitions,
+    claim: ClaimedRun,
+    lease: Duration,
+) {
     let run = claim.run().id.clone();
-    match drive(store, outbound, &claim, lease).await {
+    match drive(store, outbound, definitions, &claim, lease).await {
         Ok(()) => {}
         Err(StoreError::LeaseLost) => tracing::warn!(%run, "lost the run's lease; its next owner continues it"),
         // The lease runs out and another claim resumes from the recorded steps.
@@ -393,7 +400,13 @@ fn step_key(activation: &Activation) -> String {
     serde_json::to_string(&activation.key).unwrap_or_else(|_| activation.key.to_string())
 }
 
-async fn drive(store: &Store, outbound: &OutboundClient, claim: &ClaimedRun, lease: Duration) -> Result<()> {
+async fn drive(
+    store: &Store,
+    outbound: &OutboundClient,
+    definitions: &Definitions,
+    claim: &ClaimedRun,
+    lease: Duration,
+) -> Result<()> {
     let (run, scope) = (claim.run(), claim.scope());
     if run.cancel_requested {
         return store.finish_run(claim, RunEnd::Cancelled).await.map(drop);
@@ -402,10 +415,9 @@ async fn drive(store: &Store, outbound: &OutboundClient, claim: &ClaimedRun, lea
         let error = failure(None, &message);
         store.finish_run(claim, RunEnd::Failed { error: &error }).await.map(drop)
     };
-    let stored = store.workflow_version(scope, &run.workflow, run.version).await?;
-    let definition = match weft_engine::parse(&stored.definition) {
+    let definition = match definitions.get(store, claim).await? {
         Ok(definition) => definition,
-        Err(problems) => return fail_early(format!("the definition is invalid: {}", problems[0].detail)).await,
+        Err(message) => return fail_early(message).await,
     };
     let Some(trigger) = trigger_node(&definition, &run.trigger) else {
         return fail_early(format!("the workflow has no trigger for a `{}` run", run.trigger)).await;
@@ -415,18 +427,18 @@ async fn drive(store: &Store, outbound: &OutboundClient, claim: &ClaimedRun, lea
         Err(error) => return fail_early(error.to_string()).await,
     };
 
-    let workflow = store.workflow(scope, &run.workflow).await?;
     let exprs = Arc::new(JsExpressions::new(RunContext {
         execution_id: run.id.to_string(),
         workflow_id: run.workflow.to_string(),
-        workflow_name: workflow.name,
+        workflow_name: claim.workflow_name().to_owned(),
         vars: serde_json::Map::new(),
         env: serde_json::Map::new(),
         node_outputs: HashMap::new(),
     }));
     // The trigger is settled by the plan, not executed: its output is the run's input.
     exprs.record_node_output(&trigger.name, input_items(&run.input));
-    let mut progress = Progress::resume(input_items(&run.input), store.recorded_steps(scope, &run.id).await?, &exprs);
+    let recorded = if claim.may_have_steps() { store.recorded_steps(scope, &run.id).await? } else { Vec::new() };
+    let mut progress = Progress::resume(input_items(&run.input), recorded, &exprs);
 
     let execution = Execution { store, outbound, claim, definition: &definition, exprs: Arc::clone(&exprs) };
     let max_concurrency =

@@ -2,6 +2,7 @@
 //! concurrency, renews each lease while its run executes, and periodically requeues runs whose
 //! lease expired (their worker died) and wakes waiting runs that are due.
 
+mod definitions;
 mod execute;
 mod http_node;
 
@@ -14,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use weft_store::{ClaimRequest, Store, now_ms};
 
 use crate::outbound::OutboundClient;
+use definitions::Definitions;
 
 /// How a worker claims and holds runs.
 #[derive(Debug, Clone)]
@@ -37,11 +39,12 @@ pub struct Runner {
     settings: RunnerSettings,
     /// Rung when a run is queued in this process.
     queued: Arc<Notify>,
+    definitions: Definitions,
 }
 
 impl Runner {
     pub fn new(store: Store, outbound: OutboundClient, settings: RunnerSettings, queued: Arc<Notify>) -> Self {
-        Runner { store, outbound, settings, queued }
+        Runner { store, outbound, settings, queued, definitions: Definitions::default() }
     }
 
     fn lease_ms(&self) -> i64 {
@@ -80,8 +83,9 @@ impl Runner {
                 for claim in claimed {
                     let Ok(permit) = Arc::clone(&slots).acquire_owned().await else { return };
                     let (store, outbound, lease) = (self.store.clone(), self.outbound.clone(), self.settings.lease);
+                    let definitions = self.definitions.clone();
                     executing.spawn(async move {
-                        execute::execute_run(&store, &outbound, claim, lease).await;
+                        execute::execute_run(&store, &outbound, &definitions, claim, lease).await;
                         drop(permit);
                     });
                 }
@@ -106,7 +110,8 @@ impl Runner {
             let mut batch = JoinSet::new();
             for claim in claimed {
                 let (store, outbound, lease) = (self.store.clone(), self.outbound.clone(), self.settings.lease);
-                batch.spawn(async move { execute::execute_run(&store, &outbound, claim, lease).await });
+                let definitions = self.definitions.clone();
+                batch.spawn(async move { execute::execute_run(&store, &outbound, &definitions, claim, lease).await });
             }
             while batch.join_next().await.is_some() {}
         }
