@@ -14,9 +14,9 @@ use rquickjs::{Context, Ctx, FromJs, Function, Object, Runtime, Value as JsValue
 use serde_json::Value;
 use weft_engine::{Item, ItemContext};
 
-use crate::Limits;
 use crate::code::Logs;
 use crate::convert::{self, ResultError};
+use crate::{Interrupter, Limits};
 
 const PRELUDE: &str = include_str!("prelude.js");
 
@@ -38,6 +38,8 @@ pub(crate) enum Failure {
     Timeout,
     /// The memory limit was reached and the script did not recover.
     OutOfMemory,
+    /// The evaluator's [`Interrupter`] was used: during this evaluation or before it.
+    Cancelled,
     /// The script threw, or did not compile, or gave something that is not a value.
     Script(String),
 }
@@ -45,22 +47,29 @@ pub(crate) enum Failure {
 impl Failure {
     /// Whether the engine must be rebuilt before the next evaluation.
     pub(crate) fn spoils_engine(&self) -> bool {
-        matches!(self, Failure::Timeout | Failure::OutOfMemory)
+        matches!(self, Failure::Timeout | Failure::OutOfMemory | Failure::Cancelled)
     }
 }
 
-/// The deadline the interrupt handler checks. QuickJS calls the handler every few thousand
-/// operations, including inside `try` blocks, and the interruption it raises cannot be caught.
+/// What the interrupt handler checks: the deadline, and the evaluator's [`Interrupter`]. QuickJS
+/// calls the handler every few thousand operations, including inside `try` blocks, and the
+/// interruption it raises cannot be caught.
 struct Watch {
     base: Instant,
     /// Nanoseconds after `base`; `u64::MAX` when no evaluation is running.
     deadline: AtomicU64,
     fired: AtomicBool,
+    interrupter: Interrupter,
 }
 
 impl Watch {
-    fn new() -> Self {
-        Watch { base: Instant::now(), deadline: AtomicU64::new(u64::MAX), fired: AtomicBool::new(false) }
+    fn new(interrupter: Interrupter) -> Self {
+        Watch { base: Instant::now(), deadline: AtomicU64::new(u64::MAX), fired: AtomicBool::new(false), interrupter }
+    }
+
+    /// Whether the running script must stop.
+    fn stops(&self) -> bool {
+        self.interrupter.is_interrupted() || self.expired()
     }
 
     fn now(&self) -> u64 {
@@ -73,10 +82,6 @@ impl Watch {
         self.fired.store(false, Ordering::Relaxed);
     }
 
-    fn disarm(&self) {
-        self.deadline.store(u64::MAX, Ordering::Relaxed);
-    }
-
     fn expired(&self) -> bool {
         let expired = self.now() > self.deadline.load(Ordering::Relaxed);
         if expired {
@@ -85,8 +90,15 @@ impl Watch {
         expired
     }
 
-    fn fired(&self) -> bool {
-        self.fired.load(Ordering::Relaxed)
+    /// Ends an evaluation. When the handler stopped it, its error is the cancel or the deadline
+    /// rather than the uncatchable exception QuickJS raised.
+    fn disarm<T>(&self, outcome: Result<T, Failure>) -> Result<T, Failure> {
+        self.deadline.store(u64::MAX, Ordering::Relaxed);
+        match outcome {
+            Err(_) if self.interrupter.is_interrupted() => Err(Failure::Cancelled),
+            Err(_) if self.fired.load(Ordering::Relaxed) => Err(Failure::Timeout),
+            outcome => outcome,
+        }
     }
 }
 
@@ -127,12 +139,17 @@ pub(crate) struct Engine {
 impl Engine {
     /// `run` is the object the prelude reads: `executionId`, `workflowId`, `workflowName`,
     /// `vars` and `env`.
-    pub(crate) fn new(limits: &Limits, run: &Value, outputs: Outputs) -> Result<Self, Failure> {
+    pub(crate) fn new(
+        limits: &Limits,
+        run: &Value,
+        outputs: Outputs,
+        interrupter: Interrupter,
+    ) -> Result<Self, Failure> {
         let runtime = Runtime::new().map_err(|error| Failure::Script(format!("QuickJS did not start: {error}")))?;
         runtime.set_memory_limit(limits.memory_bytes);
-        let watch = Arc::new(Watch::new());
+        let watch = Arc::new(Watch::new(interrupter));
         let handler = Arc::clone(&watch);
-        runtime.set_interrupt_handler(Some(Box::new(move || handler.expired())));
+        runtime.set_interrupt_handler(Some(Box::new(move || handler.stops())));
         let context = Context::custom::<Intrinsics>(&runtime)
             .map_err(|error| Failure::Script(format!("QuickJS did not start: {error}")))?;
         context
@@ -191,11 +208,7 @@ impl Engine {
             };
             run(&ctx, &driver, expression, context)
         });
-        watch.disarm();
-        match outcome {
-            Err(_) if watch.fired() => Err(Failure::Timeout),
-            outcome => outcome,
-        }
+        watch.disarm(outcome)
     }
 }
 
@@ -246,11 +259,7 @@ impl Engine {
             })?;
             convert::json_to_items(items).map_err(Failure::Script)
         });
-        watch.disarm();
-        match outcome {
-            Err(_) if watch.fired() => Err(Failure::Timeout),
-            outcome => outcome,
-        }
+        watch.disarm(outcome)
     }
 }
 

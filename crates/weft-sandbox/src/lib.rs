@@ -43,12 +43,21 @@
 //! memory limit ([`Limits::memory_bytes`], 64 MB by default) covering everything it holds. After
 //! either limit stops an evaluation the runtime is discarded and the next evaluation starts on a
 //! fresh one, so a script that filled memory cannot fail the ones after it.
+//!
+//! # Cancelling
+//! [`JsExpressions::interrupter`] gives an [`Interrupter`] for the task that learns of a run's
+//! cancel. Its `interrupt()` stops the running evaluation through the same interrupt handler as
+//! the deadline (in under a millisecond here, `while (true) {}` in `try`/`catch` included), and
+//! every later evaluation of the evaluator fails at once; both with "the run was cancelled",
+//! which a code node's [`CodeError`] marks as [`CodeErrorKind::Cancelled`]. The runtime is
+//! discarded, as after a limit.
 
 #![forbid(unsafe_code)]
 
 mod code;
 mod convert;
 mod engine;
+mod interrupt;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -60,8 +69,9 @@ use weft_engine::params::CodeMode;
 use weft_engine::{ExpressionError, Expressions, Item, ItemContext};
 
 use crate::code::Logs;
-pub use crate::code::{CodeError, CodeOutput, LOG_TRUNCATED};
+pub use crate::code::{CodeError, CodeErrorKind, CodeOutput, LOG_TRUNCATED};
 use crate::engine::{Engine, Failure, Outputs, Pass};
+pub use crate::interrupt::Interrupter;
 
 /// What every expression of a run may read besides its item.
 #[derive(Debug, Clone, Default)]
@@ -108,6 +118,7 @@ pub struct JsExpressions {
     outputs: Outputs,
     /// Built on first use, and again after a limit stopped an evaluation.
     engine: Mutex<Option<Engine>>,
+    interrupter: Interrupter,
 }
 
 impl JsExpressions {
@@ -125,11 +136,22 @@ impl JsExpressions {
             "vars": vars,
             "env": env,
         });
-        JsExpressions { limits, run, outputs: Arc::new(RwLock::new(node_outputs)), engine: Mutex::new(None) }
+        JsExpressions {
+            limits,
+            run,
+            outputs: Arc::new(RwLock::new(node_outputs)),
+            engine: Mutex::new(None),
+            interrupter: Interrupter::default(),
+        }
     }
 
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    /// What stops this evaluator from another thread or task, when its run is cancelled.
+    pub fn interrupter(&self) -> Interrupter {
+        self.interrupter.clone()
     }
 
     /// Records (or replaces) `node`'s first output, which later `$('node')` calls then read.
@@ -175,7 +197,15 @@ impl JsExpressions {
         let logs = std::mem::take(&mut *logs.lock().unwrap_or_else(PoisonError::into_inner)).into_lines();
         match outcome {
             Ok(items) => Ok(CodeOutput { items, logs }),
-            Err(failure) => Err(CodeError { message: self.message(failure, "code", deadline), logs }),
+            Err(failure) => {
+                let kind = match failure {
+                    Failure::Timeout => CodeErrorKind::Timeout,
+                    Failure::OutOfMemory => CodeErrorKind::OutOfMemory,
+                    Failure::Cancelled => CodeErrorKind::Cancelled,
+                    Failure::Script(_) => CodeErrorKind::Script,
+                };
+                Err(CodeError { kind, message: self.message(failure, "code", deadline), logs })
+            }
         }
     }
 
@@ -189,12 +219,18 @@ impl JsExpressions {
             self.engine.clear_poison();
             slot
         });
+        if self.interrupter.is_interrupted() {
+            *slot = None;
+            return Err(Failure::Cancelled);
+        }
         if slot.as_ref().is_some_and(Engine::is_full) {
             *slot = None;
         }
         let engine = match &mut *slot {
             Some(engine) => engine,
-            None => slot.insert(Engine::new(&self.limits, &self.run, Arc::clone(&self.outputs))?),
+            None => {
+                slot.insert(Engine::new(&self.limits, &self.run, Arc::clone(&self.outputs), self.interrupter.clone())?)
+            }
         };
         job(engine).inspect_err(|failure| {
             if failure.spoils_engine() {
@@ -211,6 +247,7 @@ impl JsExpressions {
                 "the {what} ran out of memory (the limit is {} MB)",
                 self.limits.memory_bytes.div_ceil(1024 * 1024)
             ),
+            Failure::Cancelled => "the run was cancelled".to_string(),
             Failure::Script(message) => message,
         }
     }

@@ -1,5 +1,6 @@
 //! Integration tests of the expression sandbox, in one binary so that it links once.
 
+mod cancel;
 mod code;
 mod globals;
 mod isolation;
