@@ -181,11 +181,25 @@ impl Engine {
             .is_ok()
     }
 
+    /// Lets go of the inputs kept for an activation. `false` if that failed (only memory can run
+    /// out here), and the engine must not be used again.
+    pub(crate) fn forget_inputs(&self) -> bool {
+        self.context
+            .with(|ctx| {
+                let driver: Object = ctx.globals().get("__weft")?;
+                driver.get::<_, Function>("forgetInputs")?.call::<_, ()>(())
+            })
+            .is_ok()
+    }
+
+    /// Evaluates `source` for `context`'s item. With `keep`, the context's input is the announced
+    /// activation's, which is converted once and kept for the evaluations after this one.
     pub(crate) fn evaluate(
         &mut self,
         source: &str,
         context: &ItemContext<'_>,
         deadline: Duration,
+        keep: bool,
     ) -> Result<Value, Failure> {
         let Engine { context: js, watch, compiled, .. } = self;
         watch.arm(deadline);
@@ -206,7 +220,7 @@ impl Engine {
                     Err(failure) => return Err(failure),
                 },
             };
-            run(&ctx, &driver, expression, context)
+            run(&ctx, &driver, expression, context, keep)
         });
         watch.disarm(outcome)
     }
@@ -288,19 +302,26 @@ fn run<'js>(
     driver: &Object<'js>,
     expression: Compiled,
     context: &ItemContext<'_>,
+    keep: bool,
 ) -> Result<Value, Failure> {
     let undefined = || JsValue::new_undefined(ctx.clone());
     let call = || -> rquickjs::Result<JsValue<'js>> {
         let run: Function = driver.get("run")?;
         let index = JsValue::new_number(ctx.clone(), context.index as f64);
         if expression.input {
+            let fresh = |items: &[Item]| -> rquickjs::Result<JsValue<'js>> {
+                driver.get::<_, Function>("freeze")?.call((convert::items_to_js(ctx, items)?,))
+            };
             let (items, index) = match context.inputs.get(context.input) {
-                Some(items) if context.index < items.len() => (items.as_slice(), index),
+                Some(items) if context.index < items.len() && keep => {
+                    (kept_input(ctx, driver, context.input, items)?, index)
+                }
+                Some(items) if context.index < items.len() => (fresh(items)?, index),
                 // The engine's contexts always point into their input; a hand-made one that
                 // does not gets an input of just its item.
-                _ => (std::slice::from_ref(context.item), JsValue::new_int(ctx.clone(), 0)),
+                _ => (fresh(std::slice::from_ref(context.item))?, JsValue::new_int(ctx.clone(), 0)),
             };
-            return run.call((expression.index, undefined(), undefined(), index, convert::items_to_js(ctx, items)?));
+            return run.call((expression.index, undefined(), undefined(), index, items));
         }
         let json = match expression.json {
             true => convert::object_to_js(ctx, &context.item.json)?.into_value(),
@@ -317,6 +338,22 @@ fn run<'js>(
         ResultError::Script(message) => Failure::Script(message),
         ResultError::Thrown(error) => thrown(ctx, error),
     })
+}
+
+/// Input `input` of the announced activation, `items`, as JavaScript: converted on the first
+/// evaluation that reads it, then kept by the driver until the activation ends.
+fn kept_input<'js>(
+    ctx: &Ctx<'js>,
+    driver: &Object<'js>,
+    input: usize,
+    items: &[Item],
+) -> rquickjs::Result<JsValue<'js>> {
+    let input = JsValue::new_number(ctx.clone(), input as f64);
+    let kept: JsValue = driver.get::<_, Function>("keptInput")?.call((input.clone(),))?;
+    if !kept.is_undefined() {
+        return Ok(kept);
+    }
+    driver.get::<_, Function>("keepInput")?.call((input, convert::items_to_js(ctx, items)?))
 }
 
 /// The failure an rquickjs error stands for; for a JavaScript exception, its name and message

@@ -3,6 +3,7 @@
 mod cancel;
 mod code;
 mod globals;
+mod inputs;
 mod isolation;
 mod limits;
 mod values;
