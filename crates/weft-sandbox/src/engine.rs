@@ -408,3 +408,43 @@ fn exception_message<'js>(ctx: &Ctx<'js>, value: JsValue<'js>) -> String {
         .map(|Coerced(text)| text)
         .unwrap_or_else(|_| "a value that cannot be written as text was thrown".to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    /// Where building an engine's time goes, printed rather than asserted:
+    /// `cargo test -p weft-sandbox --release -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement: run it in release with --ignored --nocapture"]
+    fn where_building_an_engine_goes() {
+        let steps =
+            ["runtime", "context with the intrinsics", "compiling the prelude", "a whole engine", "dropping it"];
+        let mut took: Vec<Vec<Duration>> = vec![Vec::new(); steps.len()];
+        for _ in 0..200 {
+            let started = Instant::now();
+            let runtime = Runtime::new().expect("a runtime");
+            took[0].push(started.elapsed());
+            let started = Instant::now();
+            let context = Context::custom::<Intrinsics>(&runtime).expect("a context");
+            took[1].push(started.elapsed());
+            let started = Instant::now();
+            context.with(|ctx| ctx.eval::<Function, _>(PRELUDE).map(drop)).expect("the prelude compiles");
+            took[2].push(started.elapsed());
+            let started = Instant::now();
+            let run = serde_json::json!({"vars": {}, "env": {}});
+            let engine = Engine::new(&Limits::default(), &run, Outputs::default(), Interrupter::default());
+            took[3].push(started.elapsed());
+            assert!(engine.is_ok(), "the engine builds");
+            let started = Instant::now();
+            drop(engine);
+            took[4].push(started.elapsed());
+        }
+        for (step, took) in steps.iter().zip(&mut took) {
+            took.sort();
+            println!("{step}: median {:?}", took[took.len() / 2]);
+        }
+    }
+}

@@ -16,6 +16,15 @@
 //! kept for the others, so `$input.all()` over n items converts n items, not n². An evaluation
 //! outside an announced activation, or whose context points elsewhere, converts it afresh.
 //!
+//! Building the engine, on an evaluator's first evaluation, costs about 0.9 ms (release build):
+//! about 0.65 ms compiling the prelude that defines the globals, 0.15 ms for the context and
+//! its intrinsics, 0.02 ms for the runtime (`where_building_an_engine_goes` and
+//! `what_an_evaluator_costs`, both ignored tests, print the figures). Engines are not pooled
+//! between runs all the same: a script can change the intrinsics (`Array.prototype.map = …`)
+//! as well as define globals, so no reset short of a fresh context keeps one run's state from
+//! the next run, maybe another workspace's. Checking every intrinsic for changes took 7 ms
+//! here, and freezing them breaks ordinary code (`this.name = …` in an `Error` subclass).
+//!
 //! # What expressions see
 //! - `$json`, `$binary` (attachment references with Weft's field names: `key`, `mime_type`,
 //!   `size`, `file_name`), `$itemIndex`.

@@ -2,6 +2,7 @@
 
 mod cancel;
 mod code;
+mod cost;
 mod globals;
 mod inputs;
 mod isolation;
