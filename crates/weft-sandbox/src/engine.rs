@@ -159,8 +159,9 @@ impl Engine {
                 prelude.call::<_, ()>((lookup(&ctx, outputs)?, run))
             })
             .map_err(|error| match error {
+                _ if watch.interrupter.is_interrupted() => Failure::Cancelled,
                 rquickjs::Error::Allocation => Failure::OutOfMemory,
-                // Only a memory limit too small for the prelude itself makes it throw.
+                // Else only a memory limit too small for the prelude itself makes it throw.
                 error => Failure::Script(format!("the expression globals could not be defined: {error}")),
             })?;
         Ok(Engine { context, _runtime: runtime, watch, compiled: HashMap::new() })
