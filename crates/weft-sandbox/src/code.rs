@@ -22,9 +22,23 @@ pub struct CodeOutput {
 /// Why a code node's run failed, and what it wrote to the console before.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeError {
+    pub kind: CodeErrorKind,
     /// `TypeError: … (line 3)`, a result that is not items, or a limit that stopped the code.
     pub message: String,
     pub logs: Vec<String>,
+}
+
+/// What stopped a code node's run, so that a cancel is not reported as the code's failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeErrorKind {
+    /// The code threw, did not compile, or returned something that is not items.
+    Script,
+    /// The node's deadline passed.
+    Timeout,
+    /// The memory limit was reached.
+    OutOfMemory,
+    /// The evaluator's [`crate::Interrupter`] was used.
+    Cancelled,
 }
 
 impl fmt::Display for CodeError {

@@ -14,9 +14,9 @@ use rquickjs::{Context, Ctx, FromJs, Function, Object, Runtime, Value as JsValue
 use serde_json::Value;
 use weft_engine::{Item, ItemContext};
 
-use crate::Limits;
 use crate::code::Logs;
 use crate::convert::{self, ResultError};
+use crate::{Interrupter, Limits};
 
 const PRELUDE: &str = include_str!("prelude.js");
 
@@ -38,6 +38,8 @@ pub(crate) enum Failure {
     Timeout,
     /// The memory limit was reached and the script did not recover.
     OutOfMemory,
+    /// The evaluator's [`Interrupter`] was used: during this evaluation or before it.
+    Cancelled,
     /// The script threw, or did not compile, or gave something that is not a value.
     Script(String),
 }
@@ -45,22 +47,29 @@ pub(crate) enum Failure {
 impl Failure {
     /// Whether the engine must be rebuilt before the next evaluation.
     pub(crate) fn spoils_engine(&self) -> bool {
-        matches!(self, Failure::Timeout | Failure::OutOfMemory)
+        matches!(self, Failure::Timeout | Failure::OutOfMemory | Failure::Cancelled)
     }
 }
 
-/// The deadline the interrupt handler checks. QuickJS calls the handler every few thousand
-/// operations, including inside `try` blocks, and the interruption it raises cannot be caught.
+/// What the interrupt handler checks: the deadline, and the evaluator's [`Interrupter`]. QuickJS
+/// calls the handler every few thousand operations, including inside `try` blocks, and the
+/// interruption it raises cannot be caught.
 struct Watch {
     base: Instant,
     /// Nanoseconds after `base`; `u64::MAX` when no evaluation is running.
     deadline: AtomicU64,
     fired: AtomicBool,
+    interrupter: Interrupter,
 }
 
 impl Watch {
-    fn new() -> Self {
-        Watch { base: Instant::now(), deadline: AtomicU64::new(u64::MAX), fired: AtomicBool::new(false) }
+    fn new(interrupter: Interrupter) -> Self {
+        Watch { base: Instant::now(), deadline: AtomicU64::new(u64::MAX), fired: AtomicBool::new(false), interrupter }
+    }
+
+    /// Whether the running script must stop.
+    fn stops(&self) -> bool {
+        self.interrupter.is_interrupted() || self.expired()
     }
 
     fn now(&self) -> u64 {
@@ -73,10 +82,6 @@ impl Watch {
         self.fired.store(false, Ordering::Relaxed);
     }
 
-    fn disarm(&self) {
-        self.deadline.store(u64::MAX, Ordering::Relaxed);
-    }
-
     fn expired(&self) -> bool {
         let expired = self.now() > self.deadline.load(Ordering::Relaxed);
         if expired {
@@ -85,8 +90,15 @@ impl Watch {
         expired
     }
 
-    fn fired(&self) -> bool {
-        self.fired.load(Ordering::Relaxed)
+    /// Ends an evaluation. When the handler stopped it, its error is the cancel or the deadline
+    /// rather than the uncatchable exception QuickJS raised.
+    fn disarm<T>(&self, outcome: Result<T, Failure>) -> Result<T, Failure> {
+        self.deadline.store(u64::MAX, Ordering::Relaxed);
+        match outcome {
+            Err(_) if self.interrupter.is_interrupted() => Err(Failure::Cancelled),
+            Err(_) if self.fired.load(Ordering::Relaxed) => Err(Failure::Timeout),
+            outcome => outcome,
+        }
     }
 }
 
@@ -127,12 +139,17 @@ pub(crate) struct Engine {
 impl Engine {
     /// `run` is the object the prelude reads: `executionId`, `workflowId`, `workflowName`,
     /// `vars` and `env`.
-    pub(crate) fn new(limits: &Limits, run: &Value, outputs: Outputs) -> Result<Self, Failure> {
+    pub(crate) fn new(
+        limits: &Limits,
+        run: &Value,
+        outputs: Outputs,
+        interrupter: Interrupter,
+    ) -> Result<Self, Failure> {
         let runtime = Runtime::new().map_err(|error| Failure::Script(format!("QuickJS did not start: {error}")))?;
         runtime.set_memory_limit(limits.memory_bytes);
-        let watch = Arc::new(Watch::new());
+        let watch = Arc::new(Watch::new(interrupter));
         let handler = Arc::clone(&watch);
-        runtime.set_interrupt_handler(Some(Box::new(move || handler.expired())));
+        runtime.set_interrupt_handler(Some(Box::new(move || handler.stops())));
         let context = Context::custom::<Intrinsics>(&runtime)
             .map_err(|error| Failure::Script(format!("QuickJS did not start: {error}")))?;
         context
@@ -142,8 +159,9 @@ impl Engine {
                 prelude.call::<_, ()>((lookup(&ctx, outputs)?, run))
             })
             .map_err(|error| match error {
+                _ if watch.interrupter.is_interrupted() => Failure::Cancelled,
                 rquickjs::Error::Allocation => Failure::OutOfMemory,
-                // Only a memory limit too small for the prelude itself makes it throw.
+                // Else only a memory limit too small for the prelude itself makes it throw.
                 error => Failure::Script(format!("the expression globals could not be defined: {error}")),
             })?;
         Ok(Engine { context, _runtime: runtime, watch, compiled: HashMap::new() })
@@ -164,11 +182,25 @@ impl Engine {
             .is_ok()
     }
 
+    /// Lets go of the inputs kept for an activation. `false` if that failed (only memory can run
+    /// out here), and the engine must not be used again.
+    pub(crate) fn forget_inputs(&self) -> bool {
+        self.context
+            .with(|ctx| {
+                let driver: Object = ctx.globals().get("__weft")?;
+                driver.get::<_, Function>("forgetInputs")?.call::<_, ()>(())
+            })
+            .is_ok()
+    }
+
+    /// Evaluates `source` for `context`'s item. With `keep`, the context's input is the announced
+    /// activation's, which is converted once and kept for the evaluations after this one.
     pub(crate) fn evaluate(
         &mut self,
         source: &str,
         context: &ItemContext<'_>,
         deadline: Duration,
+        keep: bool,
     ) -> Result<Value, Failure> {
         let Engine { context: js, watch, compiled, .. } = self;
         watch.arm(deadline);
@@ -189,13 +221,9 @@ impl Engine {
                     Err(failure) => return Err(failure),
                 },
             };
-            run(&ctx, &driver, expression, context)
+            run(&ctx, &driver, expression, context, keep)
         });
-        watch.disarm();
-        match outcome {
-            Err(_) if watch.fired() => Err(Failure::Timeout),
-            outcome => outcome,
-        }
+        watch.disarm(outcome)
     }
 }
 
@@ -246,11 +274,7 @@ impl Engine {
             })?;
             convert::json_to_items(items).map_err(Failure::Script)
         });
-        watch.disarm();
-        match outcome {
-            Err(_) if watch.fired() => Err(Failure::Timeout),
-            outcome => outcome,
-        }
+        watch.disarm(outcome)
     }
 }
 
@@ -279,19 +303,26 @@ fn run<'js>(
     driver: &Object<'js>,
     expression: Compiled,
     context: &ItemContext<'_>,
+    keep: bool,
 ) -> Result<Value, Failure> {
     let undefined = || JsValue::new_undefined(ctx.clone());
     let call = || -> rquickjs::Result<JsValue<'js>> {
         let run: Function = driver.get("run")?;
         let index = JsValue::new_number(ctx.clone(), context.index as f64);
         if expression.input {
+            let fresh = |items: &[Item]| -> rquickjs::Result<JsValue<'js>> {
+                driver.get::<_, Function>("freeze")?.call((convert::items_to_js(ctx, items)?,))
+            };
             let (items, index) = match context.inputs.get(context.input) {
-                Some(items) if context.index < items.len() => (items.as_slice(), index),
+                Some(items) if context.index < items.len() && keep => {
+                    (kept_input(ctx, driver, context.input, items)?, index)
+                }
+                Some(items) if context.index < items.len() => (fresh(items)?, index),
                 // The engine's contexts always point into their input; a hand-made one that
                 // does not gets an input of just its item.
-                _ => (std::slice::from_ref(context.item), JsValue::new_int(ctx.clone(), 0)),
+                _ => (fresh(std::slice::from_ref(context.item))?, JsValue::new_int(ctx.clone(), 0)),
             };
-            return run.call((expression.index, undefined(), undefined(), index, convert::items_to_js(ctx, items)?));
+            return run.call((expression.index, undefined(), undefined(), index, items));
         }
         let json = match expression.json {
             true => convert::object_to_js(ctx, &context.item.json)?.into_value(),
@@ -308,6 +339,22 @@ fn run<'js>(
         ResultError::Script(message) => Failure::Script(message),
         ResultError::Thrown(error) => thrown(ctx, error),
     })
+}
+
+/// Input `input` of the announced activation, `items`, as JavaScript: converted on the first
+/// evaluation that reads it, then kept by the driver until the activation ends.
+fn kept_input<'js>(
+    ctx: &Ctx<'js>,
+    driver: &Object<'js>,
+    input: usize,
+    items: &[Item],
+) -> rquickjs::Result<JsValue<'js>> {
+    let input = JsValue::new_number(ctx.clone(), input as f64);
+    let kept: JsValue = driver.get::<_, Function>("keptInput")?.call((input.clone(),))?;
+    if !kept.is_undefined() {
+        return Ok(kept);
+    }
+    driver.get::<_, Function>("keepInput")?.call((input, convert::items_to_js(ctx, items)?))
 }
 
 /// The failure an rquickjs error stands for; for a JavaScript exception, its name and message
@@ -361,4 +408,44 @@ fn exception_message<'js>(ctx: &Ctx<'js>, value: JsValue<'js>) -> String {
     Coerced::<String>::from_js(ctx, value)
         .map(|Coerced(text)| text)
         .unwrap_or_else(|_| "a value that cannot be written as text was thrown".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    /// Where building an engine's time goes, printed rather than asserted:
+    /// `cargo test -p weft-sandbox --release -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement: run it in release with --ignored --nocapture"]
+    fn where_building_an_engine_goes() {
+        let steps =
+            ["runtime", "context with the intrinsics", "compiling the prelude", "a whole engine", "dropping it"];
+        let mut took: Vec<Vec<Duration>> = vec![Vec::new(); steps.len()];
+        for _ in 0..200 {
+            let started = Instant::now();
+            let runtime = Runtime::new().expect("a runtime");
+            took[0].push(started.elapsed());
+            let started = Instant::now();
+            let context = Context::custom::<Intrinsics>(&runtime).expect("a context");
+            took[1].push(started.elapsed());
+            let started = Instant::now();
+            context.with(|ctx| ctx.eval::<Function, _>(PRELUDE).map(drop)).expect("the prelude compiles");
+            took[2].push(started.elapsed());
+            let started = Instant::now();
+            let run = serde_json::json!({"vars": {}, "env": {}});
+            let engine = Engine::new(&Limits::default(), &run, Outputs::default(), Interrupter::default());
+            took[3].push(started.elapsed());
+            assert!(engine.is_ok(), "the engine builds");
+            let started = Instant::now();
+            drop(engine);
+            took[4].push(started.elapsed());
+        }
+        for (step, took) in steps.iter().zip(&mut took) {
+            took.sort();
+            println!("{step}: median {:?}", took[took.len() / 2]);
+        }
+    }
 }

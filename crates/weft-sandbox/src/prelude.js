@@ -173,6 +173,9 @@
   };
 
   const compiled = [];
+  // The announced activation's inputs, by input, once an expression that mentions `$input` has
+  // read them; until the activation ends.
+  const keptInputs = new Map();
   // The driver, for Rust only; under a name no n8n expression uses.
   define(
     "__weft",
@@ -183,6 +186,19 @@
       },
       forget(name) {
         outputs.delete(name);
+      },
+      keptInput(input) {
+        return keptInputs.get(input);
+      },
+      keepInput(input, items) {
+        keptInputs.set(input, freeze(items));
+        return items;
+      },
+      // An input read by one evaluation only is frozen too, so that `$input` behaves the same
+      // whether it is kept or not.
+      freeze,
+      forgetInputs() {
+        keptInputs.clear();
       },
       // Runs a code node's source, a function body, over `items`: once with all of them, or
       // once per item. `log(line)` keeps a console line and says whether it wants more. Gives
@@ -219,8 +235,8 @@
         }
         return { items: out };
       },
-      // `items` is the whole input when the expression mentions `$input`; then `$json` and
-      // `$binary` are read from it rather than passed.
+      // `items` is the whole input, frozen, when the expression mentions `$input`; then `$json`
+      // and `$binary` are read from it rather than passed.
       run(index, json, binary, itemIndex, items) {
         current = itemIndex;
         if (items === undefined) return compiled[index](json, binary, itemIndex, undefined);

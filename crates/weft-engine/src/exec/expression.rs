@@ -23,6 +23,14 @@ pub trait Expressions {
     /// Evaluates `expression`, the JavaScript between `{{` and `}}` with the surrounding spaces
     /// trimmed, for one item. JavaScript's `undefined` comes back as `null`.
     fn evaluate(&self, expression: &str, context: &ItemContext<'_>) -> Result<Value, ExpressionError>;
+
+    /// Says that evaluations whose context's `inputs` is this very slice, until
+    /// [`Expressions::end_activation`], are for one activation, and that the slice stays as it is
+    /// until then; an implementation may then convert each input once rather than per item.
+    fn begin_activation(&self, _inputs: &[Vec<Item>]) {}
+
+    /// Ends what [`Expressions::begin_activation`] began: its inputs may change or go after this.
+    fn end_activation(&self) {}
 }
 
 /// What an expression sees of the item it is evaluated for: n8n's `$json`, `$binary`,

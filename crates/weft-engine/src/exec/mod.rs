@@ -89,6 +89,19 @@ pub fn execute(
     inputs: Vec<Vec<Item>>,
     exprs: &dyn Expressions,
 ) -> Result<Vec<Vec<Item>>, NodeError> {
+    // Moving `inputs` keeps its items where they are, so the contexts point into the slice.
+    exprs.begin_activation(&inputs);
+    let executed = execute_activation(node, kind, inputs, exprs);
+    exprs.end_activation();
+    executed
+}
+
+fn execute_activation(
+    node: &NodeDef,
+    kind: NodeKind,
+    inputs: Vec<Vec<Item>>,
+    exprs: &dyn Expressions,
+) -> Result<Vec<Vec<Item>>, NodeError> {
     let resolver = Resolver::new(&node.name, exprs);
     let mut outputs = match kind {
         NodeKind::Set => set::set(params(node)?, inputs, &resolver)?,

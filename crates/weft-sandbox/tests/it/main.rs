@@ -1,7 +1,10 @@
 //! Integration tests of the expression sandbox, in one binary so that it links once.
 
+mod cancel;
 mod code;
+mod cost;
 mod globals;
+mod inputs;
 mod isolation;
 mod limits;
 mod values;
