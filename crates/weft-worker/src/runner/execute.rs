@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use weft_engine::definition::{BackoffKind, OnError, RetryPolicy};
 use weft_engine::exec::{Expressions, ItemContext, execute, resolve_params};
 use weft_engine::params::{CodeParams, WaitParams};
-use weft_sandbox::{CodeOutput, JsExpressions, RunContext};
+use weft_sandbox::{CodeOutput, Interrupter, JsExpressions, RunContext};
 
 use super::definitions::Definitions;
 use super::http_node;
@@ -93,15 +93,17 @@ fn run_output(definition: &WorkflowDef, state: &RunState) -> Value {
 /// The longest pause between renewals: it is also how soon a running run sees a cancel.
 const HEARTBEAT: Duration = Duration::from_secs(1);
 
-/// Renews the run's lease every second (or third of the lease, if shorter) for as long as the run executes — through nodes that
-/// take long, too — and publishes what the last renewal said. Stops when dropped.
+/// Renews the run's lease every second (or third of the lease, if shorter) for as long as the
+/// run executes — through nodes that take long, too — and publishes what the last renewal said.
+/// When the run must stop (cancelled, or the lease lost), it interrupts the run's sandbox, so a
+/// script in a loop stops at once rather than at its deadline. Stops when dropped.
 struct Heartbeat {
     renewal: watch::Receiver<Renewal>,
     task: JoinHandle<()>,
 }
 
 impl Heartbeat {
-    fn start(store: &Store, claim: &ClaimedRun, lease: Duration) -> Heartbeat {
+    fn start(store: &Store, claim: &ClaimedRun, lease: Duration, sandbox: Interrupter) -> Heartbeat {
         let (sender, renewal) = watch::channel(Renewal::Held);
         let (store, claim) = (store.clone(), claim.clone());
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
@@ -111,6 +113,9 @@ impl Heartbeat {
                 match store.renew_lease(&claim, lease_ms).await {
                     Ok(state) => {
                         let _ = sender.send(state);
+                        if state != Renewal::Held {
+                            sandbox.interrupt();
+                        }
                         if state == Renewal::Lost {
                             return;
                         }
@@ -271,6 +276,8 @@ enum Settled {
     Outputs(Vec<Vec<Item>>),
     /// It failed and its node stops the run (`on_error: stop`), with this message.
     Stop(String),
+    /// The run was told to stop while it executed; the heartbeat says why.
+    Interrupted,
 }
 
 /// What executing one run needs throughout.
@@ -327,6 +334,7 @@ impl Execution<'_> {
             }
             let message = match result {
                 Ok(outputs) => return Ok((attempt, Settled::Outputs(outputs))),
+                Err(_) if self.exprs.interrupter().is_interrupted() => return Ok((attempt, Settled::Interrupted)),
                 Err(message) => message,
             };
             if let Some(retry) = &node.retry
@@ -444,7 +452,7 @@ async fn drive(
     let max_concurrency =
         definition.settings.max_concurrency.map_or(DEFAULT_MAX_CONCURRENCY, |n| usize::try_from(n.max(1)).unwrap_or(1));
     let deadline = definition.settings.timeout_ms.map(|ms| run.started_at.unwrap_or_else(now_ms) + ms as i64);
-    let heartbeat = Heartbeat::start(store, claim, lease);
+    let heartbeat = Heartbeat::start(store, claim, lease, exprs.interrupter());
     // Attempts recorded but not yet written, and when the last checkpoint was.
     let mut pending = Checkpoint::new();
     let mut checkpointed = Instant::now();
@@ -470,6 +478,8 @@ async fn drive(
             frontier.ready.into_iter().partition(|activation| has_effects(activation.kind));
 
         let mut stopped = None;
+        // The heartbeat interrupted the sandbox; the loop's next turn ends the run as it says.
+        let mut interrupted = false;
         for activation in computed {
             let node = &definition.nodes[activation.node];
             let key = step_key(&activation);
@@ -501,10 +511,14 @@ async fn drive(
                     stopped = Some(failure(Some(&node.name), &message));
                     break;
                 }
+                (_, Settled::Interrupted) => {
+                    interrupted = true;
+                    break;
+                }
             }
         }
 
-        if stopped.is_none() && !with_effects.is_empty() {
+        if stopped.is_none() && !interrupted && !with_effects.is_empty() {
             let settled: Vec<_> = futures_util::stream::iter(with_effects.into_iter().map(|activation| {
                 let execution = &execution;
                 let key = step_key(&activation);
@@ -526,6 +540,8 @@ async fn drive(
                         let node = &definition.nodes[activation.node].name;
                         stopped = stopped.or_else(|| Some(failure(Some(node), &message)));
                     }
+                    // The next turn ends the run.
+                    (_, Settled::Interrupted) => {}
                 }
             }
         }

@@ -532,3 +532,29 @@ backend_test! {
         assert!(ran < 10, "the run stopped early, after {ran} nodes");
     }
 }
+
+backend_test! {
+    async fn cancelling_a_run_interrupts_a_code_node_in_an_endless_loop(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let nodes = json!([
+            {"name": "Start", "type": "manual_trigger"},
+            {"name": "Spin", "type": "code", "timeout_ms": 30000, "params": {"code": "try { while (true) {} } catch (e) {} return items"}},
+        ]);
+        let workflow = published(&app, &ws, nodes, json!([{"from": "Start", "to": "Spin"}])).await;
+        let run = start(&app, &ws, &workflow, json!({})).await;
+        reaches(&app, &ws, &run, "running").await;
+        let cancel = ws.path(&format!("/runs/{run}/cancel"));
+        let asked = Instant::now();
+        expect_status::<RunOut>(app.post(&cancel, Some(&ws.owner.access_token), &json!({})).await, 200).await;
+        let out = finished(&app, &ws, &run).await;
+        let took = asked.elapsed();
+        eprintln!("cancelled {took:?} after the request");
+        assert_eq!(out.status, "cancelled");
+        // Not the node's 30 s deadline: the loop was interrupted.
+        assert!(took < Duration::from_secs(5), "took {took:?}");
+        let spin = steps(&app, &ws, &run).await.into_iter().find(|s| s.node == "Spin").expect("the interrupted attempt");
+        assert_eq!(spin.status, "failed");
+        assert!(spin.error.unwrap()["message"].as_str().unwrap().contains("cancelled"));
+    }
+}
