@@ -72,6 +72,17 @@ enum RunWrite {
 pub struct Checkpoint {
     steps: Vec<StepWrite>,
     run: Option<RunWrite>,
+    /// Runs of other workflows of the workspace queued with it.
+    queued: Vec<NewRunWrite>,
+}
+
+/// What queueing a run from a checkpoint needs.
+#[derive(Debug, Clone, Copy)]
+pub struct QueuedRun<'a> {
+    pub new: NewRun<'a>,
+    /// The claimed run waits for this one (`execute_workflow`): it becomes its parent, and
+    /// ending this one wakes it.
+    pub child: bool,
 }
 
 impl Checkpoint {
@@ -85,7 +96,15 @@ impl Checkpoint {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.steps.is_empty() && self.run.is_none()
+        self.steps.is_empty() && self.run.is_none() && self.queued.is_empty()
+    }
+
+    /// Queues a run of a workflow of the claimed run's workspace, committed with the rest.
+    pub fn enqueue(&mut self, run: QueuedRun<'_>) -> RunId {
+        let write = NewRunWrite::new(run.new);
+        let id = write.id.clone();
+        self.queued.push(NewRunWrite { child: run.child, ..write });
+        id
     }
 
     /// An attempt begins now; its id is what [`Checkpoint::finish`] later names.
@@ -131,6 +150,7 @@ impl Checkpoint {
     /// Adds what `other` records after what this one does.
     pub fn append(&mut self, other: Checkpoint) {
         self.steps.extend(other.steps);
+        self.queued.extend(other.queued);
         if other.run.is_some() {
             self.run = other.run;
         }
@@ -172,6 +192,13 @@ fn apply_checkpoint<'c>(conn: &'c mut AnyConnection, write: &'c CheckpointWrite)
         };
         for step in &checkpoint.steps {
             write_step(conn, fence, step).await?;
+        }
+        for queued in &checkpoint.queued {
+            let parent = queued.child.then_some(fence.run.as_str());
+            insert_run_row(conn, &fence.workspace, parent, queued).await?;
+        }
+        if let Some(parent) = run.as_ref().and_then(|run| run.parent.as_ref()) {
+            wake_parent(conn, fence, parent, now).await?;
         }
         Ok(run)
     })
@@ -268,51 +295,87 @@ async fn write_step(conn: &mut AnyConnection, fence: &Fence, step: &StepWrite) -
     Ok(())
 }
 
+/// A parent waiting for its child is queued again when the child ends.
+async fn wake_parent(conn: &mut AnyConnection, fence: &Fence, parent: &RunId, now: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE runs SET status = 'queued', wake_at = NULL, updated_at = $1 \
+         WHERE workspace_id = $2 AND id = $3 AND status = 'waiting'",
+    )
+    .bind(now)
+    .bind(fence.workspace.as_str())
+    .bind(parent.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug)]
 struct NewRunWrite {
     id: RunId,
-    workspace: String,
     workflow: String,
     version: i64,
     input: String,
     trigger: String,
+    child: bool,
     at: i64,
 }
 
-fn insert_run<'c>(conn: &'c mut AnyConnection, new: &'c NewRunWrite) -> BoxFuture<'c, Result<Run>> {
-    Box::pin(async move {
-        let row = sqlx::query(&format!(
-            "INSERT INTO runs (id, workspace_id, workflow_id, version, status, input, trigger, created_at, updated_at) \
-             SELECT $1, v.workspace_id, v.workflow_id, v.version, 'queued', $2, $3, $4, $4 FROM workflow_versions v \
-             WHERE v.workspace_id = $5 AND v.workflow_id = $6 AND v.version = $7 RETURNING {RUN_COLUMNS}"
-        ))
-        .bind(new.id.as_str())
-        .bind(new.input.as_str())
-        .bind(new.trigger.as_str())
-        .bind(new.at)
-        .bind(new.workspace.as_str())
-        .bind(new.workflow.as_str())
-        .bind(new.version)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        run_from_row(&row)
-    })
+impl NewRunWrite {
+    fn new(new: NewRun<'_>) -> NewRunWrite {
+        NewRunWrite {
+            id: RunId::generate(),
+            workflow: new.workflow.to_string(),
+            version: new.version,
+            input: new.input.to_string(),
+            trigger: new.trigger.to_owned(),
+            child: false,
+            at: now_ms(),
+        }
+    }
+}
+
+/// Inserts a queued run of a saved version; `NotFound` if the version is not one of the
+/// workspace's.
+async fn insert_run_row(
+    conn: &mut AnyConnection,
+    workspace: &str,
+    parent: Option<&str>,
+    new: &NewRunWrite,
+) -> Result<Run> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO runs (id, workspace_id, workflow_id, version, status, input, trigger, parent_run_id, created_at, \
+         updated_at) SELECT $1, v.workspace_id, v.workflow_id, v.version, 'queued', $2, $3, $4, $5, $5 \
+         FROM workflow_versions v WHERE v.workspace_id = $6 AND v.workflow_id = $7 AND v.version = $8 \
+         RETURNING {RUN_COLUMNS}"
+    ))
+    .bind(new.id.as_str())
+    .bind(new.input.as_str())
+    .bind(new.trigger.as_str())
+    .bind(parent)
+    .bind(new.at)
+    .bind(workspace)
+    .bind(new.workflow.as_str())
+    .bind(new.version)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    run_from_row(&row)
+}
+
+struct EnqueueWrite {
+    workspace: String,
+    new: NewRunWrite,
+}
+
+fn enqueue<'c>(conn: &'c mut AnyConnection, write: &'c EnqueueWrite) -> BoxFuture<'c, Result<Run>> {
+    Box::pin(insert_run_row(conn, &write.workspace, None, &write.new))
 }
 
 impl Store {
     /// Queues a run of `new.version`, which must be a saved version of the scope's workflow.
     pub async fn enqueue_run(&self, scope: &TenantScope, new: NewRun<'_>) -> Result<Run> {
-        let id = RunId::generate();
-        let write = NewRunWrite {
-            id: id.clone(),
-            workspace: scope.workspace().to_string(),
-            workflow: new.workflow.to_string(),
-            version: new.version,
-            input: new.input.to_string(),
-            trigger: new.trigger.to_owned(),
-            at: now_ms(),
-        };
-        self.writes.write(id.to_string(), write, insert_run).await
+        let write = EnqueueWrite { workspace: scope.workspace().to_string(), new: NewRunWrite::new(new) };
+        self.writes.write(write.new.id.to_string(), write, enqueue).await
     }
 
     /// Commits `checkpoint` while the claim holds its run; the run as it is afterwards when the

@@ -24,7 +24,7 @@ mod workspaces;
 pub use accounts::{EmailTokenPurpose, NewEmailToken, NewSession, NewUser, RefreshOutcome, Session, User};
 pub use api_keys::{ApiKey, KeyCredential, NewApiKey};
 pub use audit::{AuditEntry, AuditFilter, BrokenLink, ChainReport, Origin};
-pub use checkpoint::Checkpoint;
+pub use checkpoint::{Checkpoint, QueuedRun};
 pub use connect::{Backend, DbConfig, PoolStats, Store};
 pub use error::{Result, StoreError};
 pub use invitations::{AcceptOutcome, Invitation, NewInvitation};

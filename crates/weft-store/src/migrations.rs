@@ -39,6 +39,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0005_run_retries.sql"),
         include_str!("../migrations/postgres/0005_run_retries.sql"),
     ),
+    (
+        7,
+        "sub_runs",
+        include_str!("../migrations/sqlite/0007_sub_runs.sql"),
+        include_str!("../migrations/postgres/0007_sub_runs.sql"),
+    ),
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {

@@ -114,6 +114,8 @@ pub struct Run {
     pub claims: i64,
     /// The run this one retries.
     pub retry_of: Option<RunId>,
+    /// The run whose `execute_workflow` node started this one, and waits for it.
+    pub parent: Option<RunId>,
     pub wake_at: Option<i64>,
     pub created_at: i64,
     /// The first claim.
@@ -140,6 +142,7 @@ pub struct Step {
     pub finished_at: Option<i64>,
 }
 
+#[derive(Debug, Clone, Copy)]
 pub struct NewRun<'a> {
     pub workflow: &'a WorkflowId,
     /// Must be one of the workflow's saved versions.
@@ -266,7 +269,7 @@ pub struct RunFilter<'a> {
 }
 
 pub(crate) const RUN_COLUMNS: &str = "id, workflow_id, version, status, input, output, error, trigger, cancel_requested, \
-     lease_owner, lease_expires_at, claims, retry_of, wake_at, created_at, started_at, finished_at, updated_at";
+     lease_owner, lease_expires_at, claims, retry_of, parent_run_id, wake_at, created_at, started_at, finished_at, updated_at";
 pub(crate) const STEP_COLUMNS: &str =
     "id, run_id, node, activation, attempt, status, input, output, error, logs, started_at, finished_at";
 const FINISHED: &str = "('succeeded', 'failed', 'cancelled', 'timed_out')";
@@ -310,6 +313,10 @@ pub(crate) fn run_from_row(row: &AnyRow) -> Result<Run> {
         retry_of: row
             .try_get::<Option<String>, _>("retry_of")?
             .map(|id| parse_stored_id(&id, "retry_of"))
+            .transpose()?,
+        parent: row
+            .try_get::<Option<String>, _>("parent_run_id")?
+            .map(|id| parse_stored_id(&id, "parent_run_id"))
             .transpose()?,
         wake_at: row.try_get("wake_at")?,
         created_at: row.try_get("created_at")?,
