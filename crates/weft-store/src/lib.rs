@@ -9,12 +9,14 @@
 mod accounts;
 mod api_keys;
 mod audit;
+mod blobs;
 mod connect;
 mod error;
 mod invitations;
 mod members;
 mod migrations;
 mod page;
+mod payload;
 mod runs;
 mod workflows;
 mod workspaces;
@@ -22,11 +24,13 @@ mod workspaces;
 pub use accounts::{EmailTokenPurpose, NewEmailToken, NewSession, NewUser, RefreshOutcome, Session, User};
 pub use api_keys::{ApiKey, KeyCredential, NewApiKey};
 pub use audit::{AuditEntry, AuditFilter, BrokenLink, ChainReport, Origin};
+pub use blobs::{BlobError, BlobKey, BlobPrefix, BlobStore, FsBlobStore};
 pub use connect::{Backend, DbConfig, PoolStats, Store};
 pub use error::{Result, StoreError};
 pub use invitations::{AcceptOutcome, Invitation, NewInvitation};
 pub use members::Member;
 pub use page::{Page, PageRequest};
+pub use payload::{load_payload, store_payload};
 pub use runs::{
     ClaimRequest, ClaimedRun, NewRun, Renewal, RetryFrom, Run, RunEnd, RunFilter, RunStatus, Step, StepOutcome,
     StepStart, StepStatus, UnknownStatus,
