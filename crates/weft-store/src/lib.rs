@@ -17,6 +17,7 @@ mod members;
 mod migrations;
 mod page;
 mod payload;
+mod retention;
 mod runs;
 mod workflows;
 mod workspaces;
@@ -31,6 +32,7 @@ pub use invitations::{AcceptOutcome, Invitation, NewInvitation};
 pub use members::Member;
 pub use page::{Page, PageRequest};
 pub use payload::{load_payload, store_payload};
+pub use retention::Compaction;
 pub use runs::{
     ClaimRequest, ClaimedRun, NewRun, Renewal, RetryFrom, Run, RunEnd, RunFilter, RunStatus, Step, StepOutcome,
     StepStart, StepStatus, UnknownStatus,
