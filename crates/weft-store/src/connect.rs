@@ -67,7 +67,8 @@ pub struct Store {
 }
 
 /// Per-connection SQLite settings: write-ahead log, enforced foreign keys, and waiting for the
-/// single writer instead of failing at once.
+/// single writer instead of failing at once. New databases also get incremental auto-vacuum, so
+/// [`Store::compact`] can shrink the file after runs are pruned.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
      PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;";
 
@@ -83,6 +84,14 @@ impl Store {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
+                        // Only a database without pages can take it: before the first table, and
+                        // before `journal_mode` writes the first page. An existing database keeps
+                        // its mode (see `retention.rs`), and setting it again would rewrite the
+                        // header on every connect.
+                        let pages: i64 = sqlx::query_scalar("PRAGMA page_count").fetch_one(&mut *conn).await?;
+                        if pages == 0 {
+                            conn.execute("PRAGMA auto_vacuum = INCREMENTAL").await?;
+                        }
                         conn.execute(SQLITE_PRAGMAS).await?;
                     }
                     Ok(())

@@ -23,6 +23,8 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("database error")]
     Db(#[source] sqlx::Error),
+    #[error("blob storage failed")]
+    Blob(#[from] crate::BlobError),
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }

@@ -9,14 +9,20 @@
 mod accounts;
 mod api_keys;
 mod audit;
+<<<<<<< HEAD
 mod checkpoint;
 mod coalesce;
+=======
+mod blobs;
+>>>>>>> retention
 mod connect;
 mod error;
 mod invitations;
 mod members;
 mod migrations;
 mod page;
+mod payload;
+mod retention;
 mod runs;
 mod workflows;
 mod workspaces;
@@ -24,12 +30,18 @@ mod workspaces;
 pub use accounts::{EmailTokenPurpose, NewEmailToken, NewSession, NewUser, RefreshOutcome, Session, User};
 pub use api_keys::{ApiKey, KeyCredential, NewApiKey};
 pub use audit::{AuditEntry, AuditFilter, BrokenLink, ChainReport, Origin};
+<<<<<<< HEAD
 pub use checkpoint::{Checkpoint, QueuedRun};
+=======
+pub use blobs::{BlobError, BlobKey, BlobPrefix, BlobStore, FsBlobStore};
+>>>>>>> retention
 pub use connect::{Backend, DbConfig, PoolStats, Store};
 pub use error::{Result, StoreError};
 pub use invitations::{AcceptOutcome, Invitation, NewInvitation};
 pub use members::Member;
 pub use page::{Page, PageRequest};
+pub use payload::{load_payload, store_payload};
+pub use retention::Compaction;
 pub use runs::{
     ClaimRequest, ClaimedRun, NewRun, Renewal, RetryFrom, Run, RunEnd, RunFilter, RunStatus, Step, StepOutcome,
     StepStart, StepStatus, UnknownStatus,

@@ -40,6 +40,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/postgres/0005_run_retries.sql"),
     ),
     (
+        6,
+        "run_retention",
+        include_str!("../migrations/sqlite/0006_run_retention.sql"),
+        include_str!("../migrations/postgres/0006_run_retention.sql"),
+    ),
+    (
         7,
         "sub_runs",
         include_str!("../migrations/sqlite/0007_sub_runs.sql"),

@@ -272,7 +272,7 @@ pub(crate) const RUN_COLUMNS: &str = "id, workflow_id, version, status, input, o
      lease_owner, lease_expires_at, claims, retry_of, parent_run_id, wake_at, created_at, started_at, finished_at, updated_at";
 pub(crate) const STEP_COLUMNS: &str =
     "id, run_id, node, activation, attempt, status, input, output, error, logs, started_at, finished_at";
-const FINISHED: &str = "('succeeded', 'failed', 'cancelled', 'timed_out')";
+pub(crate) const FINISHED: &str = "('succeeded', 'failed', 'cancelled', 'timed_out')";
 /// The run is still held by the claim bound as $1..$4 (see [`bind_claim`]). The claim count
 /// fences off an older claim by the same worker, e.g. one whose lease expired before the same
 /// process claimed the run again.

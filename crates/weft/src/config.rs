@@ -92,6 +92,12 @@ pub struct Config {
     /// e.g. `10.1.0.0/16`. A list in TOML, comma-separated in the environment.
     #[serde(deserialize_with = "list_or_comma_separated")]
     pub outbound_allow_cidrs: Vec<String>,
+    /// Days a finished run is kept, with its steps and blobs; 0 keeps runs forever.
+    pub run_retention_days: u32,
+    /// A step payload whose JSON is longer than this is stored as a blob, not in its row.
+    pub max_inline_payload_bytes: usize,
+    /// Most items one node may output.
+    pub max_items_per_output: usize,
 }
 
 impl Default for Config {
@@ -126,6 +132,9 @@ impl Default for Config {
             run_lease_secs: 30,
             workspace_run_cap: 10,
             outbound_allow_cidrs: Vec::new(),
+            run_retention_days: 14,
+            max_inline_payload_bytes: 64 * 1024,
+            max_items_per_output: 10_000,
         }
     }
 }
@@ -262,6 +271,12 @@ impl Config {
         }
         if self.workspace_run_cap == 0 {
             return invalid("workspace_run_cap", "must be at least 1");
+        }
+        if self.max_inline_payload_bytes < 1024 {
+            return invalid("max_inline_payload_bytes", "must be at least 1024");
+        }
+        if self.max_items_per_output == 0 {
+            return invalid("max_items_per_output", "must be at least 1");
         }
         if let Err(error) = weft_worker::outbound::OutboundPolicy::from_cidrs(&self.outbound_allow_cidrs) {
             return invalid("outbound_allow_cidrs", &error.to_string());
@@ -400,6 +415,33 @@ mod tests {
         Jail::expect_with(|_| {
             let error = Config::load(Some(Path::new("missing.toml")), &Overrides::default()).unwrap_err();
             assert!(matches!(error, ConfigError::MissingFile(_)));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn retention_and_payload_limits_have_defaults_and_read_the_environment() {
+        Jail::expect_with(|jail| {
+            let config = load(&Overrides::default()).expect("defaults load");
+            assert_eq!(
+                (config.run_retention_days, config.max_inline_payload_bytes, config.max_items_per_output),
+                (14, 65_536, 10_000)
+            );
+            jail.set_env("WEFT_RUN_RETENTION_DAYS", "0");
+            jail.set_env("WEFT_MAX_INLINE_PAYLOAD_BYTES", "4096");
+            jail.set_env("WEFT_MAX_ITEMS_PER_OUTPUT", "50");
+            let config = load(&Overrides::default()).expect("env loads");
+            assert_eq!(
+                (config.run_retention_days, config.max_inline_payload_bytes, config.max_items_per_output),
+                (0, 4096, 50)
+            );
+            jail.set_env("WEFT_MAX_INLINE_PAYLOAD_BYTES", "100");
+            let error = load(&Overrides::default()).unwrap_err().to_string();
+            assert!(error.contains("max_inline_payload_bytes"), "{error}");
+            jail.set_env("WEFT_MAX_INLINE_PAYLOAD_BYTES", "4096");
+            jail.set_env("WEFT_MAX_ITEMS_PER_OUTPUT", "0");
+            let error = load(&Overrides::default()).unwrap_err().to_string();
+            assert!(error.contains("max_items_per_output"), "{error}");
             Ok(())
         });
     }

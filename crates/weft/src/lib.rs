@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use weft_http::rate_limit::RateLimiter;
 use weft_http::{AppState, HttpSettings, TokenKeys};
-use weft_store::{Backend, DbConfig, Store};
+use weft_store::{Backend, BlobStore, DbConfig, FsBlobStore, Store};
 use weft_worker::outbound::{OutboundClient, OutboundDefaults, OutboundPolicy};
 use weft_worker::{Mailer, Runner, RunnerSettings};
 
@@ -104,6 +104,8 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         },
     );
     tokio::spawn(purge_deleted_workspaces(store.clone(), shutdown.clone()));
+    let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::new(config.data_dir.join("blobs")));
+    tokio::spawn(prune_old_runs(store.clone(), Arc::clone(&blobs), config.run_retention_days, shutdown.clone()));
     let policy = OutboundPolicy::from_cidrs(&config.outbound_allow_cidrs).context("key `outbound_allow_cidrs`")?;
     let outbound =
         OutboundClient::new(policy, OutboundDefaults::default()).context("building the outbound HTTP client")?;
@@ -165,6 +167,48 @@ async fn purge_deleted_workspaces(store: Store, shutdown: CancellationToken) {
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(PURGE_INTERVAL) => {}
+        }
+    }
+}
+
+/// How often finished runs past their retention are pruned and the database compacted.
+const RETENTION_INTERVAL: Duration = Duration::from_secs(60 * 60);
+
+/// Finished runs deleted per transaction by the retention sweep.
+const PRUNE_BATCH: u32 = 500;
+
+/// At start and then hourly until shutdown: deletes the finished runs older than
+/// `retention_days` (0 keeps them forever) with their steps and blobs, then compacts the database.
+async fn prune_old_runs(store: Store, blobs: Arc<dyn BlobStore>, retention_days: u32, shutdown: CancellationToken) {
+    let retention_ms = i64::from(retention_days) * 24 * 60 * 60 * 1000;
+    let mut warned = false;
+    loop {
+        if retention_days > 0 {
+            let cutoff = weft_store::now_ms().saturating_sub(retention_ms);
+            match store.prune_runs(blobs.as_ref(), cutoff, PRUNE_BATCH).await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(count = pruned, retention_days, "pruned finished runs"),
+                Err(error) => tracing::error!(error = %error, "pruning finished runs failed"),
+            }
+        }
+        match store.compact().await {
+            Ok(compaction) if compaction.auto_vacuum_off && !warned => {
+                warned = true;
+                tracing::warn!(
+                    "this SQLite database was created without incremental auto-vacuum: freed space is reused but \
+                     the file does not shrink; to shrink it, stop Weft and run \
+                     `sqlite3 weft.db 'PRAGMA auto_vacuum = INCREMENTAL; VACUUM;'`"
+                );
+            }
+            Ok(compaction) if compaction.pages_released > 0 => {
+                tracing::info!(pages = compaction.pages_released, "compacted the database");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::error!(error = %error, "compacting the database failed"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(RETENTION_INTERVAL) => {}
         }
     }
 }

@@ -11,6 +11,7 @@ mod me;
 mod members;
 mod openapi;
 mod rate_limit;
+mod retention;
 mod runs;
 mod runs_store;
 mod store;

@@ -14,9 +14,9 @@ use weft_store::{
 use weft_testkit::{TestDb, backend_test};
 
 /// A workspace of its own owner, scoped as that owner, with one workflow.
-struct Tenant {
-    scope: TenantScope,
-    workflow: WorkflowId,
+pub(crate) struct Tenant {
+    pub(crate) scope: TenantScope,
+    pub(crate) workflow: WorkflowId,
 }
 
 /// A cheap stand-in hash: these tests are about runs, not Argon2's cost.
@@ -24,7 +24,7 @@ fn some_hash() -> PasswordHash {
     PasswordHash::from_stored("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into())
 }
 
-async fn tenant(store: &Store, name: &str) -> Tenant {
+pub(crate) async fn tenant(store: &Store, name: &str) -> Tenant {
     let email = EmailAddress::parse(&format!("{name}@example.com")).unwrap();
     let new = NewUser { email: &email, name, password_hash: &some_hash(), is_operator: false };
     let (user, workspace) = store.create_user(new, &Origin::default()).await.unwrap();
@@ -42,7 +42,7 @@ async fn workflow(store: &Store, scope: &TenantScope, name: &str) -> WorkflowId 
     store.create_workflow(scope, &Origin::default(), new, None).await.unwrap().0.id
 }
 
-async fn enqueue(store: &Store, tenant: &Tenant) -> Run {
+pub(crate) async fn enqueue(store: &Store, tenant: &Tenant) -> Run {
     enqueue_of(store, tenant, &tenant.workflow).await
 }
 
@@ -56,7 +56,7 @@ async fn claim(store: &Store, worker: &str, limit: u32, cap: u32) -> Vec<Claimed
     store.claim_runs(request).await.unwrap()
 }
 
-async fn claim_one(store: &Store, worker: &str) -> ClaimedRun {
+pub(crate) async fn claim_one(store: &Store, worker: &str) -> ClaimedRun {
     let mut claimed = claim(store, worker, 1, 10).await;
     assert_eq!(claimed.len(), 1, "one run to claim");
     claimed.remove(0)
@@ -67,7 +67,7 @@ fn step<'a>(node: &'a str, attempt: i64, input: &'a Value) -> StepStart<'a> {
 }
 
 /// Runs one attempt of `node` to success.
-async fn succeed_step(store: &Store, claimed: &ClaimedRun, node: &str, attempt: i64) -> Step {
+pub(crate) async fn succeed_step(store: &Store, claimed: &ClaimedRun, node: &str, attempt: i64) -> Step {
     let input = json!([{"json": {}}]);
     let id = store.start_step(claimed, step(node, attempt, &input)).await.unwrap();
     let output = json!([{"json": {"node": node}}]);
