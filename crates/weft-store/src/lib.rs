@@ -9,12 +9,9 @@
 mod accounts;
 mod api_keys;
 mod audit;
-<<<<<<< HEAD
+mod blobs;
 mod checkpoint;
 mod coalesce;
-=======
-mod blobs;
->>>>>>> retention
 mod connect;
 mod error;
 mod invitations;
@@ -30,11 +27,8 @@ mod workspaces;
 pub use accounts::{EmailTokenPurpose, NewEmailToken, NewSession, NewUser, RefreshOutcome, Session, User};
 pub use api_keys::{ApiKey, KeyCredential, NewApiKey};
 pub use audit::{AuditEntry, AuditFilter, BrokenLink, ChainReport, Origin};
-<<<<<<< HEAD
-pub use checkpoint::{Checkpoint, QueuedRun};
-=======
 pub use blobs::{BlobError, BlobKey, BlobPrefix, BlobStore, FsBlobStore};
->>>>>>> retention
+pub use checkpoint::{Checkpoint, QueuedRun};
 pub use connect::{Backend, DbConfig, PoolStats, Store};
 pub use error::{Result, StoreError};
 pub use invitations::{AcceptOutcome, Invitation, NewInvitation};
