@@ -56,6 +56,7 @@ impl Ended {
             StepOutcome::Succeeded { output } => (StepStatus::Succeeded, Some(output.to_string()), None),
             StepOutcome::Failed { error } => (StepStatus::Failed, None, Some(error.to_string())),
             StepOutcome::Skipped => (StepStatus::Skipped, None, None),
+            StepOutcome::Paused { note } => (StepStatus::Skipped, Some(note.to_string()), None),
         };
         Ended { status, output, error, logs: logs.map(serde_json::Value::to_string) }
     }

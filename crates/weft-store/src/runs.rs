@@ -238,9 +238,17 @@ pub struct StepStart<'a> {
 
 #[derive(Debug, Clone, Copy)]
 pub enum StepOutcome<'a> {
-    Succeeded { output: &'a serde_json::Value },
-    Failed { error: &'a serde_json::Value },
+    Succeeded {
+        output: &'a serde_json::Value,
+    },
+    Failed {
+        error: &'a serde_json::Value,
+    },
     Skipped,
+    /// The attempt released the worker to wait; `note` says for what (kept as its output).
+    Paused {
+        note: &'a serde_json::Value,
+    },
 }
 
 /// Where a retried run starts.

@@ -54,6 +54,9 @@ pub struct RunOut {
     /// The run this one retries.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_of: Option<String>,
+    /// The run whose `execute_workflow` node started this one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_run_id: Option<String>,
     pub cancel_requested: bool,
     pub created_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -77,6 +80,7 @@ impl From<Run> for RunOut {
             error: run.error,
             trigger: run.trigger,
             retry_of: run.retry_of.map(|id| id.to_string()),
+            parent_run_id: run.parent.map(|id| id.to_string()),
             cancel_requested: run.cancel_requested,
             created_at: rfc3339(run.created_at),
             started_at: run.started_at.map(rfc3339),

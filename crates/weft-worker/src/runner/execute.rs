@@ -23,10 +23,13 @@ use weft_sandbox::{CodeOutput, Interrupter, JsExpressions, RunContext};
 
 use super::definitions::Definitions;
 use super::http_node;
+use super::linked::{CHILD_TRIGGER, ERROR_TRIGGER, RunRequest, child_request, child_result, error_run};
 use crate::outbound::OutboundClient;
+use weft_domain::RunId;
 use weft_engine::{Activation, ActivationKey, Item, NodeDef, NodeKind, Plan, RunState, WorkflowDef, node_outputs};
 use weft_store::{
-    Checkpoint, ClaimedRun, Renewal, RunEnd, Step, StepOutcome, StepStart, StepStatus, Store, StoreError, now_ms,
+    Checkpoint, ClaimedRun, NewRun, QueuedRun, Renewal, RunEnd, RunStatus, Step, StepOutcome, StepStart, StepStatus,
+    Store, StoreError, now_ms,
 };
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -59,7 +62,8 @@ fn input_items(input: &Value) -> Vec<Item> {
 /// The trigger a run of this kind starts from: for a manual run, the first manual trigger.
 fn trigger_node<'a>(definition: &'a WorkflowDef, trigger: &str) -> Option<&'a NodeDef> {
     let wanted = match trigger {
-        "manual" => NodeKind::ManualTrigger,
+        // Sub-workflow and error-workflow runs start where a manual one does.
+        "manual" | CHILD_TRIGGER | ERROR_TRIGGER => NodeKind::ManualTrigger,
         _ => return None,
     };
     definition.nodes.iter().find(|node| NodeKind::from_type_name(&node.node_type) == Some(wanted))
@@ -343,14 +347,18 @@ impl Execution<'_> {
                 tokio::time::sleep(backoff(retry, u32::try_from(attempt).unwrap_or(u32::MAX))).await;
                 continue;
             }
-            let settled = match node.on_error {
-                OnError::Stop => Settled::Stop(message),
-                // The input goes on as the node's output, as in n8n.
-                OnError::Continue => Settled::Outputs(vec![activation.inputs.first().cloned().unwrap_or_default()]),
-                OnError::ErrorOutput => Settled::Outputs(error_outputs(node, &activation.inputs, &message)),
-            };
-            return Ok((attempt, settled));
+            return Ok((attempt, settle_failure(node, activation, message)));
         }
+    }
+}
+
+/// What a node's `on_error` makes of its last attempt's failure.
+fn settle_failure(node: &NodeDef, activation: &Activation, message: String) -> Settled {
+    match node.on_error {
+        OnError::Stop => Settled::Stop(message),
+        // The input goes on as the node's output, as in n8n.
+        OnError::Continue => Settled::Outputs(vec![activation.inputs.first().cloned().unwrap_or_default()]),
+        OnError::ErrorOutput => Settled::Outputs(error_outputs(node, &activation.inputs, &message)),
     }
 }
 
@@ -360,18 +368,28 @@ struct Progress {
     state: RunState,
     attempts: HashMap<String, i64>,
     first_seen: HashMap<String, i64>,
+    /// The child run an `execute_workflow` activation started and waits for.
+    children: HashMap<String, RunId>,
 }
 
 impl Progress {
     /// Rebuilds the progress earlier claims recorded.
     fn resume(input: Vec<Item>, steps: Vec<Step>, exprs: &JsExpressions) -> Progress {
-        let mut progress =
-            Progress { state: RunState::new(input), attempts: HashMap::new(), first_seen: HashMap::new() };
+        let mut progress = Progress {
+            state: RunState::new(input),
+            attempts: HashMap::new(),
+            first_seen: HashMap::new(),
+            children: HashMap::new(),
+        };
         for step in steps {
             let latest = progress.attempts.entry(step.activation.clone()).or_default();
             *latest = (*latest).max(step.attempt);
             let seen = progress.first_seen.entry(step.activation.clone()).or_insert(step.started_at);
             *seen = (*seen).min(step.started_at);
+            let child = step.output.as_ref().and_then(|note| note[CHILD_RUN].as_str()?.parse::<RunId>().ok());
+            if let (StepStatus::Skipped, Some(child)) = (step.status, child) {
+                progress.children.insert(step.activation.clone(), child);
+            }
             if step.status != StepStatus::Succeeded {
                 continue;
             }
@@ -402,6 +420,28 @@ impl Progress {
         self.state.record(activation.key, outputs);
     }
 }
+
+/// Queues the workflow's error workflow, if it has one, with the checkpoint that ends the run.
+async fn queue_error_run(
+    store: &Store,
+    claim: &ClaimedRun,
+    definition: &WorkflowDef,
+    status: RunStatus,
+    error: Option<&Value>,
+    pending: &mut Checkpoint,
+) -> Result<()> {
+    if let Some(RunRequest { workflow, version, input }) = error_run(store, claim, definition, status, error).await? {
+        let new = NewRun { workflow: &workflow, version, input: &input, trigger: ERROR_TRIGGER };
+        pending.enqueue(QueuedRun { new, child: false });
+    }
+    Ok(())
+}
+
+/// The field of a paused `execute_workflow` attempt's note naming the child run it waits for.
+const CHILD_RUN: &str = "child_run";
+
+/// How long a parent waits for its child when neither the node nor the workflow says.
+const DEFAULT_CHILD_WAIT_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// The activation's key as steps record it.
 fn step_key(activation: &Activation) -> String {
@@ -463,6 +503,7 @@ async fn drive(
             Renewal::Lost => return Err(StoreError::LeaseLost),
         }
         if deadline.is_some_and(|deadline| now_ms() > deadline) {
+            queue_error_run(store, claim, &definition, RunStatus::TimedOut, None, &mut pending).await?;
             pending.end(RunEnd::TimedOut);
         }
         if pending.ends_run() {
@@ -504,6 +545,62 @@ async fn drive(
                         break;
                     }
                 }
+            }
+            if activation.kind == NodeKind::ExecuteWorkflow {
+                let wait_ms = node.timeout_ms.or(definition.settings.timeout_ms).unwrap_or(DEFAULT_CHILD_WAIT_MS);
+                let first_seen = progress.first_seen.get(&key).copied().unwrap_or_else(now_ms);
+                let due = first_seen.saturating_add(i64::try_from(wait_ms).unwrap_or(i64::MAX));
+                let step = |attempt| StepStart { node: &node.name, activation: &key, attempt, input: None };
+                let result = match progress.children.get(&key) {
+                    None => match child_request(store, claim, node, &activation.inputs, exprs.as_ref()).await? {
+                        Ok(RunRequest { workflow, version, input }) => {
+                            let new = NewRun { workflow: &workflow, version, input: &input, trigger: CHILD_TRIGGER };
+                            let child = pending.enqueue(QueuedRun { new, child: true });
+                            let note = json!({ CHILD_RUN: child });
+                            pending.record(step(attempt + 1), now_ms(), StepOutcome::Paused { note: &note }, None);
+                            pending.park(due);
+                            return store.checkpoint(claim, pending).await.map(drop);
+                        }
+                        Err(message) => Err(message),
+                    },
+                    Some(child) => match child_result(&store.run(scope, child).await?) {
+                        Some(result) => result,
+                        None if now_ms() < due => {
+                            // Woken early (a requeue): wait on.
+                            pending.park(due);
+                            return store.checkpoint(claim, pending).await.map(drop);
+                        }
+                        None => Err(format!("the sub-workflow run {child} did not end within {wait_ms} ms")),
+                    },
+                };
+                let (output, error);
+                let outcome = match &result {
+                    Ok(outputs) => {
+                        output = serde_json::to_value(outputs).unwrap_or(Value::Null);
+                        StepOutcome::Succeeded { output: &output }
+                    }
+                    Err(message) => {
+                        error = json!({ "message": message });
+                        StepOutcome::Failed { error: &error }
+                    }
+                };
+                pending.record(step(attempt + 1), first_seen, outcome, None);
+                let settled = match result {
+                    Ok(outputs) => Settled::Outputs(outputs),
+                    Err(message) => settle_failure(node, &activation, message),
+                };
+                match settled {
+                    Settled::Outputs(outputs) => progress.accept(&exprs, activation, key, attempt + 1, outputs),
+                    Settled::Stop(message) => {
+                        stopped = Some(failure(Some(&node.name), &message));
+                        break;
+                    }
+                    Settled::Interrupted => {
+                        interrupted = true;
+                        break;
+                    }
+                }
+                continue;
             }
             match execution.settle(&activation, &key, attempt, &mut pending).await? {
                 (attempt, Settled::Outputs(outputs)) => progress.accept(&exprs, activation, key, attempt, outputs),
@@ -547,6 +644,7 @@ async fn drive(
         }
 
         if let Some(error) = stopped {
+            queue_error_run(store, claim, &definition, RunStatus::Failed, Some(&error), &mut pending).await?;
             pending.end(RunEnd::Failed { error: &error });
             return store.checkpoint(claim, pending).await.map(drop);
         }

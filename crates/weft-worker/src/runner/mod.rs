@@ -5,6 +5,7 @@
 mod definitions;
 mod execute;
 mod http_node;
+mod linked;
 
 use std::sync::Arc;
 use std::time::Duration;

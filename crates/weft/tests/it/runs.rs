@@ -11,8 +11,12 @@ use weft_testkit::{TestApp, TestWorkspace, backend_test, expect_status};
 
 /// Creates and publishes a workflow; returns its id.
 async fn published(app: &TestApp, ws: &TestWorkspace, nodes: Value, connections: Value) -> String {
+    published_definition(app, ws, json!({"name": "Flow", "nodes": nodes, "connections": connections})).await
+}
+
+/// Creates and publishes a workflow from its whole body; returns its id.
+async fn published_definition(app: &TestApp, ws: &TestWorkspace, body: Value) -> String {
     let token = Some(ws.owner.access_token.as_str());
-    let body = json!({"name": "Flow", "nodes": nodes, "connections": connections});
     let created: Value = expect_status(app.post(&ws.path("/workflows"), token, &body).await, 201).await;
     assert_eq!(created["version"]["problems"], json!([]), "the test workflow must be valid");
     let id = created["id"].as_str().unwrap().to_owned();
@@ -556,5 +560,108 @@ backend_test! {
         let spin = steps(&app, &ws, &run).await.into_iter().find(|s| s.node == "Spin").expect("the interrupted attempt");
         assert_eq!(spin.status, "failed");
         assert!(spin.error.unwrap()["message"].as_str().unwrap().contains("cancelled"));
+    }
+}
+
+backend_test! {
+    async fn a_sub_workflow_runs_as_a_child_run_whose_items_its_parent_continues_with(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let child = published(
+            &app,
+            &ws,
+            json!([
+                {"name": "Start", "type": "manual_trigger"},
+                {"name": "Double", "type": "set", "params": {"assignments": [{"name": "doubled", "value": "{{ $json.n * 2 }}"}]}},
+            ]),
+            json!([{"from": "Start", "to": "Double"}]),
+        )
+        .await;
+        let parent = published(
+            &app,
+            &ws,
+            json!([
+                {"name": "Start", "type": "manual_trigger"},
+                {"name": "Call", "type": "execute_workflow", "params": {"workflow_id": child}},
+                {"name": "After", "type": "set", "params": {"assignments": [{"name": "seen", "value": true}]}},
+            ]),
+            json!([{"from": "Start", "to": "Call"}, {"from": "Call", "to": "After"}]),
+        )
+        .await;
+        let run = start(&app, &ws, &parent, json!([{"n": 1}, {"n": 2}])).await;
+        let out = finished(&app, &ws, &run).await;
+        assert_eq!(out.status, "succeeded", "{out:?}");
+        let after = out.output.unwrap()["After"].clone();
+        let doubled: Vec<_> = after.as_array().unwrap().iter().map(|item| (item["doubled"].clone(), item["seen"].clone())).collect();
+        assert_eq!(doubled, [(json!(2), json!(true)), (json!(4), json!(true))]);
+
+        let path = ws.path(&format!("/runs?workflow={child}"));
+        let children: PageOut<RunOut> = expect_status(app.get(&path, Some(&ws.owner.access_token)).await, 200).await;
+        assert_eq!(children.items.len(), 1, "one child run");
+        assert_eq!(children.items[0].parent_run_id.as_deref(), Some(run.as_str()));
+        assert_eq!(children.items[0].trigger, "workflow");
+        let calls: Vec<_> = steps(&app, &ws, &run).await.into_iter().filter(|s| s.node == "Call").map(|s| s.status).collect();
+        assert_eq!(calls, ["skipped", "succeeded"], "the parent released its worker while the child ran");
+    }
+}
+
+backend_test! {
+    async fn a_failed_sub_workflow_fails_its_parent_which_starts_its_error_workflow(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let failing = published(
+            &app,
+            &ws,
+            json!([
+                {"name": "Start", "type": "manual_trigger"},
+                {"name": "Refuse", "type": "stop_and_error", "params": {"message": "no stock"}},
+            ]),
+            json!([{"from": "Start", "to": "Refuse"}]),
+        )
+        .await;
+        let on_error = published(
+            &app,
+            &ws,
+            json!([{"name": "Start", "type": "manual_trigger"}, {"name": "Note", "type": "no_op"}]),
+            json!([{"from": "Start", "to": "Note"}]),
+        )
+        .await;
+        let parent = published_definition(
+            &app,
+            &ws,
+            json!({
+                "name": "Order",
+                "nodes": [
+                    {"name": "Start", "type": "manual_trigger"},
+                    {"name": "Reserve", "type": "execute_workflow", "params": {"workflow_id": failing}},
+                ],
+                "connections": [{"from": "Start", "to": "Reserve"}],
+                "settings": {"error_workflow": on_error},
+            }),
+        )
+        .await;
+        let run = start(&app, &ws, &parent, json!({})).await;
+        let out = finished(&app, &ws, &run).await;
+        assert_eq!(out.status, "failed");
+        let error = out.error.unwrap();
+        assert_eq!(error["node"], "Reserve");
+        let message = error["message"].as_str().unwrap();
+        assert!(message.contains("sub-workflow") && message.contains("no stock"), "{message}");
+
+        let path = ws.path(&format!("/runs?workflow={on_error}"));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let reported = loop {
+            let page: PageOut<RunOut> = expect_status(app.get(&path, Some(&ws.owner.access_token)).await, 200).await;
+            if let Some(found) = page.items.into_iter().next() {
+                break found;
+            }
+            assert!(Instant::now() < deadline, "the error workflow did not start");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert_eq!(reported.trigger, "error");
+        assert_eq!(reported.input["run"]["id"], json!(run));
+        assert_eq!(reported.input["run"]["workflow_name"], "Order");
+        assert_eq!(reported.input["run"]["error"]["node"], "Reserve");
+        assert_eq!(finished(&app, &ws, &reported.id).await.status, "succeeded");
     }
 }
