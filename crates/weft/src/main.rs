@@ -1,6 +1,8 @@
 //! `weft`: serve, migrate, administer.
 #![forbid(unsafe_code)]
 
+mod bench;
+
 use std::io::{BufRead, IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -50,6 +52,8 @@ enum Command {
     Admin(AdminCommand),
     /// Print the version
     Version,
+    /// Measure run throughput, latency and memory on a scratch server (SQLite, and PostgreSQL)
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Args)]
@@ -119,6 +123,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         overrides.bind = serve.bind;
         overrides.migrate_on_start = serve.migrate.then_some(true);
     }
+    if let Command::Bench(args) = &cli.command {
+        return bench::run(args).await;
+    }
     if let Command::Version = cli.command {
         println!("weft {}", env!("CARGO_PKG_VERSION"));
         return Ok(());
@@ -139,7 +146,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(AdminCommand::Audit(AuditCommand::Verify { workspace })) => {
             verify_audit(&config, workspace.as_deref()).await
         }
-        Command::Version => Ok(()),
+        Command::Version | Command::Bench(_) => Ok(()),
     }
 }
 

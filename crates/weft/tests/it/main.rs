@@ -4,6 +4,7 @@
 mod api_keys;
 mod audit;
 mod auth;
+mod bench;
 mod cli;
 mod crash_recovery;
 mod http;
