@@ -7,6 +7,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 use crate::migrations::{latest_version, migrator};
+use crate::signals::{ListenUrl, Signals};
 use crate::{Result, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +62,9 @@ pub struct PoolStats {
 pub struct Store {
     pub(crate) pool: AnyPool,
     backend: Backend,
+    pub(crate) signals: Signals,
+    /// Set on PostgreSQL, whose signals travel between processes.
+    pub(crate) listen_url: Option<ListenUrl>,
 }
 
 /// Per-connection SQLite settings: write-ahead log, enforced foreign keys, and waiting for the
@@ -87,7 +91,8 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        Ok(Store { pool, backend })
+        let listen_url = (backend == Backend::Postgres).then(|| ListenUrl(config.url.as_str().into()));
+        Ok(Store { pool, backend, signals: Signals::default(), listen_url })
     }
 
     pub fn backend(&self) -> Backend {

@@ -16,6 +16,7 @@ mod members;
 mod migrations;
 mod page;
 mod runs;
+mod signals;
 mod workflows;
 mod workspaces;
 
@@ -31,6 +32,7 @@ pub use runs::{
     ClaimRequest, ClaimedRun, NewRun, Renewal, RetryFrom, Run, RunEnd, RunFilter, RunStatus, Step, StepOutcome,
     StepStart, StepStatus, UnknownStatus,
 };
+pub use signals::{CANCEL_CHANNEL, QueuedSignal, RUNS_CHANNEL, Signals};
 pub use workflows::{NewWorkflow, Workflow, WorkflowFilter, WorkflowPatch, WorkflowVersion};
 pub use workspaces::{Workspace, WorkspacePatch};
 
