@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use serde_json::{Value, json};
 use weft_engine::definition::{BackoffKind, OnError, RetryPolicy};
@@ -25,9 +26,18 @@ use weft_store::{ClaimedRun, Renewal, RunEnd, StepOutcome, StepStart, StepStatus
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-pub(super) async fn execute_run(store: &Store, outbound: &OutboundClient, claim: ClaimedRun, lease: Duration) {
+/// Executes the claimed run until it ends, parks, or loses its lease. Cancelling `cancel` (the
+/// runner does when the run's cancel is signalled) ends it as cancelled, interrupting the node
+/// in flight.
+pub(super) async fn execute_run(
+    store: &Store,
+    outbound: &OutboundClient,
+    claim: ClaimedRun,
+    lease: Duration,
+    cancel: CancellationToken,
+) {
     let run = claim.run().id.clone();
-    match drive(store, outbound, &claim, lease).await {
+    match drive(store, outbound, &claim, lease, &cancel).await {
         Ok(()) => {}
         Err(StoreError::LeaseLost) => tracing::warn!(%run, "lost the run's lease; its next owner continues it"),
         // The lease runs out and another claim resumes from the recorded steps.
@@ -78,7 +88,8 @@ fn run_output(definition: &WorkflowDef, state: &RunState) -> Value {
     Value::Object(output)
 }
 
-/// The longest pause between renewals: it is also how soon a running run sees a cancel.
+/// The longest pause between renewals: it is also how soon a running run sees a cancel whose
+/// signal was lost.
 const HEARTBEAT: Duration = Duration::from_secs(1);
 
 /// Renews the run's lease every second (or third of the lease, if shorter) for as long as the run executes — through nodes that
@@ -89,15 +100,20 @@ struct Heartbeat {
 }
 
 impl Heartbeat {
-    fn start(store: &Store, claim: &ClaimedRun, lease: Duration) -> Heartbeat {
+    /// A renewal that reports a cancel request also cancels `cancel`, so a lost cancel signal
+    /// still interrupts the node in flight.
+    fn start(store: &Store, claim: &ClaimedRun, lease: Duration, cancel: &CancellationToken) -> Heartbeat {
         let (sender, renewal) = watch::channel(Renewal::Held);
-        let (store, claim) = (store.clone(), claim.clone());
+        let (store, claim, cancel) = (store.clone(), claim.clone(), cancel.clone());
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
         let task = tokio::spawn(async move {
             loop {
                 tokio::time::sleep(HEARTBEAT.min(lease / 3)).await;
                 match store.renew_lease(&claim, lease_ms).await {
                     Ok(state) => {
+                        if state == Renewal::CancelRequested {
+                            cancel.cancel();
+                        }
                         let _ = sender.send(state);
                         if state == Renewal::Lost {
                             return;
@@ -208,7 +224,13 @@ async fn run_node(
     Ok(with_error_output(node, outputs))
 }
 
-async fn drive(store: &Store, outbound: &OutboundClient, claim: &ClaimedRun, lease: Duration) -> Result<()> {
+async fn drive(
+    store: &Store,
+    outbound: &OutboundClient,
+    claim: &ClaimedRun,
+    lease: Duration,
+    cancel: &CancellationToken,
+) -> Result<()> {
     let (run, scope) = (claim.run(), claim.scope());
     if run.cancel_requested {
         return store.finish_run(claim, RunEnd::Cancelled).await.map(drop);
@@ -262,8 +284,11 @@ async fn drive(store: &Store, outbound: &OutboundClient, claim: &ClaimedRun, lea
     }
 
     let deadline = definition.settings.timeout_ms.map(|ms| run.started_at.unwrap_or_else(now_ms) + ms as i64);
-    let heartbeat = Heartbeat::start(store, claim, lease);
+    let heartbeat = Heartbeat::start(store, claim, lease, cancel);
     loop {
+        if cancel.is_cancelled() {
+            return store.finish_run(claim, RunEnd::Cancelled).await.map(drop);
+        }
         match heartbeat.state() {
             Renewal::Held => {}
             Renewal::CancelRequested => return store.finish_run(claim, RunEnd::Cancelled).await.map(drop),
@@ -303,8 +328,12 @@ async fn drive(store: &Store, outbound: &OutboundClient, claim: &ClaimedRun, lea
                 attempt += 1;
                 let start = StepStart { node: &node.name, activation: &key, attempt, input: Some(&input) };
                 let step = store.start_step(claim, start).await?;
-                let Attempt { result, logs } =
-                    attempt_node(outbound, &exprs, node, activation.kind, &activation.inputs).await;
+                let executing = attempt_node(outbound, &exprs, node, activation.kind, &activation.inputs);
+                let Some(Attempt { result, logs }) = cancel.run_until_cancelled(executing).await else {
+                    let cancelled = json!({ "message": "the run was cancelled" });
+                    store.finish_step(claim, &step, StepOutcome::Failed { error: &cancelled }, None).await?;
+                    return store.finish_run(claim, RunEnd::Cancelled).await.map(drop);
+                };
                 match result {
                     Ok(outputs) => {
                         let output = serde_json::to_value(&outputs).unwrap_or(Value::Null);
