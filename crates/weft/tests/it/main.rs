@@ -13,6 +13,7 @@ mod openapi;
 mod rate_limit;
 mod runs;
 mod runs_store;
+mod scale_out;
 mod store;
 mod tenancy_matrix;
 mod workflows;
