@@ -3,7 +3,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::Notify;
 use tokio_util::task::TaskTracker;
 use weft_domain::{LoginThrottle, Quota, throttle};
 use weft_store::Store;
@@ -62,8 +61,6 @@ pub struct AppState {
     pub settings: Arc<HttpSettings>,
     pub throttles: Arc<Mutex<LoginThrottles>>,
     pub limiter: RateLimiter,
-    /// Rung when a run is queued, so an in-process worker claims it without waiting for its poll.
-    pub runs_queued: Arc<Notify>,
     /// Work that outlives its request (mail); shutdown waits for it.
     pub background: TaskTracker,
 }
@@ -78,7 +75,6 @@ impl AppState {
             settings: Arc::new(settings),
             throttles: Arc::default(),
             limiter,
-            runs_queued: Arc::default(),
             background: TaskTracker::new(),
         }
     }

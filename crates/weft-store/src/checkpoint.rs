@@ -376,7 +376,9 @@ impl Store {
     /// Queues a run of `new.version`, which must be a saved version of the scope's workflow.
     pub async fn enqueue_run(&self, scope: &TenantScope, new: NewRun<'_>) -> Result<Run> {
         let write = EnqueueWrite { workspace: scope.workspace().to_string(), new: NewRunWrite::new(new) };
-        self.writes.write(write.new.id.to_string(), write, enqueue).await
+        let run = self.writes.write(write.new.id.to_string(), true, write, enqueue).await?;
+        self.signals.ring_queued_here();
+        Ok(run)
     }
 
     /// Commits `checkpoint` while the claim holds its run; the run as it is afterwards when the
@@ -385,7 +387,16 @@ impl Store {
     /// finishes a step that is not in flight (`Invariant`).
     pub async fn checkpoint(&self, claim: &ClaimedRun, checkpoint: Checkpoint) -> Result<Option<Run>> {
         let fence = claim.fence();
-        self.writes.write(fence.run.clone(), CheckpointWrite { fence, checkpoint }, apply_checkpoint).await
+        // A run queued, or one ending (which frees a slot of its workspace, maybe wakes a parent).
+        let frees_work = !checkpoint.queued.is_empty() || checkpoint.run.is_some();
+        let run = self
+            .writes
+            .write(fence.run.clone(), frees_work, CheckpointWrite { fence, checkpoint }, apply_checkpoint)
+            .await?;
+        if frees_work {
+            self.signals.ring_queued_here();
+        }
+        Ok(run)
     }
 
     /// Records that an attempt of a node's activation began (a checkpoint of that alone).

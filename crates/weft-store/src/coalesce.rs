@@ -21,6 +21,7 @@ use futures_util::future::BoxFuture;
 use sqlx::{AnyConnection, AnyPool};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
+use crate::signals::RUNS_CHANNEL;
 use crate::{Backend, Result, StoreError};
 
 /// The most writes one transaction takes.
@@ -35,6 +36,8 @@ pub(crate) type WriteFn<D, T> = for<'c> fn(&'c mut AnyConnection, &'c D) -> BoxF
 trait Pending: Send {
     /// The run the write touches; batches apply writes in this order.
     fn order(&self) -> &str;
+    /// Whether committing it may let a worker claim a run (one queued, or a slot freed).
+    fn frees_work(&self) -> bool;
     fn apply<'c>(&'c mut self, conn: &'c mut AnyConnection) -> BoxFuture<'c, Result<()>>;
     /// Sends the result: the value `apply` produced if the transaction committed, else `error`.
     fn settle(self: Box<Self>, outcome: Result<()>);
@@ -42,6 +45,7 @@ trait Pending: Send {
 
 struct Write<D, T> {
     order: String,
+    frees_work: bool,
     data: D,
     write: WriteFn<D, T>,
     done: Option<T>,
@@ -51,6 +55,10 @@ struct Write<D, T> {
 impl<D: Send + Sync, T: Send> Pending for Write<D, T> {
     fn order(&self) -> &str {
         &self.order
+    }
+
+    fn frees_work(&self) -> bool {
+        self.frees_work
     }
 
     fn apply<'c>(&'c mut self, conn: &'c mut AnyConnection) -> BoxFuture<'c, Result<()>> {
@@ -87,26 +95,31 @@ impl Coalescer {
             Backend::Postgres => PG_WRITERS,
         };
         for _ in 0..writers {
-            tokio::spawn(write_batches(pool.clone(), Arc::clone(&receiver)));
+            tokio::spawn(write_batches(pool.clone(), backend, Arc::clone(&receiver)));
         }
         Coalescer { queue }
     }
 
     /// Applies `write` to `data` in the next batch and returns its result once committed.
-    /// `order` names the run the write touches.
-    pub(crate) async fn write<D, T>(&self, order: String, data: D, write: WriteFn<D, T>) -> Result<T>
+    /// `order` names the run the write touches; `frees_work` says whether it may let a worker
+    /// claim a run, so other processes hear of it (PostgreSQL `NOTIFY` on commit).
+    pub(crate) async fn write<D, T>(&self, order: String, frees_work: bool, data: D, write: WriteFn<D, T>) -> Result<T>
     where
         D: Send + Sync + 'static,
         T: Send + 'static,
     {
         let (reply, result) = oneshot::channel();
-        let pending = Box::new(Write { order, data, write, done: None, reply });
+        let pending = Box::new(Write { order, frees_work, data, write, done: None, reply });
         self.queue.send(pending).map_err(|_| StoreError::Invariant("the store's writer has stopped"))?;
         result.await.map_err(|_| StoreError::Invariant("the store's writer stopped before committing"))?
     }
 }
 
-async fn write_batches(pool: AnyPool, receiver: Arc<Mutex<mpsc::UnboundedReceiver<Box<dyn Pending>>>>) {
+async fn write_batches(
+    pool: AnyPool,
+    backend: Backend,
+    receiver: Arc<Mutex<mpsc::UnboundedReceiver<Box<dyn Pending>>>>,
+) {
     loop {
         let mut batch = Vec::new();
         {
@@ -120,7 +133,7 @@ async fn write_batches(pool: AnyPool, receiver: Arc<Mutex<mpsc::UnboundedReceive
             }
         }
         batch.sort_by(|a, b| a.order().cmp(b.order()));
-        match apply_together(&pool, &mut batch).await {
+        match apply_together(&pool, backend, &mut batch).await {
             Ok(()) => batch.into_iter().for_each(|write| write.settle(Ok(()))),
             Err(error) if batch.len() == 1 => {
                 if let Some(write) = batch.pop() {
@@ -129,7 +142,7 @@ async fn write_batches(pool: AnyPool, receiver: Arc<Mutex<mpsc::UnboundedReceive
             }
             Err(_) => {
                 for mut write in batch {
-                    let outcome = apply_together(&pool, std::slice::from_mut(&mut write)).await;
+                    let outcome = apply_together(&pool, backend, std::slice::from_mut(&mut write)).await;
                     write.settle(outcome);
                 }
             }
@@ -137,11 +150,16 @@ async fn write_batches(pool: AnyPool, receiver: Arc<Mutex<mpsc::UnboundedReceive
     }
 }
 
-/// Applies the writes in one transaction; the first failure rolls them all back.
-async fn apply_together(pool: &AnyPool, batch: &mut [Box<dyn Pending>]) -> Result<()> {
+/// Applies the writes in one transaction; the first failure rolls them all back. On
+/// PostgreSQL one `NOTIFY` in the transaction tells the other processes' workers, once for the
+/// whole batch and only if it commits.
+async fn apply_together(pool: &AnyPool, backend: Backend, batch: &mut [Box<dyn Pending>]) -> Result<()> {
     let mut tx = pool.begin().await?;
     for write in batch.iter_mut() {
         write.apply(&mut tx).await?;
+    }
+    if backend == Backend::Postgres && batch.iter().any(|write| write.frees_work()) {
+        sqlx::query("SELECT pg_notify($1, '')").bind(RUNS_CHANNEL).execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(())

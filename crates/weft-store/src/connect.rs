@@ -8,6 +8,7 @@ use sqlx::{AnyPool, Executor};
 
 use crate::coalesce::Coalescer;
 use crate::migrations::{latest_version, migrator};
+use crate::signals::{ListenUrl, Signals};
 use crate::{Result, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +65,9 @@ pub struct Store {
     /// The hot path's writes (runs queued, workers' checkpoints) go through it.
     pub(crate) writes: Coalescer,
     backend: Backend,
+    pub(crate) signals: Signals,
+    /// Set on PostgreSQL, whose signals travel between processes.
+    pub(crate) listen_url: Option<ListenUrl>,
 }
 
 /// Per-connection SQLite settings: write-ahead log, enforced foreign keys, and waiting for the
@@ -100,7 +104,8 @@ impl Store {
             .connect_with(options)
             .await?;
         let writes = Coalescer::start(pool.clone(), backend);
-        Ok(Store { pool, writes, backend })
+        let listen_url = (backend == Backend::Postgres).then(|| ListenUrl(config.url.as_str().into()));
+        Ok(Store { pool, writes, backend, signals: Signals::default(), listen_url })
     }
 
     pub fn backend(&self) -> Backend {

@@ -21,6 +21,7 @@ mod page;
 mod payload;
 mod retention;
 mod runs;
+mod signals;
 mod workflows;
 mod workspaces;
 
@@ -40,6 +41,7 @@ pub use runs::{
     ClaimRequest, ClaimedRun, NewRun, Renewal, RetryFrom, Run, RunEnd, RunFilter, RunStatus, Step, StepOutcome,
     StepStart, StepStatus, UnknownStatus,
 };
+pub use signals::{CANCEL_CHANNEL, QueuedSignal, RUNS_CHANNEL, Signals};
 pub use workflows::{NewWorkflow, Workflow, WorkflowFilter, WorkflowPatch, WorkflowVersion};
 pub use workspaces::{Workspace, WorkspacePatch};
 

@@ -428,6 +428,7 @@ impl Store {
             }
         }
         tx.commit().await?;
+        self.ring_queued().await;
         Ok(retry)
     }
 
@@ -515,6 +516,9 @@ impl Store {
         .execute(&self.pool)
         .await?
         .rows_affected();
+        if requeued > 0 {
+            self.ring_queued().await;
+        }
         Ok(requeued)
     }
 
@@ -541,11 +545,15 @@ impl Store {
         .execute(&self.pool)
         .await?
         .rows_affected();
+        if woken > 0 {
+            self.ring_queued().await;
+        }
         Ok(woken)
     }
 
     /// Cancels a queued or waiting run at once; a running one is marked for its worker to stop
-    /// (it sees the request when it renews the lease). A finished run is returned as it is.
+    /// (the cancel signal tells it at once, its next lease renewal at the latest). A finished run
+    /// is returned as it is.
     pub async fn request_cancel(&self, scope: &TenantScope, id: &RunId) -> Result<Run> {
         let now = now_ms();
         let row = sqlx::query(&format!(
@@ -562,10 +570,12 @@ impl Store {
         .bind(id.as_str())
         .fetch_optional(&self.pool)
         .await?;
-        match row {
-            Some(row) => run_from_row(&row),
-            None => self.run(scope, id).await,
+        let Some(row) = row else { return self.run(scope, id).await };
+        let run = run_from_row(&row)?;
+        if run.status == RunStatus::Running {
+            self.ring_cancel(&run.id).await;
         }
+        Ok(run)
     }
 
     /// The workspace's runs, newest first.

@@ -71,7 +71,7 @@ impl TestApp {
         let shutdown = CancellationToken::new();
         let server = tokio::spawn({
             let (config, shutdown) = (config.clone(), shutdown.clone());
-            async move { weft::run(config, listener, shutdown).await.map_err(|e| format!("{e:#}")) }
+            async move { weft::run(config, Some(listener), shutdown).await.map_err(|e| format!("{e:#}")) }
         });
         let client = reqwest::Client::builder().no_proxy().build().expect("HTTP client");
         wait_until_ready(&client, &base_url).await;

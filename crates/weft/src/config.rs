@@ -4,6 +4,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -14,6 +15,29 @@ use serde::{Deserialize, Deserializer, Serialize};
 pub enum LogFormat {
     Pretty,
     Json,
+}
+
+/// What a process does. `weft serve` runs both by default; with PostgreSQL, processes can split
+/// them (`weft serve --roles api` and `weft worker` processes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The HTTP API (with health, readiness and metrics) and the purge of deleted workspaces.
+    Api,
+    /// Executes runs.
+    Worker,
+}
+
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "api" => Ok(Role::Api),
+            "worker" => Ok(Role::Worker),
+            other => Err(format!("unknown role `{other}` (expected `api` or `worker`)")),
+        }
+    }
 }
 
 /// A value that must never reach a log line or a debug print.
@@ -81,6 +105,10 @@ pub struct Config {
     pub rate_limit_ip_burst: u32,
     /// Days a deleted workspace stays restorable before it is purged.
     pub workspace_purge_grace_days: u32,
+    /// What this process does: `api`, `worker`, or both. A list in TOML, comma-separated in the
+    /// environment.
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub roles: Vec<Role>,
     /// Runs this process executes at once.
     pub worker_concurrency: usize,
     /// Seconds a worker's claim on a run lasts without renewal; a crashed worker's runs resume
@@ -128,6 +156,7 @@ impl Default for Config {
             rate_limit_ip_per_minute: 60,
             rate_limit_ip_burst: 20,
             workspace_purge_grace_days: 7,
+            roles: vec![Role::Api, Role::Worker],
             worker_concurrency: 8,
             run_lease_secs: 30,
             workspace_run_cap: 10,
@@ -139,17 +168,22 @@ impl Default for Config {
     }
 }
 
-fn list_or_comma_separated<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+fn list_or_comma_separated<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr<Err: fmt::Display>,
+{
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Raw {
         List(Vec<String>),
         Text(String),
     }
-    Ok(match Raw::deserialize(deserializer)? {
+    let entries = match Raw::deserialize(deserializer)? {
         Raw::List(list) => list,
         Raw::Text(text) => text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-    })
+    };
+    entries.iter().map(|entry| entry.parse().map_err(serde::de::Error::custom)).collect()
 }
 
 /// Settings given on the command line; `None` leaves the lower layers' value.
@@ -165,6 +199,10 @@ pub struct Overrides {
     pub log_format: Option<LogFormat>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub migrate_on_start: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<Role>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker_concurrency: Option<usize>,
 }
 
 /// Environment variables with the `WEFT_` prefix that are not settings of `weft serve`.
@@ -263,6 +301,9 @@ impl Config {
                 return invalid(key, "must be at least 1");
             }
         }
+        if self.roles.is_empty() {
+            return invalid("roles", "must name `api`, `worker` or both");
+        }
         if self.worker_concurrency == 0 {
             return invalid("worker_concurrency", "must be at least 1");
         }
@@ -287,6 +328,10 @@ impl Config {
             return invalid("redis_url", "must start with redis:// or rediss://");
         }
         Ok(self)
+    }
+
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
     }
 
     /// The request budgets (`validate` has refused zeros).
@@ -396,6 +441,28 @@ mod tests {
             assert!(error.contains("outbound_allow_cidrs") && error.contains("300.1.2.3"), "{error}");
             jail.set_env("WEFT_OUTBOUND_ALLOW_CIDRS", "10.0.0.0/8, 127.0.0.0/8");
             assert_eq!(load(&Overrides::default()).unwrap().outbound_allow_cidrs.len(), 2);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn roles_default_to_both_and_come_from_file_env_or_flags() {
+        Jail::expect_with(|jail| {
+            assert_eq!(load(&Overrides::default()).unwrap().roles, [Role::Api, Role::Worker]);
+            jail.create_dir("weft-data")?;
+            jail.create_file("weft-data/weft.toml", "roles = [\"worker\"]")?;
+            assert_eq!(load(&Overrides::default()).unwrap().roles, [Role::Worker]);
+            jail.set_env("WEFT_ROLES", "api, worker");
+            assert_eq!(load(&Overrides::default()).unwrap().roles, [Role::Api, Role::Worker]);
+            let flags = Overrides { roles: Some(vec![Role::Api]), ..Overrides::default() };
+            assert_eq!(load(&flags).unwrap().roles, [Role::Api]);
+
+            jail.set_env("WEFT_ROLES", "api,scheduler");
+            let error = load(&Overrides::default()).unwrap_err().to_string();
+            assert!(error.contains("scheduler") && error.contains("ROLES"), "{error}");
+            jail.set_env("WEFT_ROLES", "");
+            let error = load(&Overrides::default()).unwrap_err().to_string();
+            assert!(error.contains("`roles`"), "{error}");
             Ok(())
         });
     }

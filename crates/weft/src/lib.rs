@@ -5,11 +5,13 @@
 pub mod config;
 pub mod keys;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use weft_http::rate_limit::RateLimiter;
 use weft_http::{AppState, HttpSettings, TokenKeys};
@@ -17,7 +19,7 @@ use weft_store::{Backend, BlobStore, DbConfig, FsBlobStore, Store};
 use weft_worker::outbound::{OutboundClient, OutboundDefaults, OutboundPolicy};
 use weft_worker::{Mailer, Runner, RunnerSettings};
 
-pub use config::{Config, LogFormat, Overrides, Secret};
+pub use config::{Config, LogFormat, Overrides, Role, Secret};
 
 /// Installs the global tracing subscriber (once per process; later calls are ignored).
 pub fn init_logging(config: &Config) {
@@ -68,21 +70,140 @@ fn mailer(config: &Config) -> anyhow::Result<Mailer> {
     })
 }
 
-/// Runs Weft on an already-bound listener until `shutdown` is cancelled, then stops accepting,
-/// lets in-flight requests finish (up to `shutdown_timeout_secs`) and closes the pool.
-pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+/// How often a worker looks for queued runs when no signal rang: only a fallback, as the store
+/// signals every queued run (across processes on PostgreSQL).
+const RUN_POLL: Duration = Duration::from_secs(5);
+
+/// A process without both roles shares the database with others, which SQLite's single file
+/// cannot do safely; its signals do not leave the process either.
+fn check_roles(config: &Config) -> anyhow::Result<()> {
+    if Backend::from_url(&config.database_url())? != Backend::Sqlite {
+        return Ok(());
+    }
+    match (config.has_role(Role::Api), config.has_role(Role::Worker)) {
+        (true, true) => Ok(()),
+        (false, _) => bail!(
+            "`weft worker` (or `--roles worker`) needs PostgreSQL: with SQLite, `weft serve` runs the workers in the same process"
+        ),
+        (true, false) => bail!(
+            "`--roles api` needs PostgreSQL: with SQLite, `weft serve` runs the workers in the same process, and runs would never execute without them"
+        ),
+    }
+}
+
+/// Runs the configured roles until `shutdown` is cancelled. The api role serves HTTP on
+/// `listener`, bound already (and needed by it alone); on shutdown it stops accepting and lets
+/// in-flight requests finish (up to `shutdown_timeout_secs`). The worker role stops claiming and
+/// gives its runs as long to reach a checkpoint. Then the pool is closed.
+pub async fn run(config: Config, listener: Option<TcpListener>, shutdown: CancellationToken) -> anyhow::Result<()> {
     let started = Instant::now();
+    check_roles(&config)?;
+    let listener = match (config.has_role(Role::Api), listener) {
+        (true, Some(listener)) => Some(listener),
+        (false, None) => None,
+        (true, None) => bail!("the api role needs a bound listener"),
+        (false, Some(_)) => bail!("without the api role nothing listens; pass no listener"),
+    };
+    let store = open_store(&config, migrates_on_start(&config)).await?;
+    let worker = if config.has_role(Role::Worker) { Some(start_worker(&config, &store, &shutdown)?) } else { None };
+    let worker_name = worker.as_ref().map_or("", |(_, name)| name.as_str());
+    let mut server = match listener {
+        Some(listener) => Some(start_api(&config, &store, listener, &shutdown).await?),
+        None => None,
+    };
+    let startup_ms = started.elapsed().as_millis() as u64;
+    let database = store.backend().name();
+    match &server {
+        Some((_, public_url, bound)) => {
+            tracing::info!(startup_ms, database, worker = %worker_name, "Weft is ready: open {public_url} (listening on {bound})")
+        }
+        None => {
+            tracing::info!(startup_ms, database, worker = %worker_name, "Weft is ready: executing runs (worker role only)")
+        }
+    }
+
+    let drain = Duration::from_secs(config.shutdown_timeout_secs);
+    let served = match &mut server {
+        Some((server, ..)) => Some(tokio::select! {
+            served = &mut *server => served,
+            () = shutdown.cancelled() => {
+                tracing::info!("shutting down: finishing in-flight requests");
+                match tokio::time::timeout(drain, &mut *server).await {
+                    Ok(served) => served,
+                    Err(_) => {
+                        tracing::warn!(seconds = drain.as_secs(), "in-flight requests did not finish in time");
+                        server.abort();
+                        Ok(Ok(()))
+                    }
+                }
+            }
+        }),
+        None => {
+            shutdown.cancelled().await;
+            tracing::info!("shutting down: letting runs in progress reach a checkpoint");
+            None
+        }
+    };
+    // The worker stops claiming at shutdown; runs it still holds resume elsewhere after their lease.
+    if let Some((worker, _)) = worker
+        && tokio::time::timeout(drain, worker).await.is_err()
+    {
+        tracing::warn!("runs in progress did not reach a checkpoint in time; they resume after their lease");
+    }
+    store.close().await;
+    if let Some(served) = served {
+        served.context("the HTTP server task failed")?.context("the HTTP server failed")?;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The worker role: executes runs, woken by the store's signals (forwarded from other processes
+/// on PostgreSQL), until `shutdown`. Returns its task and its name in leases.
+fn start_worker(
+    config: &Config,
+    store: &Store,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<(JoinHandle<()>, String)> {
+    let name = format!("{}-{}", hostname(), ulid::Ulid::new());
+    let policy = OutboundPolicy::from_cidrs(&config.outbound_allow_cidrs).context("key `outbound_allow_cidrs`")?;
+    let outbound =
+        OutboundClient::new(policy, OutboundDefaults::default()).context("building the outbound HTTP client")?;
+    let runner = Runner::new(
+        store.clone(),
+        outbound,
+        RunnerSettings {
+            worker: name.clone(),
+            concurrency: config.worker_concurrency,
+            lease: Duration::from_secs(config.run_lease_secs),
+            per_workspace_cap: config.workspace_run_cap,
+            poll: RUN_POLL,
+        },
+    );
+    store.listen(shutdown.clone());
+    Ok((tokio::spawn(runner.run(shutdown.clone())), name))
+}
+
+/// The HTTP server's task, with the public URL and the bound address.
+type ApiTask = (JoinHandle<std::io::Result<()>>, String, SocketAddr);
+
+/// The api role: the HTTP service and the purge of deleted workspaces, until `shutdown`.
+async fn start_api(
+    config: &Config,
+    store: &Store,
+    listener: TcpListener,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<ApiTask> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     let signing_key = keys::signing_key(config.secret_key.as_ref(), &config.data_dir)?;
     // Not used by anything yet, but created now so that the first encrypted credential never
     // races to make it.
     keys::master_key(config.master_key.as_ref(), &config.data_dir)?;
-    let store = open_store(&config, migrates_on_start(&config)).await?;
-    let mailer = mailer(&config)?;
+    let mailer = mailer(config)?;
     let bound = listener.local_addr()?;
     let public_url = config.public_url(bound);
-    tracing::info!(mailer = mailer.kind(), database = store.backend().name(), "starting");
+    tracing::info!(mailer = mailer.kind(), "starting the API");
 
     let limiter = match &config.redis_url {
         Some(url) => RateLimiter::redis(url.expose()).await.context("key `redis_url`")?,
@@ -105,70 +226,9 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
     );
     tokio::spawn(purge_deleted_workspaces(store.clone(), shutdown.clone()));
     let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::new(config.data_dir.join("blobs")));
-    tokio::spawn(prune_old_runs(store.clone(), Arc::clone(&blobs), config.run_retention_days, shutdown.clone()));
-    let policy = OutboundPolicy::from_cidrs(&config.outbound_allow_cidrs).context("key `outbound_allow_cidrs`")?;
-    let outbound =
-        OutboundClient::new(policy, OutboundDefaults::default()).context("building the outbound HTTP client")?;
-    let runner = Runner::new(
-        store.clone(),
-        outbound,
-        RunnerSettings {
-            worker: format!("{}-{}", hostname(), ulid::Ulid::new()),
-            concurrency: config.worker_concurrency,
-            lease: Duration::from_secs(config.run_lease_secs),
-            per_workspace_cap: config.workspace_run_cap,
-            poll: Duration::from_secs(1),
-        },
-        Arc::clone(&state.runs_queued),
-    );
-    let worker = tokio::spawn(runner.run(shutdown.clone()));
-    let mut server = tokio::spawn(weft_http::serve(listener, state, shutdown.clone().cancelled_owned()));
-    tracing::info!(
-        startup_ms = started.elapsed().as_millis() as u64,
-        "Weft is ready: open {public_url} (listening on {bound})"
-    );
-
-    let drain = Duration::from_secs(config.shutdown_timeout_secs);
-    let served = tokio::select! {
-        served = &mut server => served,
-        () = shutdown.cancelled() => {
-            tracing::info!("shutting down: finishing in-flight requests");
-            match tokio::time::timeout(drain, &mut server).await {
-                Ok(served) => served,
-                Err(_) => {
-                    tracing::warn!(seconds = drain.as_secs(), "in-flight requests did not finish in time");
-                    server.abort();
-                    Ok(Ok(()))
-                }
-            }
-        }
-    };
-    // The worker stops claiming at shutdown; runs it still holds resume elsewhere after their lease.
-    if tokio::time::timeout(drain, worker).await.is_err() {
-        tracing::warn!("runs in progress did not reach a checkpoint in time; they resume after their lease");
-    }
-    store.close().await;
-    served.context("the HTTP server task failed")?.context("the HTTP server failed")?;
-    tracing::info!("stopped");
-    Ok(())
-}
-
-/// How often deleted workspaces past their grace period are looked for.
-const PURGE_INTERVAL: Duration = Duration::from_secs(60 * 60);
-
-/// Purges deleted workspaces whose grace period is over, at start and then hourly, until shutdown.
-async fn purge_deleted_workspaces(store: Store, shutdown: CancellationToken) {
-    loop {
-        match store.purge_workspaces(weft_store::now_ms()).await {
-            Ok(purged) if !purged.is_empty() => tracing::info!(count = purged.len(), "purged deleted workspaces"),
-            Ok(_) => {}
-            Err(error) => tracing::error!(error = %error, "purging deleted workspaces failed"),
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(PURGE_INTERVAL) => {}
-        }
-    }
+    tokio::spawn(prune_old_runs(store.clone(), blobs, config.run_retention_days, shutdown.clone()));
+    let server = tokio::spawn(weft_http::serve(listener, state, shutdown.clone().cancelled_owned()));
+    Ok((server, public_url, bound))
 }
 
 /// How often finished runs past their retention are pruned and the database compacted.
@@ -209,6 +269,24 @@ async fn prune_old_runs(store: Store, blobs: Arc<dyn BlobStore>, retention_days:
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(RETENTION_INTERVAL) => {}
+        }
+    }
+}
+
+/// How often deleted workspaces past their grace period are looked for.
+const PURGE_INTERVAL: Duration = Duration::from_secs(60 * 60);
+
+/// Purges deleted workspaces whose grace period is over, at start and then hourly, until shutdown.
+async fn purge_deleted_workspaces(store: Store, shutdown: CancellationToken) {
+    loop {
+        match store.purge_workspaces(weft_store::now_ms()).await {
+            Ok(purged) if !purged.is_empty() => tracing::info!(count = purged.len(), "purged deleted workspaces"),
+            Ok(_) => {}
+            Err(error) => tracing::error!(error = %error, "purging deleted workspaces failed"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(PURGE_INTERVAL) => {}
         }
     }
 }

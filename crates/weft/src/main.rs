@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
-use weft::{Config, LogFormat, Overrides};
+use weft::{Config, LogFormat, Overrides, Role};
 use weft_domain::{EmailAddress, PasswordHash, password};
 use weft_store::{NewUser, Origin};
 
@@ -43,8 +43,10 @@ struct CommonArgs {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start the service
+    /// Start the service: the API and the workers, or the roles named by --roles
     Serve(ServeArgs),
+    /// Execute runs only, with no HTTP (PostgreSQL only; scale out with several)
+    Worker(WorkerArgs),
     /// Apply database migrations and exit
     Migrate,
     /// Administrative tasks
@@ -64,6 +66,16 @@ struct ServeArgs {
     /// Apply migrations on start (SQLite does unless WEFT_MIGRATE_ON_START=false) [env: WEFT_MIGRATE_ON_START]
     #[arg(long)]
     migrate: bool,
+    /// What this process does; only PostgreSQL lets processes split them [env: WEFT_ROLES] [default: api,worker]
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "ROLES")]
+    roles: Vec<Role>,
+}
+
+#[derive(Args)]
+struct WorkerArgs {
+    /// Runs this process executes at once [env: WEFT_WORKER_CONCURRENCY] [default: 8]
+    #[arg(long, value_name = "N")]
+    concurrency: Option<usize>,
 }
 
 #[derive(Subcommand)]
@@ -119,9 +131,17 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         log_format: cli.common.log_format,
         ..Overrides::default()
     };
-    if let Command::Serve(serve) = &cli.command {
-        overrides.bind = serve.bind;
-        overrides.migrate_on_start = serve.migrate.then_some(true);
+    match &cli.command {
+        Command::Serve(serve) => {
+            overrides.bind = serve.bind;
+            overrides.migrate_on_start = serve.migrate.then_some(true);
+            overrides.roles = (!serve.roles.is_empty()).then(|| serve.roles.clone());
+        }
+        Command::Worker(worker) => {
+            overrides.roles = Some(vec![Role::Worker]);
+            overrides.worker_concurrency = worker.concurrency;
+        }
+        _ => {}
     }
     if let Command::Bench(args) = &cli.command {
         return bench::run(args).await;
@@ -133,7 +153,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.common.config.as_deref(), &overrides)?;
     weft::init_logging(&config);
     match cli.command {
-        Command::Serve(_) => serve(config).await,
+        Command::Serve(_) | Command::Worker(_) => serve(config).await,
         Command::Migrate => {
             let store = weft::open_store(&config, true).await?;
             println!("migrations are current ({})", store.backend().name());
@@ -178,9 +198,13 @@ async fn verify_audit(config: &Config, workspace: Option<&str>) -> anyhow::Resul
     Ok(())
 }
 
+/// Runs the configured roles; only the api role binds the listening address.
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let listener =
-        tokio::net::TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
+    let listener = if config.has_role(Role::Api) {
+        Some(tokio::net::TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?)
+    } else {
+        None
+    };
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     weft::run(config, listener, shutdown).await

@@ -187,7 +187,6 @@ async fn start_run(
     }
     let new = NewRun { workflow: &workflow.id, version, input: &items, trigger: MANUAL_TRIGGER };
     let run = state.store.enqueue_run(&auth.scope, new).await?;
-    state.runs_queued.notify_one();
     Ok((StatusCode::ACCEPTED, axum::Json(RunStartedOut { run_id: run.id.to_string() })))
 }
 
@@ -266,7 +265,8 @@ async fn list_steps(
     Ok(axum::Json(PageOut::from_page(page, StepOut::from)))
 }
 
-/// Cancel a run. A queued or waiting run ends at once; a running one stops before its next node.
+/// Cancel a run. A queued or waiting run ends at once; a running one stops at once, interrupting the
+/// node in flight where it can (a node that cannot be interrupted finishes first).
 #[utoipa::path(post, path = "/workspaces/{ws}/runs/{run}/cancel", tag = "runs", params(WsPath, RunPath),
     responses((status = 200, body = RunOut)), security(("user" = ["runs:write"]), ("api_key" = ["runs:write"])))]
 async fn cancel_run(
@@ -302,7 +302,6 @@ async fn retry_run(
         Some(_) => return Err(ApiError::field("/from", "must be `failed_step` or `start`")),
     };
     let retry = state.store.retry_run(&auth.scope, &auth.resource.id, from).await?;
-    state.runs_queued.notify_one();
     Ok((StatusCode::ACCEPTED, axum::Json(RunStartedOut { run_id: retry.id.to_string() })))
 }
 

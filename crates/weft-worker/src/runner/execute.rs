@@ -14,6 +14,7 @@ use futures_util::StreamExt;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use serde_json::{Value, json};
 use weft_engine::definition::{BackoffKind, OnError, RetryPolicy};
@@ -34,15 +35,19 @@ use weft_store::{
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Executes the claimed run until it ends, parks, or loses its lease. Cancelling `cancel` (the
+/// runner does when the run's cancel is signalled) ends it as cancelled, interrupting the node
+/// in flight.
 pub(super) async fn execute_run(
     store: &Store,
     outbound: &OutboundClient,
     definitions: &Definitions,
     claim: ClaimedRun,
     lease: Duration,
+    cancel: CancellationToken,
 ) {
     let run = claim.run().id.clone();
-    match drive(store, outbound, definitions, &claim, lease).await {
+    match drive(store, outbound, definitions, &claim, lease, &cancel).await {
         Ok(()) => {}
         Err(StoreError::LeaseLost) => tracing::warn!(%run, "lost the run's lease; its next owner continues it"),
         // The lease runs out and another claim resumes from the recorded steps.
@@ -94,34 +99,54 @@ fn run_output(definition: &WorkflowDef, state: &RunState) -> Value {
     Value::Object(output)
 }
 
-/// The longest pause between renewals: it is also how soon a running run sees a cancel.
+/// The longest pause between renewals: it is also how soon a running run sees a cancel whose
+/// signal was lost.
 const HEARTBEAT: Duration = Duration::from_secs(1);
 
 /// Renews the run's lease every second (or third of the lease, if shorter) for as long as the
 /// run executes — through nodes that take long, too — and publishes what the last renewal said.
-/// When the run must stop (cancelled, or the lease lost), it interrupts the run's sandbox, so a
-/// script in a loop stops at once rather than at its deadline. Stops when dropped.
+/// A renewal that reports a cancel request also cancels the run's token, so a lost cancel signal
+/// still stops the run. When the run must stop (its token cancelled, or the lease lost), it
+/// interrupts the run's sandbox, so a script in a loop stops at once rather than at its
+/// deadline. Stops when dropped.
 struct Heartbeat {
     renewal: watch::Receiver<Renewal>,
     task: JoinHandle<()>,
 }
 
 impl Heartbeat {
-    fn start(store: &Store, claim: &ClaimedRun, lease: Duration, sandbox: Interrupter) -> Heartbeat {
+    fn start(
+        store: &Store,
+        claim: &ClaimedRun,
+        lease: Duration,
+        cancel: &CancellationToken,
+        sandbox: Interrupter,
+    ) -> Heartbeat {
         let (sender, renewal) = watch::channel(Renewal::Held);
-        let (store, claim) = (store.clone(), claim.clone());
+        let (store, claim, cancel) = (store.clone(), claim.clone(), cancel.clone());
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
         let task = tokio::spawn(async move {
             loop {
-                tokio::time::sleep(HEARTBEAT.min(lease / 3)).await;
+                tokio::select! {
+                    () = tokio::time::sleep(HEARTBEAT.min(lease / 3)) => {}
+                    () = cancel.cancelled(), if !sandbox.is_interrupted() => {
+                        sandbox.interrupt();
+                        continue;
+                    }
+                }
                 match store.renew_lease(&claim, lease_ms).await {
                     Ok(state) => {
                         let _ = sender.send(state);
-                        if state != Renewal::Held {
-                            sandbox.interrupt();
-                        }
-                        if state == Renewal::Lost {
-                            return;
+                        match state {
+                            Renewal::Held => {}
+                            Renewal::CancelRequested => {
+                                cancel.cancel();
+                                sandbox.interrupt();
+                            }
+                            Renewal::Lost => {
+                                sandbox.interrupt();
+                                return;
+                            }
                         }
                     }
                     // A passing database error: the lease still has two thirds to go.
@@ -280,7 +305,7 @@ enum Settled {
     Outputs(Vec<Vec<Item>>),
     /// It failed and its node stops the run (`on_error: stop`), with this message.
     Stop(String),
-    /// The run was told to stop while it executed; the heartbeat says why.
+    /// The run was told to stop while it executed: cancelled, or its lease lost.
     Interrupted,
 }
 
@@ -291,6 +316,7 @@ struct Execution<'a> {
     claim: &'a ClaimedRun,
     definition: &'a WorkflowDef,
     exprs: Arc<JsExpressions>,
+    cancel: &'a CancellationToken,
 }
 
 impl Execution<'_> {
@@ -319,8 +345,12 @@ impl Execution<'_> {
             } else {
                 None
             };
-            let Attempt { result, logs } =
-                attempt_node(self.outbound, &self.exprs, node, activation.kind, &activation.inputs).await;
+            let executing = attempt_node(self.outbound, &self.exprs, node, activation.kind, &activation.inputs);
+            let Attempt { result, logs } = self
+                .cancel
+                .run_until_cancelled(executing)
+                .await
+                .unwrap_or_else(|| Attempt { result: Err("the run was cancelled".to_owned()), logs: None });
             let (output, error);
             let outcome = match &result {
                 Ok(outputs) => {
@@ -338,7 +368,9 @@ impl Execution<'_> {
             }
             let message = match result {
                 Ok(outputs) => return Ok((attempt, Settled::Outputs(outputs))),
-                Err(_) if self.exprs.interrupter().is_interrupted() => return Ok((attempt, Settled::Interrupted)),
+                Err(_) if self.cancel.is_cancelled() || self.exprs.interrupter().is_interrupted() => {
+                    return Ok((attempt, Settled::Interrupted));
+                }
                 Err(message) => message,
             };
             if let Some(retry) = &node.retry
@@ -454,6 +486,7 @@ async fn drive(
     definitions: &Definitions,
     claim: &ClaimedRun,
     lease: Duration,
+    cancel: &CancellationToken,
 ) -> Result<()> {
     let (run, scope) = (claim.run(), claim.scope());
     if run.cancel_requested {
@@ -488,19 +521,25 @@ async fn drive(
     let recorded = if claim.may_have_steps() { store.recorded_steps(scope, &run.id).await? } else { Vec::new() };
     let mut progress = Progress::resume(input_items(&run.input), recorded, &exprs);
 
-    let execution = Execution { store, outbound, claim, definition: &definition, exprs: Arc::clone(&exprs) };
+    let execution = Execution { store, outbound, claim, definition: &definition, exprs: Arc::clone(&exprs), cancel };
     let max_concurrency =
         definition.settings.max_concurrency.map_or(DEFAULT_MAX_CONCURRENCY, |n| usize::try_from(n.max(1)).unwrap_or(1));
     let deadline = definition.settings.timeout_ms.map(|ms| run.started_at.unwrap_or_else(now_ms) + ms as i64);
-    let heartbeat = Heartbeat::start(store, claim, lease, exprs.interrupter());
+    let heartbeat = Heartbeat::start(store, claim, lease, cancel, exprs.interrupter());
     // Attempts recorded but not yet written, and when the last checkpoint was.
     let mut pending = Checkpoint::new();
     let mut checkpointed = Instant::now();
     loop {
+        if cancel.is_cancelled() {
+            return store.finish_run(claim, RunEnd::Cancelled).await.map(drop);
+        }
         match heartbeat.state() {
             Renewal::Held => {}
             Renewal::CancelRequested => pending.end(RunEnd::Cancelled),
             Renewal::Lost => return Err(StoreError::LeaseLost),
+        }
+        if cancel.is_cancelled() {
+            pending.end(RunEnd::Cancelled);
         }
         if deadline.is_some_and(|deadline| now_ms() > deadline) {
             queue_error_run(store, claim, &definition, RunStatus::TimedOut, None, &mut pending).await?;

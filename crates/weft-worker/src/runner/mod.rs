@@ -1,19 +1,24 @@
 //! The run worker: claims queued runs with a lease, executes them (see [`execute`]) with bounded
 //! concurrency, renews each lease while its run executes, and periodically requeues runs whose
-//! lease expired (their worker died) and wakes waiting runs that are due.
+//! lease expired (their worker died) and wakes waiting runs that are due. The store's signals
+//! wake it when runs are queued and stop a run it executes when its cancel is requested.
 
 mod definitions;
 mod execute;
 mod http_node;
 mod linked;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Semaphore;
+use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use weft_store::{ClaimRequest, Store, now_ms};
+use tokio_util::task::AbortOnDropHandle;
+use weft_domain::RunId;
+use weft_store::{ClaimRequest, ClaimedRun, Store, now_ms};
 
 use crate::outbound::OutboundClient;
 use definitions::Definitions;
@@ -29,23 +34,91 @@ pub struct RunnerSettings {
     pub lease: Duration,
     /// Runs of one workspace executing at once, so one busy workspace cannot take every slot.
     pub per_workspace_cap: u32,
-    /// How often to look for work when nobody rang.
+    /// How often to look for work when no signal rang: the fallback for a lost wake-up (and
+    /// for a workspace cap freed by another process's worker, which rings nothing).
     pub poll: Duration,
 }
+
+/// How often expired leases are requeued and due waits woken, at most: how late a due wait
+/// resumes.
+const MAINTENANCE: Duration = Duration::from_secs(1);
 
 pub struct Runner {
     store: Store,
     /// Every request a node sends to a user-supplied URL goes through it.
     outbound: OutboundClient,
     settings: RunnerSettings,
-    /// Rung when a run is queued in this process.
-    queued: Arc<Notify>,
+    executing: Executing,
+    /// Parsed workflow versions, shared by the runs it executes.
     definitions: Definitions,
 }
 
+/// The runs this worker executes, each with the token that stops it, fed by the store's cancel
+/// signal.
+#[derive(Clone, Default)]
+struct Executing(Arc<Mutex<HashMap<RunId, CancellationToken>>>);
+
+impl Executing {
+    fn runs(&self) -> std::sync::MutexGuard<'_, HashMap<RunId, CancellationToken>> {
+        // A map of tokens stays consistent even if a holder panicked.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Executes the claimed run with a token the cancel signal can reach while it runs. A
+    /// cancel signalled between the claim and this registration is seen by the heartbeat.
+    async fn execute(
+        self,
+        store: Store,
+        outbound: OutboundClient,
+        definitions: Definitions,
+        claim: ClaimedRun,
+        lease: Duration,
+    ) {
+        let token = CancellationToken::new();
+        let registered = Registered { executing: self, run: claim.run().id.clone() };
+        registered.executing.runs().insert(registered.run.clone(), token.clone());
+        execute::execute_run(&store, &outbound, &definitions, claim, lease, token).await;
+    }
+
+    fn cancel(&self, run: &RunId) {
+        if let Some(token) = self.runs().get(run) {
+            token.cancel();
+        }
+    }
+
+    /// Cancels the runs named by the store's cancel signal, until dropped.
+    fn follow_cancels(&self, store: &Store) -> AbortOnDropHandle<()> {
+        let mut cancels = store.signals().cancels();
+        let executing = self.clone();
+        AbortOnDropHandle::new(tokio::spawn(async move {
+            loop {
+                match cancels.recv().await {
+                    Ok(run) => executing.cancel(&run),
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "missed cancel signals; those runs stop at their next heartbeat")
+                    }
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        }))
+    }
+}
+
+/// A run's entry in [`Executing`], removed when its execution ends, even by a panic.
+struct Registered {
+    executing: Executing,
+    run: RunId,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.executing.runs().remove(&self.run);
+    }
+}
+
 impl Runner {
-    pub fn new(store: Store, outbound: OutboundClient, settings: RunnerSettings, queued: Arc<Notify>) -> Self {
-        Runner { store, outbound, settings, queued, definitions: Definitions::default() }
+    pub fn new(store: Store, outbound: OutboundClient, settings: RunnerSettings) -> Self {
+        Runner { store, outbound, settings, executing: Executing::default(), definitions: Definitions::default() }
     }
 
     fn lease_ms(&self) -> i64 {
@@ -53,53 +126,76 @@ impl Runner {
     }
 
     /// Claims and executes runs until `shutdown`, then waits for the runs it holds to reach a
-    /// checkpoint (the caller bounds that wait).
+    /// checkpoint (the caller bounds that wait). It claims at start, when the store signals
+    /// queued runs, when a slot frees up, and every `poll` in case a signal was lost.
     pub async fn run(self, shutdown: CancellationToken) {
         let slots = Arc::new(Semaphore::new(self.settings.concurrency));
         let mut executing = JoinSet::new();
-        // Often enough that a due wait resumes within a poll, and an expired lease within half of one.
-        let mut maintenance = tokio::time::interval(self.settings.poll.min(self.settings.lease / 2));
+        let mut queued = self.store.signals().queued();
+        let _cancels = self.executing.follow_cancels(&self.store);
+        let mut poll = tokio::time::interval(self.settings.poll);
+        let mut maintenance = tokio::time::interval(MAINTENANCE.min(self.settings.lease / 2));
+        for timer in [&mut poll, &mut maintenance] {
+            timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        }
         loop {
-            tokio::select! {
+            let look = tokio::select! {
                 () = shutdown.cancelled() => break,
-                () = self.queued.notified() => {}
-                () = tokio::time::sleep(self.settings.poll) => {}
-                _ = maintenance.tick() => self.maintain().await,
-                Some(_) = executing.join_next(), if !executing.is_empty() => {}
-            }
-            // Claim as long as there are free slots and queued runs.
-            loop {
-                let free = slots.available_permits();
-                if free == 0 {
-                    break;
+                () = queued.rung() => true,
+                _ = poll.tick() => true,
+                // Runs it requeues or wakes ring the queued signal.
+                _ = maintenance.tick() => {
+                    self.maintain().await;
+                    false
                 }
-                let claimed = match self.claim(free).await {
-                    Ok(claimed) => claimed,
-                    Err(error) => {
-                        tracing::error!(error = %error, "claiming runs failed");
-                        break;
-                    }
-                };
-                let count = claimed.len();
-                for claim in claimed {
-                    let Ok(permit) = Arc::clone(&slots).acquire_owned().await else { return };
-                    let (store, outbound, lease) = (self.store.clone(), self.outbound.clone(), self.settings.lease);
-                    let definitions = self.definitions.clone();
-                    executing.spawn(async move {
-                        execute::execute_run(&store, &outbound, &definitions, claim, lease).await;
-                        drop(permit);
-                    });
-                }
-                if count < free {
-                    break;
-                }
+                Some(_) = executing.join_next(), if !executing.is_empty() => true,
+            };
+            if look {
+                self.fill(&slots, &mut executing).await;
             }
         }
         while executing.join_next().await.is_some() {}
     }
 
+    /// Claims runs into the free slots until they are full or nothing is queued.
+    async fn fill(&self, slots: &Arc<Semaphore>, executing: &mut JoinSet<()>) {
+        loop {
+            let free = slots.available_permits();
+            if free == 0 {
+                return;
+            }
+            let claimed = match self.claim(free).await {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::error!(error = %error, "claiming runs failed");
+                    return;
+                }
+            };
+            let count = claimed.len();
+            for claim in claimed {
+                let Ok(permit) = Arc::clone(slots).acquire_owned().await else { return };
+                let (store, outbound) = (self.store.clone(), self.outbound.clone());
+                let run = self.executing.clone().execute(
+                    store,
+                    outbound,
+                    self.definitions.clone(),
+                    claim,
+                    self.settings.lease,
+                );
+                executing.spawn(async move {
+                    run.await;
+                    drop(permit);
+                });
+            }
+            if count < free {
+                return;
+            }
+        }
+    }
+
     /// Claims and executes queued runs until none is left; for tests and one-shot use.
     pub async fn run_until_idle(&self) -> usize {
+        let _cancels = self.executing.follow_cancels(&self.store);
         let mut executed = 0;
         loop {
             self.maintain().await;
@@ -110,15 +206,20 @@ impl Runner {
             executed += claimed.len();
             let mut batch = JoinSet::new();
             for claim in claimed {
-                let (store, outbound, lease) = (self.store.clone(), self.outbound.clone(), self.settings.lease);
-                let definitions = self.definitions.clone();
-                batch.spawn(async move { execute::execute_run(&store, &outbound, &definitions, claim, lease).await });
+                let (store, outbound) = (self.store.clone(), self.outbound.clone());
+                batch.spawn(self.executing.clone().execute(
+                    store,
+                    outbound,
+                    self.definitions.clone(),
+                    claim,
+                    self.settings.lease,
+                ));
             }
             while batch.join_next().await.is_some() {}
         }
     }
 
-    async fn claim(&self, limit: usize) -> weft_store::Result<Vec<weft_store::ClaimedRun>> {
+    async fn claim(&self, limit: usize) -> weft_store::Result<Vec<ClaimedRun>> {
         self.store
             .claim_runs(ClaimRequest {
                 worker: &self.settings.worker,

@@ -22,13 +22,20 @@ pub(crate) fn weft(dir: &Path) -> Command {
 }
 
 /// Starts `weft serve` and waits for the log line with the URL to open.
-pub(crate) async fn serve(mut command: Command) -> (Child, String) {
+pub(crate) async fn serve(command: Command) -> (Child, String) {
+    let (child, ready) = started(command).await;
+    let rest = ready.split("Weft is ready: open ").nth(1).unwrap_or_else(|| panic!("no URL to open in `{ready}`"));
+    (child, rest.split_whitespace().next().unwrap().to_owned())
+}
+
+/// Starts `weft` and waits for its log line saying it is ready, which it returns.
+pub(crate) async fn started(mut command: Command) -> (Child, String) {
     let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn weft");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = tokio::time::timeout(Duration::from_secs(30), async {
+    let ready = tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(rest) = line.split("Weft is ready: open ").nth(1) {
-                return rest.split_whitespace().next().unwrap().to_owned();
+            if line.contains("Weft is ready") {
+                return line;
             }
         }
         panic!("weft exited before it was ready");
@@ -37,7 +44,7 @@ pub(crate) async fn serve(mut command: Command) -> (Child, String) {
     .expect("weft became ready within 30 s");
     // Keep draining stdout so logging never blocks the server.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, url)
+    (child, ready)
 }
 
 async fn terminate(mut child: Child) {

@@ -22,16 +22,28 @@ async fn start(dir: &Path, database_url: &str) -> (Child, String) {
         .args(["serve", "--bind", "127.0.0.1:0", "--migrate", "--database-url", database_url])
         .env("WEFT_DATA_DIR", dir)
         .env("WEFT_RUN_LEASE_SECS", "3")
-        .env("WEFT_WORKER_CONCURRENCY", "4")
-        .env("WEFT_RATE_LIMIT_PER_MINUTE", "1000000")
-        .env("WEFT_RATE_LIMIT_BURST", "100000")
-        .env("WEFT_RATE_LIMIT_IP_PER_MINUTE", "1000000")
-        .env("WEFT_RATE_LIMIT_IP_BURST", "100000");
+        .env("WEFT_WORKER_CONCURRENCY", "4");
+    without_rate_limits(&mut command);
     let (child, url) = serve(command).await;
     (child, format!("{url}/api/v1"))
 }
 
-async fn call(client: &reqwest::Client, method: reqwest::Method, url: &str, token: &str, body: Option<Value>) -> Value {
+/// One client sends everything in these tests.
+pub(crate) fn without_rate_limits(command: &mut Command) {
+    command
+        .env("WEFT_RATE_LIMIT_PER_MINUTE", "1000000")
+        .env("WEFT_RATE_LIMIT_BURST", "100000")
+        .env("WEFT_RATE_LIMIT_IP_PER_MINUTE", "1000000")
+        .env("WEFT_RATE_LIMIT_IP_BURST", "100000");
+}
+
+pub(crate) async fn call(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    token: &str,
+    body: Option<Value>,
+) -> Value {
     let mut request = client.request(method, url).bearer_auth(token);
     if let Some(body) = body {
         request = request.json(&body);
@@ -41,6 +53,23 @@ async fn call(client: &reqwest::Client, method: reqwest::Method, url: &str, toke
     let value: Value = response.json().await.unwrap_or(Value::Null);
     assert!(status.is_success(), "{url}: {status} {value}");
     value
+}
+
+/// A new account with a workspace and an API key for workflows and runs (in the database, so it
+/// outlives any process); returns the workspace's id and the key.
+pub(crate) async fn workspace_with_key(client: &reqwest::Client, api: &str) -> (String, String) {
+    let register = json!({"email": "ops@example.com", "password": TEST_PASSWORD, "name": "Ops"});
+    client.post(format!("{api}/auth/register")).json(&register).send().await.unwrap();
+    let login = json!({"email": "ops@example.com", "password": TEST_PASSWORD});
+    let tokens: Value =
+        client.post(format!("{api}/auth/login")).json(&login).send().await.unwrap().json().await.unwrap();
+    let user = tokens["access_token"].as_str().unwrap().to_owned();
+    let workspaces = call(client, reqwest::Method::GET, &format!("{api}/workspaces"), &user, None).await;
+    let ws_id = workspaces["items"][0]["id"].as_str().unwrap().to_owned();
+    let scopes = json!({"name": "ops", "scopes": ["workflows:write", "runs:write", "runs:read"]});
+    let key_url = format!("{api}/workspaces/{ws_id}/api-keys");
+    let key = call(client, reqwest::Method::POST, &key_url, &user, Some(scopes)).await;
+    (ws_id, key["secret"].as_str().unwrap().to_owned())
 }
 
 async fn count(client: &reqwest::Client, base: &str, key: &str, status: &str) -> usize {
@@ -55,18 +84,8 @@ backend_test! {
         let client = reqwest::Client::builder().no_proxy().build().unwrap();
         let (mut first, api) = start(dir.path(), &db.url).await;
 
-        // An account, its workspace, and an API key (it lives in the database, so it outlives the crash).
-        let register = json!({"email": "ops@example.com", "password": TEST_PASSWORD, "name": "Ops"});
-        client.post(format!("{api}/auth/register")).json(&register).send().await.unwrap();
-        let login = json!({"email": "ops@example.com", "password": TEST_PASSWORD});
-        let tokens: Value = client.post(format!("{api}/auth/login")).json(&login).send().await.unwrap().json().await.unwrap();
-        let user = tokens["access_token"].as_str().unwrap().to_owned();
-        let workspaces = call(&client, reqwest::Method::GET, &format!("{api}/workspaces"), &user, None).await;
-        let ws_id = workspaces["items"][0]["id"].as_str().unwrap().to_owned();
+        let (ws_id, key) = workspace_with_key(&client, &api).await;
         let ws = format!("{api}/workspaces/{ws_id}");
-        let scopes = json!({"name": "ops", "scopes": ["workflows:write", "runs:write", "runs:read"]});
-        let key = call(&client, reqwest::Method::POST, &format!("{ws}/api-keys"), &user, Some(scopes)).await;
-        let key = key["secret"].as_str().unwrap().to_owned();
 
         // A chain of NODES steps after the trigger.
         let mut nodes = vec![json!({"name": "Start", "type": "manual_trigger"})];

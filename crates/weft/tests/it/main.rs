@@ -15,6 +15,7 @@ mod rate_limit;
 mod retention;
 mod runs;
 mod runs_store;
+mod scale_out;
 mod store;
 mod tenancy_matrix;
 mod workflows;

@@ -665,3 +665,71 @@ backend_test! {
         assert_eq!(finished(&app, &ws, &reported.id).await.status, "succeeded");
     }
 }
+
+/// A remote API that never answers: it reports each request it receives and keeps the
+/// connection open.
+async fn silent_server() -> (std::net::SocketAddr, tokio::sync::mpsc::UnboundedReceiver<()>) {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (received, requests) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let received = received.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(read) => head.extend_from_slice(&buffer[..read]),
+                    }
+                }
+                let _ = received.send(());
+                // Holds the connection until the client gives up on it.
+                let _ = socket.read(&mut buffer).await;
+            });
+        }
+    });
+    (address, requests)
+}
+
+backend_test! {
+    async fn a_cancel_interrupts_the_node_in_flight_well_within_the_heartbeat(backend) {
+        let (address, mut requests) = silent_server().await;
+        let app = TestApp::spawn_with(backend, |config| config.outbound_allow_cidrs = vec!["127.0.0.0/8".into()]).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let nodes = json!([
+            {"name": "Start", "type": "manual_trigger"},
+            {"name": "Slow", "type": "http_request", "params": {"url": format!("http://{address}/slow")}},
+            {"name": "After", "type": "set", "params": {"assignments": [{"name": "reached", "value": true}]}},
+        ]);
+        let connections = json!([{"from": "Start", "to": "Slow"}, {"from": "Slow", "to": "After"}]);
+        let workflow = published(&app, &ws, nodes, connections).await;
+        // Three runs, each cancelled while its request hangs: a heartbeat (every second) could
+        // stop one of them this fast by chance, but hardly all three.
+        let mut runs = Vec::new();
+        for _ in 0..3 {
+            runs.push(start(&app, &ws, &workflow, json!({})).await);
+        }
+        for _ in 0..3 {
+            tokio::time::timeout(Duration::from_secs(20), requests.recv()).await.expect("the request is sent").unwrap();
+        }
+        let mut took = Vec::new();
+        for run in &runs {
+            assert_eq!(reaches(&app, &ws, run, "running").await.status, "running");
+            let asked = Instant::now();
+            let cancel = ws.path(&format!("/runs/{run}/cancel"));
+            let answer: RunOut = expect_status(app.post(&cancel, Some(&ws.owner.access_token), &json!({})).await, 200).await;
+            assert!(answer.cancel_requested, "{answer:?}");
+            let out = finished(&app, &ws, run).await;
+            took.push(asked.elapsed());
+            assert_eq!(out.status, "cancelled", "{out:?}");
+            let steps = steps(&app, &ws, run).await;
+            let slow: Vec<(&str, Option<&Value>)> = steps.iter().map(|s| (s.node.as_str(), s.error.as_ref())).collect();
+            assert_eq!(slow, [("Slow", Some(&json!({"message": "the run was cancelled"})))], "the node was interrupted");
+        }
+        eprintln!("cancelled mid-request after {took:?}");
+        assert!(took.iter().all(|t| *t < Duration::from_millis(300)), "not all cancelled at once: {took:?}");
+    }
+}

@@ -1,0 +1,191 @@
+//! Wake-ups about the run queue, rung by the store itself whenever it changes the queue, so that
+//! no caller can forget one: "runs were queued" (after [`Store::enqueue_run`],
+//! [`Store::retry_run`], and [`Store::wake_due`] / [`Store::requeue_expired`] when they changed
+//! rows) and "cancel requested for run X" (after [`Store::request_cancel`] of a running run).
+//!
+//! Every signal reaches this process at once. On PostgreSQL it also goes out as `NOTIFY` on
+//! [`RUNS_CHANNEL`] or [`CANCEL_CHANNEL`] (payload: the run id), and [`Store::listen`] forwards
+//! what other processes sent into this one. A signal can be lost (a listener reconnecting, a
+//! slow receiver), so workers keep a slow poll and the heartbeat as fallbacks.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgListener, PgNotification};
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use weft_domain::RunId;
+
+use crate::connect::redact_url;
+use crate::{Backend, Store};
+
+/// The `NOTIFY` channel of "runs were queued"; the payload is empty.
+pub const RUNS_CHANNEL: &str = "weft_runs";
+/// The `NOTIFY` channel of "cancel requested"; the payload is the run id.
+pub const CANCEL_CHANNEL: &str = "weft_cancel";
+
+/// Cancel requests a slow receiver may fall behind by before it misses some (it then relies on
+/// its heartbeat).
+const CANCEL_BACKLOG: usize = 1024;
+
+/// This process's end of the signals. Cheap to clone; every clone rings the same receivers.
+#[derive(Debug, Clone)]
+pub struct Signals {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// Counts rings; a receiver wakes once for any number of rings since it last looked.
+    queued: watch::Sender<u64>,
+    cancels: broadcast::Sender<RunId>,
+}
+
+impl Default for Signals {
+    fn default() -> Self {
+        let (queued, _) = watch::channel(0);
+        let (cancels, _) = broadcast::channel(CANCEL_BACKLOG);
+        Signals { inner: Arc::new(Inner { queued, cancels }) }
+    }
+}
+
+/// Waits for "runs were queued". Rings that arrive while nobody waits are kept (as one), so a
+/// worker busy claiming does not miss the next.
+#[derive(Debug)]
+pub struct QueuedSignal(watch::Receiver<u64>);
+
+impl QueuedSignal {
+    /// Returns once runs were queued since the last return (or since subscribing).
+    pub async fn rung(&mut self) {
+        if self.0.changed().await.is_err() {
+            // The store is gone, and with it every ringer: nothing will ever be queued here.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+impl Signals {
+    /// "Runs were queued", from now on.
+    pub fn queued(&self) -> QueuedSignal {
+        QueuedSignal(self.inner.queued.subscribe())
+    }
+
+    /// The ids of running runs whose cancel was requested, from now on.
+    pub fn cancels(&self) -> broadcast::Receiver<RunId> {
+        self.inner.cancels.subscribe()
+    }
+
+    /// Rings "runs were queued" in this process only; the coalescer's `NOTIFY` tells the others.
+    pub(crate) fn ring_queued_here(&self) {
+        self.inner.queued.send_modify(|rings| *rings = rings.wrapping_add(1));
+    }
+
+    fn ring_cancel(&self, run: RunId) {
+        // No receiver means no worker in this process; that is not an error.
+        let _ = self.inner.cancels.send(run);
+    }
+}
+
+impl Store {
+    /// This process's signals: what workers wait on.
+    pub fn signals(&self) -> &Signals {
+        &self.signals
+    }
+
+    /// Rings "runs were queued" here and, on PostgreSQL, in every listening process.
+    pub(crate) async fn ring_queued(&self) {
+        self.signals.ring_queued_here();
+        self.notify(RUNS_CHANNEL, "").await;
+    }
+
+    /// Rings "cancel requested" for a running run here and, on PostgreSQL, in every listening
+    /// process.
+    pub(crate) async fn ring_cancel(&self, run: &RunId) {
+        self.signals.ring_cancel(run.clone());
+        self.notify(CANCEL_CHANNEL, run.as_str()).await;
+    }
+
+    /// Sends a `NOTIFY` on PostgreSQL. The change it announces is already committed, so a
+    /// failure is only logged: the receivers' fallbacks find the change a little later.
+    async fn notify(&self, channel: &str, payload: &str) {
+        if self.backend() != Backend::Postgres {
+            return;
+        }
+        let sent = sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(payload).execute(&self.pool).await;
+        if let Err(error) = sent {
+            tracing::warn!(channel, error = %error, "sending a run signal to other processes failed");
+        }
+    }
+
+    /// On PostgreSQL, starts forwarding the signals other processes send into this process's
+    /// [`Store::signals`] until `shutdown`; on SQLite, whose signals never leave the process,
+    /// starts nothing. A lost connection is logged and made again with a growing pause.
+    pub fn listen(&self, shutdown: CancellationToken) -> Option<JoinHandle<()>> {
+        let url = self.listen_url.clone()?;
+        let signals = self.signals.clone();
+        Some(tokio::spawn(async move {
+            let mut pause = RECONNECT_MIN;
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    ended = forward(&url.0, &signals, &mut pause) => {
+                        let Err(error) = ended;
+                        tracing::warn!(error = %error, retry_in_ms = pause.as_millis() as u64,
+                            "listening for run signals failed; reconnecting");
+                    }
+                }
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(pause) => {}
+                }
+                pause = (pause * 2).min(RECONNECT_MAX);
+            }
+        }))
+    }
+}
+
+/// The database URL to listen on, password and all: it never prints.
+#[derive(Clone)]
+pub(crate) struct ListenUrl(pub(crate) Arc<str>);
+
+impl fmt::Debug for ListenUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&redact_url(&self.0))
+    }
+}
+
+const RECONNECT_MIN: Duration = Duration::from_millis(250);
+const RECONNECT_MAX: Duration = Duration::from_secs(10);
+
+/// Listens on one connection and forwards every notification until the connection fails.
+async fn forward(url: &str, signals: &Signals, pause: &mut Duration) -> Result<Infallible, sqlx::Error> {
+    let mut listener = PgListener::connect(url).await?;
+    listener.listen_all([RUNS_CHANNEL, CANCEL_CHANNEL]).await?;
+    *pause = RECONNECT_MIN;
+    tracing::debug!("listening for run signals");
+    // Whatever was sent while nobody listened is unknown: look for queued runs once.
+    signals.ring_queued_here();
+    loop {
+        match listener.try_recv().await? {
+            Some(notification) => deliver(signals, &notification),
+            // The connection dropped and was made again; notifications in between are lost.
+            None => signals.ring_queued_here(),
+        }
+    }
+}
+
+fn deliver(signals: &Signals, notification: &PgNotification) {
+    match notification.channel() {
+        RUNS_CHANNEL => signals.ring_queued_here(),
+        CANCEL_CHANNEL => match notification.payload().parse() {
+            Ok(run) => signals.ring_cancel(run),
+            Err(error) => {
+                tracing::warn!(payload = notification.payload(), error = %error, "ignoring a bad cancel signal")
+            }
+        },
+        _ => {}
+    }
+}
