@@ -530,9 +530,6 @@ async fn drive(
     let mut pending = Checkpoint::new();
     let mut checkpointed = Instant::now();
     loop {
-        if cancel.is_cancelled() {
-            return store.finish_run(claim, RunEnd::Cancelled).await.map(drop);
-        }
         match heartbeat.state() {
             Renewal::Held => {}
             Renewal::CancelRequested => pending.end(RunEnd::Cancelled),
