@@ -178,6 +178,7 @@ fn start_worker(
             lease: Duration::from_secs(config.run_lease_secs),
             per_workspace_cap: config.workspace_run_cap,
             poll: RUN_POLL,
+            max_items_per_output: config.max_items_per_output,
         },
     );
     store.listen(shutdown.clone());

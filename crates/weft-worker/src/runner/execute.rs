@@ -35,6 +35,15 @@ use weft_store::{
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// What bounds a run's execution.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    /// The claim's lease, renewed by the heartbeat.
+    pub lease: Duration,
+    /// Items a node may emit on one output.
+    pub max_items_per_output: usize,
+}
+
 /// Executes the claimed run until it ends, parks, or loses its lease. Cancelling `cancel` (the
 /// runner does when the run's cancel is signalled) ends it as cancelled, interrupting the node
 /// in flight.
@@ -43,11 +52,11 @@ pub(super) async fn execute_run(
     outbound: &OutboundClient,
     definitions: &Definitions,
     claim: ClaimedRun,
-    lease: Duration,
+    limits: Limits,
     cancel: CancellationToken,
 ) {
     let run = claim.run().id.clone();
-    match drive(store, outbound, definitions, &claim, lease, &cancel).await {
+    match drive(store, outbound, definitions, &claim, limits, &cancel).await {
         Ok(()) => {}
         Err(StoreError::LeaseLost) => tracing::warn!(%run, "lost the run's lease; its next owner continues it"),
         // The lease runs out and another claim resumes from the recorded steps.
@@ -317,6 +326,7 @@ struct Execution<'a> {
     definition: &'a WorkflowDef,
     exprs: Arc<JsExpressions>,
     cancel: &'a CancellationToken,
+    max_items_per_output: usize,
 }
 
 impl Execution<'_> {
@@ -351,6 +361,7 @@ impl Execution<'_> {
                 .run_until_cancelled(executing)
                 .await
                 .unwrap_or_else(|| Attempt { result: Err("the run was cancelled".to_owned()), logs: None });
+            let result = result.and_then(|outputs| within_item_limit(outputs, self.max_items_per_output));
             let (output, error);
             let outcome = match &result {
                 Ok(outputs) => {
@@ -381,6 +392,18 @@ impl Execution<'_> {
             }
             return Ok((attempt, settle_failure(node, activation, message)));
         }
+    }
+}
+
+/// The outputs, or the failure of a node that emitted more items on one output than allowed
+/// (every item of a run is kept in memory and recorded in its step).
+fn within_item_limit(outputs: Vec<Vec<Item>>, limit: usize) -> std::result::Result<Vec<Vec<Item>>, String> {
+    match outputs.iter().enumerate().find(|(_, items)| items.len() > limit) {
+        Some((index, items)) => Err(format!(
+            "the node emitted {} items on output {index}; at most {limit} are allowed (`max_items_per_output`)",
+            items.len()
+        )),
+        None => Ok(outputs),
     }
 }
 
@@ -485,7 +508,7 @@ async fn drive(
     outbound: &OutboundClient,
     definitions: &Definitions,
     claim: &ClaimedRun,
-    lease: Duration,
+    limits: Limits,
     cancel: &CancellationToken,
 ) -> Result<()> {
     let (run, scope) = (claim.run(), claim.scope());
@@ -521,11 +544,19 @@ async fn drive(
     let recorded = if claim.may_have_steps() { store.recorded_steps(scope, &run.id).await? } else { Vec::new() };
     let mut progress = Progress::resume(input_items(&run.input), recorded, &exprs);
 
-    let execution = Execution { store, outbound, claim, definition: &definition, exprs: Arc::clone(&exprs), cancel };
+    let execution = Execution {
+        store,
+        outbound,
+        claim,
+        definition: &definition,
+        exprs: Arc::clone(&exprs),
+        cancel,
+        max_items_per_output: limits.max_items_per_output,
+    };
     let max_concurrency =
         definition.settings.max_concurrency.map_or(DEFAULT_MAX_CONCURRENCY, |n| usize::try_from(n.max(1)).unwrap_or(1));
     let deadline = definition.settings.timeout_ms.map(|ms| run.started_at.unwrap_or_else(now_ms) + ms as i64);
-    let heartbeat = Heartbeat::start(store, claim, lease, cancel, exprs.interrupter());
+    let heartbeat = Heartbeat::start(store, claim, limits.lease, cancel, exprs.interrupter());
     // Attempts recorded but not yet written, and when the last checkpoint was.
     let mut pending = Checkpoint::new();
     let mut checkpointed = Instant::now();

@@ -22,6 +22,7 @@ use weft_store::{ClaimRequest, ClaimedRun, Store, now_ms};
 
 use crate::outbound::OutboundClient;
 use definitions::Definitions;
+use execute::Limits;
 
 /// How a worker claims and holds runs.
 #[derive(Debug, Clone)]
@@ -37,6 +38,8 @@ pub struct RunnerSettings {
     /// How often to look for work when no signal rang: the fallback for a lost wake-up (and
     /// for a workspace cap freed by another process's worker, which rings nothing).
     pub poll: Duration,
+    /// A node emitting more items than this on one output fails.
+    pub max_items_per_output: usize,
 }
 
 /// How often expired leases are requeued and due waits woken, at most: how late a due wait
@@ -72,12 +75,12 @@ impl Executing {
         outbound: OutboundClient,
         definitions: Definitions,
         claim: ClaimedRun,
-        lease: Duration,
+        limits: Limits,
     ) {
         let token = CancellationToken::new();
         let registered = Registered { executing: self, run: claim.run().id.clone() };
         registered.executing.runs().insert(registered.run.clone(), token.clone());
-        execute::execute_run(&store, &outbound, &definitions, claim, lease, token).await;
+        execute::execute_run(&store, &outbound, &definitions, claim, limits, token).await;
     }
 
     fn cancel(&self, run: &RunId) {
@@ -119,6 +122,10 @@ impl Drop for Registered {
 impl Runner {
     pub fn new(store: Store, outbound: OutboundClient, settings: RunnerSettings) -> Self {
         Runner { store, outbound, settings, executing: Executing::default(), definitions: Definitions::default() }
+    }
+
+    fn limits(&self) -> Limits {
+        Limits { lease: self.settings.lease, max_items_per_output: self.settings.max_items_per_output }
     }
 
     fn lease_ms(&self) -> i64 {
@@ -175,13 +182,8 @@ impl Runner {
             for claim in claimed {
                 let Ok(permit) = Arc::clone(slots).acquire_owned().await else { return };
                 let (store, outbound) = (self.store.clone(), self.outbound.clone());
-                let run = self.executing.clone().execute(
-                    store,
-                    outbound,
-                    self.definitions.clone(),
-                    claim,
-                    self.settings.lease,
-                );
+                let run =
+                    self.executing.clone().execute(store, outbound, self.definitions.clone(), claim, self.limits());
                 executing.spawn(async move {
                     run.await;
                     drop(permit);
@@ -212,7 +214,7 @@ impl Runner {
                     outbound,
                     self.definitions.clone(),
                     claim,
-                    self.settings.lease,
+                    self.limits(),
                 ));
             }
             while batch.join_next().await.is_some() {}

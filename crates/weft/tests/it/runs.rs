@@ -733,3 +733,19 @@ backend_test! {
         assert!(took.iter().all(|t| *t < Duration::from_millis(300)), "not all cancelled at once: {took:?}");
     }
 }
+
+backend_test! {
+    async fn a_node_emitting_more_items_than_allowed_fails(backend) {
+        let app = TestApp::spawn_with(backend, |config| config.max_items_per_output = 3).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let nodes = json!([
+            {"name": "Start", "type": "manual_trigger"},
+            {"name": "Fan out", "type": "code", "params": {"code": "return [1, 2, 3, 4].map(n => ({json: {n}}))"}},
+        ]);
+        let workflow = published(&app, &ws, nodes, json!([{"from": "Start", "to": "Fan out"}])).await;
+        let out = finished(&app, &ws, &start(&app, &ws, &workflow, json!({})).await).await;
+        assert_eq!(out.status, "failed");
+        let message = out.error.unwrap()["message"].as_str().unwrap().to_owned();
+        assert!(message.contains("4 items") && message.contains("max_items_per_output"), "{message}");
+    }
+}
