@@ -7,6 +7,7 @@
 
 use std::str::FromStr;
 
+use futures_util::future::BoxFuture;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Row};
@@ -373,6 +374,63 @@ fn skip_locked(backend: Backend) -> &'static str {
     }
 }
 
+/// A claim's request, owned for the coalescer.
+struct ClaimWrite {
+    worker: String,
+    lease_ms: i64,
+    per_workspace_cap: u32,
+    limit: u32,
+    lock: &'static str,
+}
+
+fn claim<'c>(conn: &'c mut AnyConnection, request: &'c ClaimWrite) -> BoxFuture<'c, Result<Vec<ClaimedRun>>> {
+    Box::pin(async move {
+        let now = now_ms();
+        let lock = request.lock;
+        let rows = sqlx::query(&format!(
+            "WITH busy AS ( \
+                 SELECT workspace_id, COUNT(*) AS running FROM runs WHERE status = 'running' GROUP BY workspace_id \
+             ), candidates AS ( \
+                 SELECT q.id, q.workspace_id, q.created_at FROM runs q WHERE q.status = 'queued' \
+                 AND COALESCE((SELECT b.running FROM busy b WHERE b.workspace_id = q.workspace_id), 0) < $4 \
+                 ORDER BY q.created_at, q.id LIMIT $6 {lock} \
+             ), ranked AS ( \
+                 SELECT c.id, c.created_at, COALESCE(b.running, 0) \
+                     + ROW_NUMBER() OVER (PARTITION BY c.workspace_id ORDER BY c.created_at, c.id) AS slot \
+                 FROM candidates c LEFT JOIN busy b ON b.workspace_id = c.workspace_id \
+             ) \
+             UPDATE runs SET status = 'running', lease_owner = $1, lease_expires_at = $2, claims = claims + 1, \
+                 started_at = COALESCE(started_at, $3), updated_at = $3 \
+             WHERE status = 'queued' \
+             AND id IN (SELECT id FROM ranked WHERE slot <= $4 ORDER BY created_at, id LIMIT $5) \
+             RETURNING workspace_id, {RUN_COLUMNS}, (SELECT w.name FROM workflows w \
+                 WHERE w.workspace_id = runs.workspace_id AND w.id = runs.workflow_id) AS workflow_name"
+        ))
+        .bind(request.worker.as_str())
+        .bind(now.saturating_add(request.lease_ms))
+        .bind(now)
+        .bind(i64::from(request.per_workspace_cap))
+        .bind(i64::from(request.limit))
+        .bind(i64::from(request.limit) * CLAIM_WINDOW)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut claimed = rows
+            .iter()
+            .map(|row| {
+                let workspace: WorkspaceId = parse_id(row, "workspace_id")?;
+                // The worker acts as Weft in the workspace the run was just claimed from, and in
+                // no other: the scope's workspace is the run's own.
+                #[allow(clippy::disallowed_methods)]
+                let scope = TenantScope::verified(workspace, Grant::System);
+                let workflow_name = row.try_get::<Option<String>, _>("workflow_name")?.unwrap_or_default();
+                Ok(ClaimedRun { scope, run: run_from_row(row)?, workflow_name })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        claimed.sort_by(|a, b| (a.run.created_at, &a.run.id).cmp(&(b.run.created_at, &b.run.id)));
+        Ok(claimed)
+    })
+}
+
 impl Store {
     /// Queues a new run of a finished run's version with its input. From the failed step, the
     /// old run's succeeded steps are copied into it, so execution resumes where it failed and
@@ -439,49 +497,16 @@ impl Store {
     /// to exactly one of them; they do not see each other's uncommitted claims, though, so a
     /// workspace can pass its cap by what several of them claim at the same instant.
     pub async fn claim_runs(&self, request: ClaimRequest<'_>) -> Result<Vec<ClaimedRun>> {
-        let now = now_ms();
-        let lock = skip_locked(self.backend());
-        let rows = sqlx::query(&format!(
-            "WITH busy AS ( \
-                 SELECT workspace_id, COUNT(*) AS running FROM runs WHERE status = 'running' GROUP BY workspace_id \
-             ), candidates AS ( \
-                 SELECT q.id, q.workspace_id, q.created_at FROM runs q WHERE q.status = 'queued' \
-                 AND COALESCE((SELECT b.running FROM busy b WHERE b.workspace_id = q.workspace_id), 0) < $4 \
-                 ORDER BY q.created_at, q.id LIMIT $6 {lock} \
-             ), ranked AS ( \
-                 SELECT c.id, c.created_at, COALESCE(b.running, 0) \
-                     + ROW_NUMBER() OVER (PARTITION BY c.workspace_id ORDER BY c.created_at, c.id) AS slot \
-                 FROM candidates c LEFT JOIN busy b ON b.workspace_id = c.workspace_id \
-             ) \
-             UPDATE runs SET status = 'running', lease_owner = $1, lease_expires_at = $2, claims = claims + 1, \
-                 started_at = COALESCE(started_at, $3), updated_at = $3 \
-             WHERE status = 'queued' \
-             AND id IN (SELECT id FROM ranked WHERE slot <= $4 ORDER BY created_at, id LIMIT $5) \
-             RETURNING workspace_id, {RUN_COLUMNS}, (SELECT w.name FROM workflows w \
-                 WHERE w.workspace_id = runs.workspace_id AND w.id = runs.workflow_id) AS workflow_name"
-        ))
-        .bind(request.worker)
-        .bind(now.saturating_add(request.lease_ms))
-        .bind(now)
-        .bind(i64::from(request.per_workspace_cap))
-        .bind(i64::from(request.limit))
-        .bind(i64::from(request.limit) * CLAIM_WINDOW)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut claimed = rows
-            .iter()
-            .map(|row| {
-                let workspace: WorkspaceId = parse_id(row, "workspace_id")?;
-                // The worker acts as Weft in the workspace the run was just claimed from, and in
-                // no other: the scope's workspace is the run's own.
-                #[allow(clippy::disallowed_methods)]
-                let scope = TenantScope::verified(workspace, Grant::System);
-                let workflow_name = row.try_get::<Option<String>, _>("workflow_name")?.unwrap_or_default();
-                Ok(ClaimedRun { scope, run: run_from_row(row)?, workflow_name })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        claimed.sort_by(|a, b| (a.run.created_at, &a.run.id).cmp(&(b.run.created_at, &b.run.id)));
-        Ok(claimed)
+        let write = ClaimWrite {
+            worker: request.worker.to_owned(),
+            lease_ms: request.lease_ms,
+            per_workspace_cap: request.per_workspace_cap,
+            limit: request.limit,
+            lock: skip_locked(self.backend()),
+        };
+        // Through the coalescer, so a claim shares the single SQLite writer's transaction with
+        // the checkpoints instead of waiting for it in the busy handler.
+        self.writes.write(String::new(), false, write, claim).await
     }
 
     /// The worker's heartbeat: extends the lease to `lease_ms` from now while the claim holds
