@@ -749,3 +749,44 @@ backend_test! {
         assert!(message.contains("4 items") && message.contains("max_items_per_output"), "{message}");
     }
 }
+
+backend_test! {
+    async fn a_loop_runs_its_body_per_batch_and_a_merge_joins_two_branches(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let nodes = json!([
+            {"name": "Start", "type": "manual_trigger"},
+            {"name": "Two at a time", "type": "loop", "params": {"batch_size": 2}},
+            {"name": "Mark", "type": "code", "params": {"mode": "each_item",
+                "code": "return {json: {...$json, batch: $input.all().length, seen: true}}"}},
+            {"name": "Prices", "type": "set", "params": {"assignments": [{"name": "price", "value": "{{ $json.id * 10 }}"}]}},
+            {"name": "Join", "type": "merge", "params": {"mode": "by_key", "key": "id"}},
+        ]);
+        let connections = json!([
+            {"from": "Start", "to": "Two at a time"},
+            {"from": "Two at a time", "output": 1, "to": "Mark"},
+            {"from": "Mark", "to": "Two at a time"},
+            {"from": "Two at a time", "output": 0, "to": "Join", "input": 0},
+            {"from": "Start", "to": "Prices"},
+            {"from": "Prices", "to": "Join", "input": 1},
+        ]);
+        let workflow = published(&app, &ws, nodes, connections).await;
+        let input: Vec<Value> = (1..=5).map(|id| json!({"id": id})).collect();
+        let run = start(&app, &ws, &workflow, json!(input)).await;
+        let out = finished(&app, &ws, &run).await;
+        assert_eq!(out.status, "succeeded", "{out:?}");
+        let joined = out.output.unwrap()["Join"].clone();
+        let summary: Vec<(i64, i64, bool, i64)> = joined
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| {
+                let get = |field: &str| item[field].as_i64().unwrap();
+                (get("id"), get("batch"), item["seen"].as_bool().unwrap(), get("price"))
+            })
+            .collect();
+        assert_eq!(summary, [(1, 2, true, 10), (2, 2, true, 20), (3, 2, true, 30), (4, 2, true, 40), (5, 1, true, 50)]);
+        let marks = steps(&app, &ws, &run).await.into_iter().filter(|s| s.node == "Mark").count();
+        assert_eq!(marks, 3, "one activation of the body per batch");
+    }
+}
