@@ -157,6 +157,9 @@ impl Runner {
                 }
                 Some(_) = executing.join_next(), if !executing.is_empty() => true,
             };
+            // Finished runs are let go of at once: a finished task keeps its memory until joined,
+            // and the branch above joins only one per turn.
+            while executing.try_join_next().is_some() {}
             if look {
                 self.fill(&slots, &mut executing).await;
             }
