@@ -6,8 +6,9 @@
 
 use futures_util::future::BoxFuture;
 use sqlx::AnyConnection;
-use weft_domain::{RunId, StepId, TenantScope};
+use weft_domain::{RunId, StepId, TenantScope, WorkspaceId};
 
+use crate::payload::Payloads;
 use crate::runs::{
     Fence, HELD, RUN_COLUMNS, RunStatus, STEP_COLUMNS, StepStatus, bind_claim, hold_lease, run_from_row, step_from_row,
 };
@@ -155,6 +156,27 @@ impl Checkpoint {
         if other.run.is_some() {
             self.run = other.run;
         }
+    }
+
+    /// Moves the payloads longer than the store's inline limit to blobs.
+    async fn offload(&mut self, payloads: &Payloads, workspace: &WorkspaceId, run: &RunId) -> Result<()> {
+        for step in &mut self.steps {
+            let (id, fields) = match step {
+                StepWrite::Start { id, input, .. } => (&*id, [input, &mut None, &mut None, &mut None]),
+                StepWrite::Finish { id, ended, .. } => {
+                    (&*id, [&mut None, &mut ended.output, &mut ended.error, &mut ended.logs])
+                }
+                StepWrite::Record { id, input, ended, .. } => {
+                    (&*id, [input, &mut ended.output, &mut ended.error, &mut ended.logs])
+                }
+            };
+            for (name, field) in ["input", "output", "error", "logs"].into_iter().zip(fields) {
+                if let Some(text) = field.take() {
+                    *field = Some(payloads.offload(workspace, run, id, name, text).await?);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The run ends, releasing its lease.
@@ -385,7 +407,10 @@ impl Store {
     /// checkpoint ended or parked it. A claim that lost its lease is `LeaseLost`, and nothing of
     /// the checkpoint is written; so is a checkpoint that repeats an attempt (`Conflict`) or
     /// finishes a step that is not in flight (`Invariant`).
-    pub async fn checkpoint(&self, claim: &ClaimedRun, checkpoint: Checkpoint) -> Result<Option<Run>> {
+    pub async fn checkpoint(&self, claim: &ClaimedRun, mut checkpoint: Checkpoint) -> Result<Option<Run>> {
+        if let Some(payloads) = &self.payloads {
+            checkpoint.offload(payloads, claim.scope().workspace(), &claim.run().id).await?;
+        }
         let fence = claim.fence();
         // A run queued, or one ending (which frees a slot of its workspace, maybe wakes a parent).
         let frees_work = !checkpoint.queued.is_empty() || checkpoint.run.is_some();
@@ -423,7 +448,7 @@ impl Store {
             .bind(step.as_str())
             .fetch_one(&self.pool)
             .await?;
-        step_from_row(&row)
+        self.resolve_payloads(claim.scope().workspace(), step_from_row(&row)?).await
     }
 
     /// Ends the run and releases its lease.

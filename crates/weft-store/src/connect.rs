@@ -1,13 +1,16 @@
 //! Opening the database: backend choice from the URL, pool sizing, SQLite pragmas, migrations.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+use crate::BlobStore;
 use crate::coalesce::Coalescer;
 use crate::migrations::{latest_version, migrator};
+use crate::payload::Payloads;
 use crate::signals::{ListenUrl, Signals};
 use crate::{Result, StoreError};
 
@@ -68,6 +71,8 @@ pub struct Store {
     pub(crate) signals: Signals,
     /// Set on PostgreSQL, whose signals travel between processes.
     pub(crate) listen_url: Option<ListenUrl>,
+    /// Where step payloads over the inline limit go; without it every payload stays inline.
+    pub(crate) payloads: Option<Arc<Payloads>>,
 }
 
 /// Per-connection SQLite settings: write-ahead log, enforced foreign keys, and waiting for the
@@ -105,7 +110,14 @@ impl Store {
             .await?;
         let writes = Coalescer::start(pool.clone(), backend);
         let listen_url = (backend == Backend::Postgres).then(|| ListenUrl(config.url.as_str().into()));
-        Ok(Store { pool, writes, backend, signals: Signals::default(), listen_url })
+        Ok(Store { pool, writes, backend, signals: Signals::default(), listen_url, payloads: None })
+    }
+
+    /// Step inputs, outputs and logs whose JSON is longer than `max_inline_bytes` are written to
+    /// `blobs`, and their columns hold a reference; reading a step resolves it.
+    pub fn with_payloads(mut self, blobs: Arc<dyn BlobStore>, max_inline_bytes: usize) -> Store {
+        self.payloads = Some(Arc::new(Payloads { blobs, max_inline_bytes }));
+        self
     }
 
     pub fn backend(&self) -> Backend {

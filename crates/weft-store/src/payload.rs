@@ -6,8 +6,10 @@
 //! column is one this module wrote: a node cannot make [`load_payload`] read a blob by
 //! returning such an object.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
-use weft_domain::WorkspaceId;
+use weft_domain::{RunId, StepId, WorkspaceId};
 
 use crate::{BlobError, BlobKey, BlobStore};
 
@@ -31,13 +33,64 @@ pub async fn store_payload(
     value: &Value,
     max_inline_bytes: usize,
 ) -> Result<String, BlobError> {
-    let text = value.to_string();
-    if text.len() <= max_inline_bytes && as_reference(value).is_none() {
+    store_text(blobs, key, value.to_string(), max_inline_bytes).await
+}
+
+/// [`store_payload`] for a value already written out as JSON text.
+async fn store_text(
+    blobs: &dyn BlobStore,
+    key: &BlobKey,
+    text: String,
+    max_inline_bytes: usize,
+) -> Result<String, BlobError> {
+    let reference_shaped = || {
+        text.contains(BLOB_FIELD)
+            && serde_json::from_str::<Value>(&text).is_ok_and(|value| as_reference(&value).is_some())
+    };
+    if text.len() <= max_inline_bytes && !reference_shaped() {
         return Ok(text);
     }
     let bytes = text.len();
     blobs.put(key, text.into_bytes()).await?;
     Ok(json!({ BLOB_FIELD: key.as_str(), BYTES_FIELD: bytes }).to_string())
+}
+
+/// Where a store puts step payloads longer than its inline limit.
+pub(crate) struct Payloads {
+    pub(crate) blobs: Arc<dyn BlobStore>,
+    pub(crate) max_inline_bytes: usize,
+}
+
+impl std::fmt::Debug for Payloads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Payloads").field("max_inline_bytes", &self.max_inline_bytes).finish_non_exhaustive()
+    }
+}
+
+impl Payloads {
+    /// The column text for a step's `field`, offloaded when it is too long.
+    pub(crate) async fn offload(
+        &self,
+        workspace: &WorkspaceId,
+        run: &RunId,
+        step: &StepId,
+        field: &str,
+        text: String,
+    ) -> Result<String, BlobError> {
+        if text.len() <= self.max_inline_bytes && !text.contains(BLOB_FIELD) {
+            return Ok(text);
+        }
+        let key = BlobKey::new(workspace, run, &format!("{step}.{field}"))?;
+        store_text(self.blobs.as_ref(), &key, text, self.max_inline_bytes).await
+    }
+
+    /// A decoded column's value, read from its blob when it is a reference.
+    pub(crate) async fn load(&self, workspace: &WorkspaceId, value: Value) -> Result<Value, BlobError> {
+        if as_reference(&value).is_none() {
+            return Ok(value);
+        }
+        load_payload(self.blobs.as_ref(), workspace, &value.to_string()).await
+    }
 }
 
 /// The value of a column written by [`store_payload`], fetching its blob when it holds a

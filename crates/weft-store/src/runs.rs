@@ -14,7 +14,7 @@ use sqlx::{Any, AnyConnection, Row};
 use weft_domain::{Grant, RunId, StepId, TenantScope, WorkflowId, WorkspaceId};
 
 use crate::accounts::{parse_id, parse_stored_id};
-use crate::{Backend, Page, PageRequest, Result, Store, StoreError, now_ms};
+use crate::{Backend, BlobPrefix, Page, PageRequest, Result, Store, StoreError, now_ms};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RunStatus {
@@ -464,21 +464,27 @@ impl Store {
             .bind(run.as_str())
             .fetch_all(&mut *tx)
             .await?;
+            let workspace = scope.workspace();
             for step in steps.iter().map(step_from_row) {
-                let step = step?;
+                // Payloads in blobs are copied under the new run, which outlives the old one.
+                let step = self.resolve_payloads(workspace, step?).await?;
+                let id = StepId::generate();
+                let input = self.column_text(workspace, &retry.id, &id, "input", step.input).await?;
+                let output = self.column_text(workspace, &retry.id, &id, "output", step.output).await?;
+                let logs = self.column_text(workspace, &retry.id, &id, "logs", step.logs).await?;
                 sqlx::query(
                     "INSERT INTO steps (id, workspace_id, run_id, node, activation, attempt, status, input, output, \
                      logs, started_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, 'succeeded', $7, $8, $9, $10, $11)",
                 )
-                .bind(StepId::generate().as_str())
+                .bind(id.as_str())
                 .bind(scope.workspace().as_str())
                 .bind(retry.id.as_str())
                 .bind(&step.node)
                 .bind(&step.activation)
                 .bind(step.attempt)
-                .bind(step.input.map(|v| v.to_string()))
-                .bind(step.output.map(|v| v.to_string()))
-                .bind(step.logs.map(|v| v.to_string()))
+                .bind(input)
+                .bind(output)
+                .bind(logs)
                 .bind(step.started_at)
                 .bind(step.finished_at)
                 .execute(&mut *tx)
@@ -557,7 +563,39 @@ impl Store {
         .bind(run.as_str())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(step_from_row).collect()
+        let mut steps = Vec::with_capacity(rows.len());
+        for row in &rows {
+            steps.push(self.resolve_payloads(scope.workspace(), step_from_row(row)?).await?);
+        }
+        Ok(steps)
+    }
+
+    /// The step with the payloads that went to blobs read back.
+    pub(crate) async fn resolve_payloads(&self, workspace: &WorkspaceId, mut step: Step) -> Result<Step> {
+        if let Some(payloads) = &self.payloads {
+            for field in [&mut step.input, &mut step.output, &mut step.error, &mut step.logs] {
+                if let Some(value) = field.take() {
+                    *field = Some(payloads.load(workspace, value).await?);
+                }
+            }
+        }
+        Ok(step)
+    }
+
+    /// The column text of a step's payload `field`, offloaded when it is too long.
+    async fn column_text(
+        &self,
+        workspace: &WorkspaceId,
+        run: &RunId,
+        step: &StepId,
+        field: &str,
+        value: Option<serde_json::Value>,
+    ) -> Result<Option<String>> {
+        let Some(value) = value else { return Ok(None) };
+        match &self.payloads {
+            Some(payloads) => Ok(Some(payloads.offload(workspace, run, step, field, value.to_string()).await?)),
+            None => Ok(Some(value.to_string())),
+        }
     }
 
     /// Queues the waiting runs whose wake time is at or before `now`.
@@ -645,6 +683,12 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         if deleted.is_some() {
+            // The run is gone either way; a blob left behind is only disk space.
+            if let Some(payloads) = &self.payloads
+                && let Err(error) = payloads.blobs.delete_prefix(&BlobPrefix::run(scope.workspace(), id)).await
+            {
+                tracing::warn!(run = %id, error = %error, "deleting a deleted run's payloads failed");
+            }
             return Ok(());
         }
         self.run(scope, id).await?;

@@ -55,7 +55,12 @@ pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<Store>
     } else if !store.migrations_current().await.unwrap_or(false) {
         bail!("the database schema is not current: run `weft migrate`, or start with `--migrate`");
     }
-    Ok(store)
+    Ok(store.with_payloads(blob_store(config), config.max_inline_payload_bytes))
+}
+
+/// Where run payloads too long for the database live.
+fn blob_store(config: &Config) -> Arc<dyn BlobStore> {
+    Arc::new(FsBlobStore::new(config.data_dir.join("blobs")))
 }
 
 /// Whether `weft serve` migrates on start: as configured, else yes for SQLite only.
@@ -226,8 +231,7 @@ async fn start_api(
         },
     );
     tokio::spawn(purge_deleted_workspaces(store.clone(), shutdown.clone()));
-    let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::new(config.data_dir.join("blobs")));
-    tokio::spawn(prune_old_runs(store.clone(), blobs, config.run_retention_days, shutdown.clone()));
+    tokio::spawn(prune_old_runs(store.clone(), blob_store(config), config.run_retention_days, shutdown.clone()));
     let server = tokio::spawn(weft_http::serve(listener, state, shutdown.clone().cancelled_owned()));
     Ok((server, public_url, bound))
 }

@@ -790,3 +790,35 @@ backend_test! {
         assert_eq!(marks, 3, "one activation of the body per batch");
     }
 }
+
+backend_test! {
+    async fn large_step_payloads_live_in_blobs_and_survive_a_retry_of_a_deleted_run(backend) {
+        let app = TestApp::spawn_with(backend, |config| config.max_inline_payload_bytes = 1024).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let nodes = json!([
+            {"name": "Start", "type": "manual_trigger"},
+            {"name": "Big", "type": "code", "params": {"code": "return [{json: {text: 'x'.repeat(5000)}}]"}},
+            {"name": "Measure", "type": "set", "params": {"assignments": [{"name": "length", "value": "{{ $json.text.length }}"}]}},
+            {"name": "Refuse", "type": "stop_and_error", "params": {"message": "{{ $json.length > 0 ? 'long enough' : 'empty' }}"}},
+        ]);
+        let connections = json!([{"from": "Start", "to": "Big"}, {"from": "Big", "to": "Measure"}, {"from": "Measure", "to": "Refuse"}]);
+        let workflow = published(&app, &ws, nodes, connections).await;
+        let first = start(&app, &ws, &workflow, json!({})).await;
+        assert_eq!(finished(&app, &ws, &first).await.status, "failed");
+        let offloaded = "UPDATE steps SET node = node WHERE node IN ('Big', 'Measure') AND output LIKE '%$blob%'";
+        assert_eq!(app.execute_sql(offloaded).await, 2, "both large outputs are references in the database");
+        let big = steps(&app, &ws, &first).await.into_iter().find(|s| s.node == "Big").unwrap();
+        assert_eq!(big.output.unwrap()[0][0]["json"]["text"].as_str().unwrap().len(), 5000, "read back whole");
+
+        // The retry copies the payloads: deleting the first run (and its blobs) does not hurt it.
+        let retry = ws.path(&format!("/runs/{first}/retry"));
+        let retried: RunStartedOut =
+            expect_status(app.post(&retry, Some(&ws.owner.access_token), &json!({"from": "failed_step"})).await, 202).await;
+        let deleted = app.delete(&ws.path(&format!("/runs/{first}")), Some(&ws.owner.access_token)).await;
+        assert_eq!(deleted.status(), 204);
+        let out = finished(&app, &ws, &retried.run_id).await;
+        assert_eq!(out.error.unwrap()["message"], "long enough", "Measure's copied output was read back");
+        let big = steps(&app, &ws, &retried.run_id).await.into_iter().find(|s| s.node == "Big").unwrap();
+        assert_eq!(big.output.unwrap()[0][0]["json"]["text"].as_str().unwrap().len(), 5000);
+    }
+}
