@@ -203,13 +203,15 @@ struct Attempt {
 }
 
 /// Executes one attempt of an activation: the worker's own I/O nodes here, the rest in the engine.
+/// `attempt_key` (`run:activation:attempt`) is the idempotency key nodes with effects send.
 async fn attempt_node(
     outbound: &OutboundClient,
     exprs: &Arc<JsExpressions>,
     node: &NodeDef,
-    kind: NodeKind,
-    inputs: &[Vec<Item>],
+    activation: &Activation,
+    attempt_key: &str,
 ) -> Attempt {
+    let (kind, inputs) = (activation.kind, activation.inputs.as_slice());
     if kind == NodeKind::Code {
         let (result, logs) = match run_code(exprs, node, inputs).await {
             Ok(output) => (Ok(with_error_output(node, vec![output.items])), output.logs),
@@ -217,7 +219,7 @@ async fn attempt_node(
         };
         return Attempt { result, logs: (!logs.is_empty()).then(|| json!(logs)) };
     }
-    Attempt { result: run_node(outbound, exprs, node, kind, inputs).await, logs: None }
+    Attempt { result: run_node(outbound, exprs, node, kind, inputs, attempt_key).await, logs: None }
 }
 
 /// Runs a `code` node's script on the blocking pool: a script may take its whole deadline, and
@@ -257,10 +259,11 @@ async fn run_node(
     node: &NodeDef,
     kind: NodeKind,
     inputs: &[Vec<Item>],
+    attempt_key: &str,
 ) -> std::result::Result<Vec<Vec<Item>>, String> {
     let outputs = match kind {
         NodeKind::HttpRequest => {
-            let prepared = http_node::prepare(node, inputs, exprs as &dyn Expressions)?;
+            let prepared = http_node::prepare(node, inputs, exprs as &dyn Expressions, attempt_key)?;
             http_node::send_all(outbound, prepared).await?
         }
         // Reached only once the wait is over (see `drive`): the items go on.
@@ -355,7 +358,8 @@ impl Execution<'_> {
             } else {
                 None
             };
-            let executing = attempt_node(self.outbound, &self.exprs, node, activation.kind, &activation.inputs);
+            let attempt_key = format!("{}:{}:{attempt}", self.claim.run().id, activation.key);
+            let executing = attempt_node(self.outbound, &self.exprs, node, activation, &attempt_key);
             let Attempt { result, logs } = self
                 .cancel
                 .run_until_cancelled(executing)

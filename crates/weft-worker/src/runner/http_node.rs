@@ -94,9 +94,19 @@ pub(super) struct Prepared {
     fail_on_error: bool,
 }
 
+/// The header that carries the attempt's idempotency key, unless the node sets it itself.
+const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+
 /// Evaluates every item's params into its request. Synchronous, so that expression evaluation
-/// is never held across the network.
-pub(super) fn prepare(node: &NodeDef, inputs: &[Vec<Item>], exprs: &dyn Expressions) -> Result<Vec<Prepared>, String> {
+/// is never held across the network. Each request carries `Idempotency-Key: <attempt_key>`
+/// (`:<n>` appended for the n-th item after the first), so an attempt that runs again after a
+/// crash sends the same key and a retry a new one.
+pub(super) fn prepare(
+    node: &NodeDef,
+    inputs: &[Vec<Item>],
+    exprs: &dyn Expressions,
+    attempt_key: &str,
+) -> Result<Vec<Prepared>, String> {
     let timeout = node.timeout_ms.map(Duration::from_millis);
     let items = inputs.first().map(Vec::as_slice).unwrap_or_default();
     items
@@ -106,7 +116,14 @@ pub(super) fn prepare(node: &NodeDef, inputs: &[Vec<Item>], exprs: &dyn Expressi
             let context = ItemContext { node: &node.name, item, index, input: 0, inputs };
             let params: HttpRequestParams = resolve_params(node, &context, exprs).map_err(|e| e.to_string())?;
             let (format, fail_on_error) = (params.response, params.fail_on_non_2xx.literal().copied().unwrap_or(true));
-            Ok(Prepared { request: request(params, timeout)?, format, fail_on_error })
+            let mut request = request(params, timeout)?;
+            let key = if index == 0 { attempt_key.to_owned() } else { format!("{attempt_key}:{index}") };
+            if let (false, Ok(value)) =
+                (request.headers.contains_key(&IDEMPOTENCY_KEY), HeaderValue::from_bytes(key.as_bytes()))
+            {
+                request.headers.insert(IDEMPOTENCY_KEY, value);
+            }
+            Ok(Prepared { request, format, fail_on_error })
         })
         .collect()
 }

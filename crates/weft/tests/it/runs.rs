@@ -292,7 +292,12 @@ async fn echo_server() -> std::net::SocketAddr {
                         return;
                     }
                 };
-                let answer = json!({"request": head.lines().next().unwrap_or_default(), "body": body}).to_string();
+                let idempotency_key = head.lines().find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.eq_ignore_ascii_case("idempotency-key").then(|| value.trim().to_owned())
+                });
+                let request = head.lines().next().unwrap_or_default();
+                let answer = json!({"request": request, "body": body, "idempotency_key": idempotency_key}).to_string();
                 let response = format!(
                     "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
                     answer.len()
@@ -331,6 +336,7 @@ backend_test! {
         assert_eq!(answer["status"], 200);
         assert_eq!(answer["body"]["request"], "POST /orders?page=2&tag=a&tag=b HTTP/1.1");
         assert_eq!(answer["body"]["body"], r#"{"ok":true}"#);
+        assert_eq!(answer["body"]["idempotency_key"], format!("{run}:Call:1"), "run:activation:attempt");
         assert_eq!(answer["headers"]["content-type"], "application/json");
     }
 }
