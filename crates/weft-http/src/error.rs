@@ -26,6 +26,8 @@ pub struct FieldError {
 pub enum ApiError {
     #[error("the request body is not valid JSON: {0}")]
     MalformedJson(String),
+    #[error("the request body is not valid YAML: {0}")]
+    MalformedYaml(String),
     #[error("the request has invalid fields")]
     Validation(Vec<FieldError>),
     #[error("the request body must be {expected}")]
@@ -82,7 +84,7 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            ApiError::MalformedJson(_) | ApiError::MalformedYaml(_) => StatusCode::BAD_REQUEST,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -101,6 +103,7 @@ impl ApiError {
     pub fn slug(&self) -> &'static str {
         match self {
             ApiError::MalformedJson(_) => "malformed-json",
+            ApiError::MalformedYaml(_) => "malformed-yaml",
             ApiError::Validation(_) => "validation",
             ApiError::UnsupportedMediaType { .. } => "unsupported-media-type",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
@@ -120,6 +123,7 @@ impl ApiError {
     fn title(&self) -> &'static str {
         match self {
             ApiError::MalformedJson(_) => "Malformed JSON",
+            ApiError::MalformedYaml(_) => "Malformed YAML",
             ApiError::Validation(_) => "Invalid request",
             ApiError::UnsupportedMediaType { .. } => "Unsupported media type",
             ApiError::PayloadTooLarge { .. } => "Payload too large",

@@ -1,4 +1,4 @@
-//! `ApiJson<T>`: the JSON body extractor. Unlike axum's own, every failure is a problem+json
+//! `ApiJson<T>`: the JSON body extractor (and `JsonOrYaml<T>`, which also reads YAML). Unlike axum's own, every failure is a problem+json
 //! answer: wrong content type (415), oversize body (413), syntax (400), and data errors (422)
 //! with the JSON pointer of the offending field.
 
@@ -17,27 +17,53 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .is_some_and(is_json_media_type);
-        if !is_json {
+        if media_type(&req).as_deref().is_none_or(|essence| !is_json_media_type(essence)) {
             return Err(ApiError::UnsupportedMediaType { expected: "application/json" });
         }
-        let body = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge { limit: state.settings.body_limit_bytes }
-            } else {
-                ApiError::MalformedJson(rejection.body_text())
-            }
-        })?;
-        parse_body(&body).map(ApiJson)
+        parse_body(&body(req, state).await?).map(ApiJson)
     }
 }
 
-fn is_json_media_type(value: &str) -> bool {
-    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+/// Like [`ApiJson`], but a body sent as `application/yaml` (or `application/x-yaml`,
+/// `text/yaml`) is read as YAML first: for definitions people write by hand. Its data errors
+/// carry JSON pointers all the same.
+pub struct JsonOrYaml<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonOrYaml<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        match media_type(&req).as_deref() {
+            Some("application/yaml" | "application/x-yaml" | "text/yaml") => {
+                let value: serde_json::Value = serde_norway::from_slice(&body(req, state).await?)
+                    .map_err(|error| ApiError::MalformedYaml(error.to_string()))?;
+                let text = serde_json::to_vec(&value).map_err(|error| ApiError::MalformedYaml(error.to_string()))?;
+                parse_body(&text).map(JsonOrYaml)
+            }
+            Some(essence) if is_json_media_type(essence) => parse_body(&body(req, state).await?).map(JsonOrYaml),
+            _ => Err(ApiError::UnsupportedMediaType { expected: "application/json or application/yaml" }),
+        }
+    }
+}
+
+/// The request's media type without parameters, in lower case.
+fn media_type(req: &Request) -> Option<String> {
+    let value = req.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+}
+
+/// The whole body, within the configured limit.
+async fn body(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge { limit: state.settings.body_limit_bytes }
+        } else {
+            ApiError::MalformedJson(rejection.body_text())
+        }
+    })
+}
+
+fn is_json_media_type(essence: &str) -> bool {
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 

@@ -20,7 +20,7 @@ use crate::api::workspaces::WsPath;
 use crate::error::{ApiError, FieldError, Validation};
 use crate::extract::Authorized;
 use crate::extract::gate::{WorkflowsRead, WorkflowsWrite};
-use crate::json::ApiJson;
+use crate::json::{ApiJson, JsonOrYaml};
 use crate::state::AppState;
 
 const NAME_MAX: usize = 200;
@@ -208,13 +208,14 @@ struct WorkflowIn {
 
 /// Create a workflow; its definition becomes version 1 (a draft until published). The body has
 /// the same shape as an export, so an exported workflow can be created again as it is.
-#[utoipa::path(post, path = "/workspaces/{ws}/workflows", tag = "workflows", params(WsPath), request_body = WorkflowIn,
+#[utoipa::path(post, path = "/workspaces/{ws}/workflows", tag = "workflows", params(WsPath),
+    request_body(content((WorkflowIn = "application/json"), (WorkflowIn = "application/yaml"))),
     responses((status = 201, body = WorkflowWithVersionOut)),
     security(("user" = ["workflows:write"]), ("api_key" = ["workflows:write"])))]
 async fn create_workflow(
     State(state): State<AppState>,
     auth: Authorized<WorkflowsWrite>,
-    ApiJson(input): ApiJson<WorkflowIn>,
+    JsonOrYaml(input): JsonOrYaml<WorkflowIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let mut validation = Validation::default();
     let (name, description, tags) =
@@ -322,12 +323,12 @@ async fn delete_workflow(
 /// Save a new immutable version of the definition. It may still have problems (a draft); they
 /// are listed in the answer and block publishing.
 #[utoipa::path(post, path = "/workspaces/{ws}/workflows/{wf}/versions", tag = "workflows", params(WsPath, WfPath),
-    request_body = DefinitionIn, responses((status = 201, body = VersionOut)),
+    request_body(content((DefinitionIn = "application/json"), (DefinitionIn = "application/yaml"))), responses((status = 201, body = VersionOut)),
     security(("user" = ["workflows:write"]), ("api_key" = ["workflows:write"])))]
 async fn save_version(
     State(state): State<AppState>,
     auth: Authorized<WorkflowsWrite, Workflow>,
-    ApiJson(input): ApiJson<DefinitionIn>,
+    JsonOrYaml(input): JsonOrYaml<DefinitionIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let definition = input.into_stored()?;
     let version = state.store.save_workflow_version(&auth.scope, &auth.origin, &auth.resource.id, &definition).await?;

@@ -247,3 +247,27 @@ backend_test! {
         assert_eq!(refused.errors.len(), created.version.problems.len(), "the same problems, all at once");
     }
 }
+
+backend_test! {
+    async fn a_workflow_can_be_written_in_yaml_and_bad_yaml_is_a_problem(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let token = Some(ws.owner.access_token.as_str());
+        let send = |content_type: &'static str, body: &'static str| {
+            app.request(reqwest::Method::POST, &ws.path("/workflows"), token).header("content-type", content_type).body(body).send()
+        };
+        let yaml = "name: From YAML\ntags: [ops]\nnodes:\n  - name: Start\n    type: manual_trigger\n  - name: Greet\n    type: set\n    params:\n      assignments:\n        - {name: greeting, value: hello}\nconnections:\n  - {from: Start, to: Greet}\n";
+        let created: WorkflowWithVersionOut = expect_status(send("application/yaml", yaml).await.unwrap(), 201).await;
+        assert_eq!(created.workflow.name, "From YAML");
+        assert_eq!(created.version.problems, [], "the definition is valid");
+        let export: Value = expect_status(app.get(&ws.path(&format!("/workflows/{}/export", created.workflow.id)), token).await, 200).await;
+        assert_eq!(export["nodes"][1]["params"]["assignments"][0]["value"], "hello");
+
+        let broken: Problem = expect_status(send("text/yaml", "name: [unclosed\n").await.unwrap(), 400).await;
+        assert_eq!(broken.type_uri, "https://weft.dev/problems/malformed-yaml");
+        let wrong_field: Problem = expect_status(send("application/x-yaml", "name: Fine\nnodes: 3\n").await.unwrap(), 422).await;
+        assert!(wrong_field.errors.iter().any(|error| error.pointer == "/nodes"), "{wrong_field:?}");
+        let refused: Problem = expect_status(send("text/plain", "name: x").await.unwrap(), 415).await;
+        assert!(refused.detail.contains("application/yaml"), "{refused:?}");
+    }
+}
