@@ -17,7 +17,8 @@ use crate::crash_recovery::{call, without_rate_limits, workspace_with_key};
 
 const RUNS: usize = 2_000;
 const WORKERS: usize = 3;
-/// Set, code, set: the activations each run records.
+/// Set, code, set: the activations each run records. The code node takes 5 ms, so that a run
+/// is still in flight between seeing the victim hold it and killing the victim.
 const NODES: i64 = 3;
 /// Far beyond the test's usual time (under a minute), so that only a stuck run fails it, not a
 /// machine busy with other work.
@@ -74,7 +75,7 @@ async fn an_api_process_and_three_workers_run_everything_once_though_a_worker_is
     let nodes = json!([
         {"name": "Start", "type": "manual_trigger"},
         {"name": "Tag", "type": "set", "params": {"assignments": [{"name": "tagged", "value": true}]}},
-        {"name": "Double", "type": "code", "params": {"mode": "each_item", "code": "return {json: {...$json, n: $json.n * 2}}"}},
+        {"name": "Double", "type": "code", "params": {"mode": "each_item", "code": "const end = Date.now() + 5; while (Date.now() < end) {} return {json: {...$json, n: $json.n * 2}}"}},
         {"name": "Done", "type": "set", "params": {"assignments": [{"name": "done", "value": true}]}},
     ]);
     let connections =
@@ -111,28 +112,38 @@ async fn an_api_process_and_three_workers_run_everything_once_though_a_worker_is
         }
     });
 
-    // Kill one worker once a quarter of the runs succeeded, while it holds some.
+    // Kill one worker once a quarter of the runs succeeded, while it holds some: it is frozen
+    // (SIGSTOP) before looking, so the runs it holds cannot finish between the look and the kill.
     let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
     let (mut victim, victim_name) = workers.remove(0);
+    let pid = victim.id().unwrap().to_string();
+    let signal = |name: &'static str| {
+        let pid = pid.clone();
+        async move { assert!(Command::new("kill").args([name, &pid]).status().await.unwrap().success()) }
+    };
     let deadline = began + PATIENCE;
     loop {
         let done = statuses(&pool).await.get("succeeded").copied().unwrap_or(0);
-        let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE status = 'running' AND lease_owner = $1")
-            .bind(&victim_name)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        if done >= (RUNS / 4) as i64 && held > 0 {
-            assert!(done < RUNS as i64, "every run finished before the kill");
-            break;
+        if done >= (RUNS / 4) as i64 {
+            signal("-STOP").await;
+            let held: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE status = 'running' AND lease_owner = $1")
+                    .bind(&victim_name)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            if held > 0 {
+                assert!(done < RUNS as i64, "every run finished before the kill");
+                break;
+            }
+            signal("-CONT").await;
         }
         assert!(Instant::now() < deadline, "only {done} runs succeeded, and none held by the victim");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let killed_at = Instant::now();
     let killed_after = began.elapsed();
-    let pid = victim.id().unwrap().to_string();
-    assert!(Command::new("kill").args(["-KILL", &pid]).status().await.unwrap().success());
+    signal("-KILL").await;
     victim.wait().await.unwrap();
 
     let runs = starting.await.unwrap();
