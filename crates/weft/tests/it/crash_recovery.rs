@@ -90,9 +90,15 @@ backend_test! {
         // A chain of NODES steps after the trigger.
         let mut nodes = vec![json!({"name": "Start", "type": "manual_trigger"})];
         let mut connections = Vec::new();
+        // Every fifth step computes for 10 ms, so runs are still in flight when the process dies.
         for n in 0..NODES {
             let name = format!("Step {n}");
-            nodes.push(json!({"name": name, "type": "set", "params": {"assignments": [{"name": format!("s{n}"), "value": n}]}}));
+            if n % 5 == 0 {
+                let code = format!("const end = Date.now() + 10; while (Date.now() < end) {{}} return items.map(i => ({{json: {{...i.json, s{n}: {n}}}}}))");
+                nodes.push(json!({"name": name, "type": "code", "params": {"code": code}}));
+            } else {
+                nodes.push(json!({"name": name, "type": "set", "params": {"assignments": [{"name": format!("s{n}"), "value": n}]}}));
+            }
             let from = if n == 0 { "Start".to_owned() } else { format!("Step {}", n - 1) };
             connections.push(json!({"from": from, "to": name}));
         }
