@@ -17,20 +17,8 @@ use crate::{ClaimedRun, NewRun, Result, Run, RunEnd, Step, StepOutcome, StepStar
 /// One step write of a checkpoint, with its JSON already serialised.
 #[derive(Debug)]
 enum StepWrite {
-    Start {
-        id: StepId,
-        node: String,
-        activation: String,
-        attempt: i64,
-        input: Option<String>,
-        at: i64,
-    },
-    Finish {
-        id: StepId,
-        ended: Ended,
-        at: i64,
-    },
-    Record {
+    /// A new attempt: still running (`finished_at` none), or recorded whole.
+    Insert {
         id: StepId,
         node: String,
         activation: String,
@@ -38,8 +26,10 @@ enum StepWrite {
         input: Option<String>,
         started_at: i64,
         ended: Ended,
-        at: i64,
+        finished_at: Option<i64>,
     },
+    /// A running attempt ended.
+    Finish { id: StepId, ended: Ended, at: i64 },
 }
 
 /// How an attempt ended, serialised.
@@ -111,16 +101,8 @@ impl Checkpoint {
 
     /// An attempt begins now; its id is what [`Checkpoint::finish`] later names.
     pub fn start(&mut self, step: StepStart<'_>) -> StepId {
-        let id = StepId::generate();
-        self.steps.push(StepWrite::Start {
-            id: id.clone(),
-            node: step.node.to_owned(),
-            activation: step.activation.to_owned(),
-            attempt: step.attempt,
-            input: step.input.map(serde_json::Value::to_string),
-            at: now_ms(),
-        });
-        id
+        let running = Ended { status: StepStatus::Running, output: None, error: None, logs: None };
+        self.insert(step, now_ms(), running, None)
     }
 
     /// A started attempt ended now.
@@ -137,16 +119,22 @@ impl Checkpoint {
         outcome: StepOutcome<'_>,
         logs: Option<&serde_json::Value>,
     ) {
-        self.steps.push(StepWrite::Record {
-            id: StepId::generate(),
+        self.insert(step, started_at, Ended::new(outcome, logs), Some(now_ms()));
+    }
+
+    fn insert(&mut self, step: StepStart<'_>, started_at: i64, ended: Ended, finished_at: Option<i64>) -> StepId {
+        let id = StepId::generate();
+        self.steps.push(StepWrite::Insert {
+            id: id.clone(),
             node: step.node.to_owned(),
             activation: step.activation.to_owned(),
             attempt: step.attempt,
             input: step.input.map(serde_json::Value::to_string),
             started_at,
-            ended: Ended::new(outcome, logs),
-            at: now_ms(),
+            ended,
+            finished_at,
         });
+        id
     }
 
     /// Adds what `other` records after what this one does.
@@ -162,11 +150,10 @@ impl Checkpoint {
     async fn offload(&mut self, payloads: &Payloads, workspace: &WorkspaceId, run: &RunId) -> Result<()> {
         for step in &mut self.steps {
             let (id, fields) = match step {
-                StepWrite::Start { id, input, .. } => (&*id, [input, &mut None, &mut None, &mut None]),
                 StepWrite::Finish { id, ended, .. } => {
                     (&*id, [&mut None, &mut ended.output, &mut ended.error, &mut ended.logs])
                 }
-                StepWrite::Record { id, input, ended, .. } => {
+                StepWrite::Insert { id, input, ended, .. } => {
                     (&*id, [input, &mut ended.output, &mut ended.error, &mut ended.logs])
                 }
             };
@@ -253,46 +240,28 @@ async fn write_run(conn: &mut AnyConnection, fence: &Fence, write: &RunWrite, no
     run_from_row(&row.ok_or(StoreError::LeaseLost)?)
 }
 
-const INSERT_STEP: &str = "INSERT INTO steps (id, workspace_id, run_id, node, activation, attempt, status, input, output, \
-     error, logs, started_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
-
 async fn write_step(conn: &mut AnyConnection, fence: &Fence, step: &StepWrite) -> Result<()> {
     match step {
-        StepWrite::Start { id, node, activation, attempt, input, at } => {
-            sqlx::query(INSERT_STEP)
-                .bind(id.as_str())
-                .bind(fence.workspace.as_str())
-                .bind(fence.run.as_str())
-                .bind(node.as_str())
-                .bind(activation.as_str())
-                .bind(*attempt)
-                .bind(StepStatus::Running.as_str())
-                .bind(input.as_deref())
-                .bind(None::<String>)
-                .bind(None::<String>)
-                .bind(None::<String>)
-                .bind(*at)
-                .bind(None::<i64>)
-                .execute(&mut *conn)
-                .await?;
-        }
-        StepWrite::Record { id, node, activation, attempt, input, started_at, ended, at } => {
-            sqlx::query(INSERT_STEP)
-                .bind(id.as_str())
-                .bind(fence.workspace.as_str())
-                .bind(fence.run.as_str())
-                .bind(node.as_str())
-                .bind(activation.as_str())
-                .bind(*attempt)
-                .bind(ended.status.as_str())
-                .bind(input.as_deref())
-                .bind(ended.output.as_deref())
-                .bind(ended.error.as_deref())
-                .bind(ended.logs.as_deref())
-                .bind(*started_at)
-                .bind(*at)
-                .execute(&mut *conn)
-                .await?;
+        StepWrite::Insert { id, node, activation, attempt, input, started_at, ended, finished_at } => {
+            sqlx::query(
+                "INSERT INTO steps (id, workspace_id, run_id, node, activation, attempt, status, input, output, \
+                 error, logs, started_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            )
+            .bind(id.as_str())
+            .bind(fence.workspace.as_str())
+            .bind(fence.run.as_str())
+            .bind(node.as_str())
+            .bind(activation.as_str())
+            .bind(*attempt)
+            .bind(ended.status.as_str())
+            .bind(input.as_deref())
+            .bind(ended.output.as_deref())
+            .bind(ended.error.as_deref())
+            .bind(ended.logs.as_deref())
+            .bind(*started_at)
+            .bind(*finished_at)
+            .execute(&mut *conn)
+            .await?;
         }
         StepWrite::Finish { id, ended, at } => {
             let finished = sqlx::query(

@@ -311,6 +311,28 @@ fn error_outputs(node: &NodeDef, inputs: &[Vec<Item>], message: &str) -> Vec<Vec
     outputs
 }
 
+/// An attempt's result as its step records it: the outputs, or the error.
+enum Recorded {
+    Output(Value),
+    Error(Value),
+}
+
+impl Recorded {
+    fn of(result: &std::result::Result<Vec<Vec<Item>>, String>) -> Recorded {
+        match result {
+            Ok(outputs) => Recorded::Output(serde_json::to_value(outputs).unwrap_or(Value::Null)),
+            Err(message) => Recorded::Error(json!({ "message": message })),
+        }
+    }
+
+    fn outcome(&self) -> StepOutcome<'_> {
+        match self {
+            Recorded::Output(output) => StepOutcome::Succeeded { output },
+            Recorded::Error(error) => StepOutcome::Failed { error },
+        }
+    }
+}
+
 /// How an activation ended after its attempts.
 enum Settled {
     /// Its outputs: its successors' inputs.
@@ -366,17 +388,8 @@ impl Execution<'_> {
                 .await
                 .unwrap_or_else(|| Attempt { result: Err("the run was cancelled".to_owned()), logs: None });
             let result = result.and_then(|outputs| within_item_limit(outputs, self.max_items_per_output));
-            let (output, error);
-            let outcome = match &result {
-                Ok(outputs) => {
-                    output = serde_json::to_value(outputs).unwrap_or(Value::Null);
-                    StepOutcome::Succeeded { output: &output }
-                }
-                Err(message) => {
-                    error = json!({ "message": message });
-                    StepOutcome::Failed { error: &error }
-                }
-            };
+            let recorded = Recorded::of(&result);
+            let outcome = recorded.outcome();
             match &in_flight {
                 Some(id) => log.finish(id, outcome, logs.as_ref()),
                 None => log.record(step, started_at, outcome, logs.as_ref()),
@@ -644,18 +657,7 @@ async fn drive(
                         None => Err(format!("the sub-workflow run {child} did not end within {wait_ms} ms")),
                     },
                 };
-                let (output, error);
-                let outcome = match &result {
-                    Ok(outputs) => {
-                        output = serde_json::to_value(outputs).unwrap_or(Value::Null);
-                        StepOutcome::Succeeded { output: &output }
-                    }
-                    Err(message) => {
-                        error = json!({ "message": message });
-                        StepOutcome::Failed { error: &error }
-                    }
-                };
-                pending.record(step(attempt + 1), first_seen, outcome, None);
+                pending.record(step(attempt + 1), first_seen, Recorded::of(&result).outcome(), None);
                 let settled = match result {
                     Ok(outputs) => Settled::Outputs(outputs),
                     Err(message) => settle_failure(node, &activation, message),
