@@ -106,6 +106,26 @@ define_id!(
     /// One attempt of one activation of a node within a run.
     StepId, "stp", "step"
 );
+define_id!(
+    /// A published schedule trigger's registration.
+    ScheduleId, "sch", "schedule"
+);
+define_id!(
+    /// A workspace event, the message outbound webhooks deliver (its `webhook-id`).
+    EventId, "evt", "event"
+);
+define_id!(
+    /// An outbound webhook endpoint: a URL that receives a workspace's events.
+    WebhookEndpointId, "ep", "webhook endpoint"
+);
+define_id!(
+    /// One event's delivery to one endpoint, over all its attempts.
+    DeliveryId, "dlv", "delivery"
+);
+define_id!(
+    /// One HTTP attempt of a delivery.
+    AttemptId, "att", "delivery attempt"
+);
 
 #[cfg(test)]
 mod tests {

@@ -8,20 +8,24 @@ pub mod access;
 pub mod api_key;
 pub mod audit;
 pub mod email;
+pub mod event;
 pub mod id;
 pub mod password;
 pub mod rate_limit;
 pub mod tenant;
 pub mod throttle;
 pub mod token;
+pub mod webhook_signature;
 pub mod workspace;
 
 pub use access::{Permission, Role};
 pub use api_key::ApiKeySecret;
 pub use audit::AuditAction;
 pub use email::{EmailAddress, EmailError};
+pub use event::EventType;
 pub use id::{
-    ApiKeyId, AuditEntryId, IdError, InvitationId, RunId, SessionId, StepId, UserId, WorkflowId, WorkspaceId,
+    ApiKeyId, AttemptId, AuditEntryId, DeliveryId, EventId, IdError, InvitationId, RunId, ScheduleId, SessionId,
+    StepId, UserId, WebhookEndpointId, WorkflowId, WorkspaceId,
 };
 pub use password::{PasswordError, PasswordHash};
 pub use rate_limit::{Decision, Quota};
