@@ -40,10 +40,11 @@ pub enum AuditAction {
     WorkflowDeleted,
     WorkflowVersionSaved,
     WorkflowPublished,
+    WorkflowUnpublished,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 29] = [
+    pub const ALL: [AuditAction; 30] = [
         AuditAction::UserRegistered,
         AuditAction::UserUpdated,
         AuditAction::PasswordChanged,
@@ -73,6 +74,7 @@ impl AuditAction {
         AuditAction::WorkflowDeleted,
         AuditAction::WorkflowVersionSaved,
         AuditAction::WorkflowPublished,
+        AuditAction::WorkflowUnpublished,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -106,6 +108,7 @@ impl AuditAction {
             AuditAction::WorkflowDeleted => "workflow.deleted",
             AuditAction::WorkflowVersionSaved => "workflow.version_saved",
             AuditAction::WorkflowPublished => "workflow.published",
+            AuditAction::WorkflowUnpublished => "workflow.unpublished",
         }
     }
 }

@@ -15,17 +15,21 @@ use crate::params::{
     check_as,
 };
 use crate::pointer::Pointer;
+use crate::trigger_params::{EventTriggerParams, RespondToWebhookParams, ScheduleTriggerParams, WebhookTriggerParams};
 
 /// The index of a `loop` node's `done` output: every item that came back, once batches run out.
 pub const LOOP_DONE: usize = 0;
 /// The index of a `loop` node's `loop` output: the current batch, into the loop's body.
 pub const LOOP_BODY: usize = 1;
 
-/// A built-in node type. (`webhook_trigger`, `schedule_trigger` and `event_trigger` will join
-/// the triggers here.)
+/// A built-in node type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NodeKind {
     ManualTrigger,
+    WebhookTrigger,
+    ScheduleTrigger,
+    EventTrigger,
+    RespondToWebhook,
     Set,
     If,
     Switch,
@@ -45,8 +49,12 @@ pub enum NodeKind {
 }
 
 impl NodeKind {
-    pub const ALL: [NodeKind; 17] = [
+    pub const ALL: [NodeKind; 21] = [
         NodeKind::ManualTrigger,
+        NodeKind::WebhookTrigger,
+        NodeKind::ScheduleTrigger,
+        NodeKind::EventTrigger,
+        NodeKind::RespondToWebhook,
         NodeKind::Set,
         NodeKind::If,
         NodeKind::Switch,
@@ -74,6 +82,10 @@ impl NodeKind {
     pub fn type_name(self) -> &'static str {
         match self {
             NodeKind::ManualTrigger => "manual_trigger",
+            NodeKind::WebhookTrigger => "webhook_trigger",
+            NodeKind::ScheduleTrigger => "schedule_trigger",
+            NodeKind::EventTrigger => "event_trigger",
+            NodeKind::RespondToWebhook => "respond_to_webhook",
             NodeKind::Set => "set",
             NodeKind::If => "if",
             NodeKind::Switch => "switch",
@@ -95,12 +107,15 @@ impl NodeKind {
 
     /// Triggers start runs: they take no input, and a run begins at exactly one of them.
     pub fn is_trigger(self) -> bool {
-        matches!(self, NodeKind::ManualTrigger)
+        matches!(
+            self,
+            NodeKind::ManualTrigger | NodeKind::WebhookTrigger | NodeKind::ScheduleTrigger | NodeKind::EventTrigger
+        )
     }
 
     pub fn input_count(self) -> usize {
         match self {
-            NodeKind::ManualTrigger => 0,
+            kind if kind.is_trigger() => 0,
             NodeKind::Merge => 2,
             _ => 1,
         }
@@ -138,6 +153,10 @@ impl NodeKind {
         }
         match self {
             NodeKind::ManualTrigger | NodeKind::NoOp => check_as::<NoParams>(params, at, problems),
+            NodeKind::WebhookTrigger => check_as::<WebhookTriggerParams>(params, at, problems),
+            NodeKind::ScheduleTrigger => check_as::<ScheduleTriggerParams>(params, at, problems),
+            NodeKind::EventTrigger => check_as::<EventTriggerParams>(params, at, problems),
+            NodeKind::RespondToWebhook => check_as::<RespondToWebhookParams>(params, at, problems),
             NodeKind::Set => check_as::<SetParams>(params, at, problems),
             NodeKind::If | NodeKind::Filter => check_as::<ConditionParams>(params, at, problems),
             NodeKind::Switch => check_as::<SwitchParams>(params, at, problems),

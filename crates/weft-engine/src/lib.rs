@@ -13,6 +13,7 @@ pub mod item;
 pub mod params;
 pub mod plan;
 mod pointer;
+pub mod trigger_params;
 pub mod validate;
 
 pub use catalog::{NodeKind, node_outputs};

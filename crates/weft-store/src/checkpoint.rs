@@ -308,6 +308,7 @@ struct NewRunWrite {
     version: i64,
     input: String,
     trigger: String,
+    trigger_node: Option<String>,
     child: bool,
     at: i64,
 }
@@ -320,6 +321,7 @@ impl NewRunWrite {
             version: new.version,
             input: new.input.to_string(),
             trigger: new.trigger.to_owned(),
+            trigger_node: new.trigger_node.map(str::to_owned),
             child: false,
             at: now_ms(),
         }
@@ -335,14 +337,15 @@ async fn insert_run_row(
     new: &NewRunWrite,
 ) -> Result<Run> {
     let row = sqlx::query(&format!(
-        "INSERT INTO runs (id, workspace_id, workflow_id, version, status, input, trigger, parent_run_id, created_at, \
-         updated_at) SELECT $1, v.workspace_id, v.workflow_id, v.version, 'queued', $2, $3, $4, $5, $5 \
-         FROM workflow_versions v WHERE v.workspace_id = $6 AND v.workflow_id = $7 AND v.version = $8 \
+        "INSERT INTO runs (id, workspace_id, workflow_id, version, status, input, trigger, trigger_node, parent_run_id, \
+         created_at, updated_at) SELECT $1, v.workspace_id, v.workflow_id, v.version, 'queued', $2, $3, $4, $5, $6, $6 \
+         FROM workflow_versions v WHERE v.workspace_id = $7 AND v.workflow_id = $8 AND v.version = $9 \
          RETURNING {RUN_COLUMNS}"
     ))
     .bind(new.id.as_str())
     .bind(new.input.as_str())
     .bind(new.trigger.as_str())
+    .bind(new.trigger_node.as_deref())
     .bind(parent)
     .bind(new.at)
     .bind(workspace)

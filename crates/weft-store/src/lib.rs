@@ -22,6 +22,7 @@ mod payload;
 mod retention;
 mod runs;
 mod signals;
+mod triggers;
 mod workflows;
 mod workspaces;
 
@@ -42,6 +43,7 @@ pub use runs::{
     StepStart, StepStatus, UnknownStatus,
 };
 pub use signals::{CANCEL_CHANNEL, QueuedSignal, RUNS_CHANNEL, Signals};
+pub use triggers::{Hook, HookTarget};
 pub use workflows::{NewWorkflow, Workflow, WorkflowFilter, WorkflowPatch, WorkflowVersion};
 pub use workspaces::{Workspace, WorkspacePatch};
 

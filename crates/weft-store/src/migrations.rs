@@ -51,6 +51,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0007_sub_runs.sql"),
         include_str!("../migrations/postgres/0007_sub_runs.sql"),
     ),
+    (
+        8,
+        "triggers",
+        include_str!("../migrations/sqlite/0008_triggers.sql"),
+        include_str!("../migrations/postgres/0008_triggers.sql"),
+    ),
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {

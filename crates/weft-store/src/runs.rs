@@ -104,8 +104,13 @@ pub struct Run {
     pub input: serde_json::Value,
     pub output: Option<serde_json::Value>,
     pub error: Option<serde_json::Value>,
-    /// What started it: `manual`, `webhook`, `schedule`, …
+    /// What started it: `manual`, `webhook`, `schedule`, `event`, `workflow` (a parent run),
+    /// `error` (a failed run's error workflow).
     pub trigger: String,
+    /// The trigger node it starts at; `None`: the first `manual_trigger`.
+    pub trigger_node: Option<String>,
+    /// The answer a `respond_to_webhook` node set for the request that started it.
+    pub response: Option<serde_json::Value>,
     /// A cancel arrived while a worker held the run; the worker learns it when it renews.
     pub cancel_requested: bool,
     /// The worker holding the run, while it is running.
@@ -150,6 +155,8 @@ pub struct NewRun<'a> {
     pub version: i64,
     pub input: &'a serde_json::Value,
     pub trigger: &'a str,
+    /// The trigger node to start at; `None`: the first `manual_trigger`.
+    pub trigger_node: Option<&'a str>,
 }
 
 /// What a worker asks of [`Store::claim_runs`].
@@ -277,8 +284,8 @@ pub struct RunFilter<'a> {
     pub until: Option<i64>,
 }
 
-pub(crate) const RUN_COLUMNS: &str = "id, workflow_id, version, status, input, output, error, trigger, cancel_requested, \
-     lease_owner, lease_expires_at, claims, retry_of, parent_run_id, wake_at, created_at, started_at, finished_at, updated_at";
+pub(crate) const RUN_COLUMNS: &str = "id, workflow_id, version, status, input, output, error, trigger, trigger_node, \
+     response, cancel_requested, lease_owner, lease_expires_at, claims, retry_of, parent_run_id, wake_at, created_at, started_at, finished_at, updated_at";
 pub(crate) const STEP_COLUMNS: &str =
     "id, run_id, node, activation, attempt, status, input, output, error, logs, started_at, finished_at";
 pub(crate) const FINISHED: &str = "('succeeded', 'failed', 'cancelled', 'timed_out')";
@@ -315,6 +322,8 @@ pub(crate) fn run_from_row(row: &AnyRow) -> Result<Run> {
         output: json_column(row, "output")?,
         error: json_column(row, "error")?,
         trigger: row.try_get("trigger")?,
+        trigger_node: row.try_get("trigger_node")?,
+        response: json_column(row, "response")?,
         cancel_requested: row.try_get::<i64, _>("cancel_requested")? != 0,
         lease_owner: row.try_get("lease_owner")?,
         lease_expires_at: row.try_get("lease_expires_at")?,
@@ -439,8 +448,9 @@ impl Store {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(&format!(
-            "INSERT INTO runs (id, workspace_id, workflow_id, version, status, input, trigger, retry_of, created_at, \
-             updated_at) SELECT $1, workspace_id, workflow_id, version, 'queued', input, trigger, id, $2, $2 FROM runs \
+            "INSERT INTO runs (id, workspace_id, workflow_id, version, status, input, trigger, trigger_node, retry_of, \
+             created_at, updated_at) SELECT $1, workspace_id, workflow_id, version, 'queued', input, trigger, trigger_node, \
+             id, $2, $2 FROM runs \
              WHERE workspace_id = $3 AND id = $4 AND status IN {FINISHED} RETURNING {RUN_COLUMNS}"
         ))
         .bind(RunId::generate().as_str())

@@ -7,6 +7,7 @@ use weft_domain::{Actor, AuditAction, TenantScope, WorkflowId};
 
 use crate::accounts::parse_id;
 use crate::audit::{Origin, Record, append};
+use crate::triggers::{register_hooks, sync_published};
 use crate::{Page, PageRequest, Result, Store, StoreError, now_ms};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -70,15 +71,18 @@ fn workflow_from_row(row: &AnyRow) -> Result<Workflow> {
     })
 }
 
+fn parse_definition(text: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Db(sqlx::Error::ColumnDecode { index: "definition".into(), source: Box::new(e) }))
+}
+
 fn version_from_row(row: &AnyRow) -> Result<WorkflowVersion> {
     let definition: String = row.try_get("definition")?;
     let by_type: String = row.try_get("created_by_type")?;
     let by_id: Option<String> = row.try_get("created_by_id")?;
     Ok(WorkflowVersion {
         version: row.try_get("version")?,
-        definition: serde_json::from_str(&definition).map_err(|e| {
-            StoreError::Db(sqlx::Error::ColumnDecode { index: "definition".into(), source: Box::new(e) })
-        })?,
+        definition: parse_definition(&definition)?,
         created_by: by_id.map_or_else(|| by_type.clone(), |id| format!("{by_type}:{id}")),
         created_at: row.try_get("created_at")?,
     })
@@ -113,6 +117,7 @@ async fn insert_version(
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
+    register_hooks(conn, scope.workspace(), workflow, definition).await?;
     version_from_row(&row)
 }
 
@@ -334,7 +339,8 @@ impl Store {
         version_from_row(&row)
     }
 
-    /// Makes `version` the one triggers run (an older one: a rollback).
+    /// Makes `version` the one triggers run (an older one: a rollback), and registers its
+    /// triggers.
     pub async fn publish_workflow(
         &self,
         scope: &TenantScope,
@@ -343,23 +349,50 @@ impl Store {
         version: i64,
     ) -> Result<Workflow> {
         let mut tx = self.pool.begin().await?;
-        let published: Option<Option<i64>> = sqlx::query_scalar(
+        let definition: String = sqlx::query_scalar(
             "UPDATE workflows SET published_version = $1, updated_at = $2 WHERE workspace_id = $3 AND id = $4 \
              AND EXISTS (SELECT 1 FROM workflow_versions v WHERE v.workflow_id = $4 AND v.version = $1) \
-             RETURNING published_version",
+             RETURNING (SELECT v.definition FROM workflow_versions v WHERE v.workflow_id = $4 AND v.version = $1)",
         )
         .bind(version)
         .bind(now_ms())
         .bind(scope.workspace().as_str())
         .bind(id.as_str())
         .fetch_optional(&mut *tx)
-        .await?;
-        if published.is_none() {
-            return Err(StoreError::NotFound);
-        }
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let definition = parse_definition(&definition)?;
+        sync_published(&mut tx, scope.workspace(), id, Some(&definition)).await?;
         let actor = scope.actor();
         let metadata = serde_json::json!({ "version": version });
         append(&mut tx, origin, record(scope, &actor, AuditAction::WorkflowPublished, id).metadata(metadata)).await?;
+        tx.commit().await?;
+        self.workflow(scope, id).await
+    }
+
+    /// Stops the triggers of the published version: no webhook, schedule or event starts the
+    /// workflow until a version is published again. Manual runs still work.
+    pub async fn unpublish_workflow(&self, scope: &TenantScope, origin: &Origin, id: &WorkflowId) -> Result<Workflow> {
+        let mut tx = self.pool.begin().await?;
+        let previous: Option<i64> =
+            sqlx::query_scalar("SELECT published_version FROM workflows WHERE workspace_id = $1 AND id = $2")
+                .bind(scope.workspace().as_str())
+                .bind(id.as_str())
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        sqlx::query(
+            "UPDATE workflows SET published_version = NULL, updated_at = $1 WHERE workspace_id = $2 AND id = $3",
+        )
+        .bind(now_ms())
+        .bind(scope.workspace().as_str())
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        sync_published(&mut tx, scope.workspace(), id, None).await?;
+        let actor = scope.actor();
+        let metadata = serde_json::json!({ "version": previous });
+        append(&mut tx, origin, record(scope, &actor, AuditAction::WorkflowUnpublished, id).metadata(metadata)).await?;
         tx.commit().await?;
         self.workflow(scope, id).await
     }

@@ -115,13 +115,18 @@ fn execute_activation(
         NodeKind::RemoveDuplicates => list::remove_duplicates(params(node)?, inputs),
         NodeKind::NoOp => vec![first_input(inputs)],
         NodeKind::StopAndError => return Err(stop(params(node)?, &inputs, &resolver)),
-        NodeKind::ManualTrigger | NodeKind::Loop => {
+        NodeKind::ManualTrigger
+        | NodeKind::WebhookTrigger
+        | NodeKind::ScheduleTrigger
+        | NodeKind::EventTrigger
+        | NodeKind::Loop => {
             return Err(NodeError::NotExecutable { node: node.name.clone(), kind });
         }
         NodeKind::Code => return Err(unsupported(node, kind, "JavaScript sandbox")),
         NodeKind::HttpRequest => return Err(unsupported(node, kind, "outbound HTTP client")),
         NodeKind::Wait => return Err(unsupported(node, kind, "wake-up scheduler")),
         NodeKind::ExecuteWorkflow => return Err(unsupported(node, kind, "sub-workflow runs")),
+        NodeKind::RespondToWebhook => return Err(unsupported(node, kind, "webhook responses")),
     };
     if node.on_error == OnError::ErrorOutput {
         outputs.push(Vec::new());

@@ -185,7 +185,7 @@ async fn start_run(
     if !problems.is_empty() {
         return Err(ApiError::Validation(problems));
     }
-    let new = NewRun { workflow: &workflow.id, version, input: &items, trigger: MANUAL_TRIGGER };
+    let new = NewRun { workflow: &workflow.id, version, input: &items, trigger: MANUAL_TRIGGER, trigger_node: None };
     let run = state.store.enqueue_run(&auth.scope, new).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(RunStartedOut { run_id: run.id.to_string() })))
 }

@@ -29,8 +29,8 @@ use crate::outbound::OutboundClient;
 use weft_domain::RunId;
 use weft_engine::{Activation, ActivationKey, Item, NodeDef, NodeKind, Plan, RunState, WorkflowDef, node_outputs};
 use weft_store::{
-    Checkpoint, ClaimedRun, NewRun, QueuedRun, Renewal, RunEnd, RunStatus, Step, StepOutcome, StepStart, StepStatus,
-    Store, StoreError, now_ms,
+    Checkpoint, ClaimedRun, NewRun, QueuedRun, Renewal, Run, RunEnd, RunStatus, Step, StepOutcome, StepStart,
+    StepStatus, Store, StoreError, now_ms,
 };
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -73,14 +73,16 @@ fn input_items(input: &Value) -> Vec<Item> {
     }
 }
 
-/// The trigger a run of this kind starts from: for a manual run, the first manual trigger.
-fn trigger_node<'a>(definition: &'a WorkflowDef, trigger: &str) -> Option<&'a NodeDef> {
-    let wanted = match trigger {
-        // Sub-workflow and error-workflow runs start where a manual one does.
-        "manual" | CHILD_TRIGGER | ERROR_TRIGGER => NodeKind::ManualTrigger,
-        _ => return None,
-    };
-    definition.nodes.iter().find(|node| NodeKind::from_type_name(&node.node_type) == Some(wanted))
+/// The trigger node a run starts from: the one it names, else (manual runs, sub-workflow and
+/// error-workflow runs) the first manual trigger.
+fn trigger_node<'a>(definition: &'a WorkflowDef, run: &Run) -> Option<&'a NodeDef> {
+    match &run.trigger_node {
+        Some(name) => definition.nodes.iter().find(|node| &node.name == name),
+        None => definition
+            .nodes
+            .iter()
+            .find(|node| NodeKind::from_type_name(&node.node_type) == Some(NodeKind::ManualTrigger)),
+    }
 }
 
 fn backoff(retry: &RetryPolicy, failed_attempt: u32) -> Duration {
@@ -503,7 +505,7 @@ async fn queue_error_run(
     pending: &mut Checkpoint,
 ) -> Result<()> {
     if let Some(RunRequest { workflow, version, input }) = error_run(store, claim, definition, status, error).await? {
-        let new = NewRun { workflow: &workflow, version, input: &input, trigger: ERROR_TRIGGER };
+        let new = NewRun { workflow: &workflow, version, input: &input, trigger: ERROR_TRIGGER, trigger_node: None };
         pending.enqueue(QueuedRun { new, child: false });
     }
     Ok(())
@@ -540,7 +542,7 @@ async fn drive(
         Ok(definition) => definition,
         Err(message) => return fail_early(message).await,
     };
-    let Some(trigger) = trigger_node(&definition, &run.trigger) else {
+    let Some(trigger) = trigger_node(&definition, run) else {
         return fail_early(format!("the workflow has no trigger for a `{}` run", run.trigger)).await;
     };
     let plan = match Plan::new(&definition, &trigger.name) {
@@ -638,7 +640,13 @@ async fn drive(
                 let result = match progress.children.get(&key) {
                     None => match child_request(store, claim, node, &activation.inputs, exprs.as_ref()).await? {
                         Ok(RunRequest { workflow, version, input }) => {
-                            let new = NewRun { workflow: &workflow, version, input: &input, trigger: CHILD_TRIGGER };
+                            let new = NewRun {
+                                workflow: &workflow,
+                                version,
+                                input: &input,
+                                trigger: CHILD_TRIGGER,
+                                trigger_node: None,
+                            };
                             let child = pending.enqueue(QueuedRun { new, child: true });
                             let note = json!({ CHILD_RUN: child });
                             pending.record(step(attempt + 1), now_ms(), StepOutcome::Paused { note: &note }, None);

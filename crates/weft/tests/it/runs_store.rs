@@ -48,7 +48,13 @@ pub(crate) async fn enqueue(store: &Store, tenant: &Tenant) -> Run {
 
 async fn enqueue_of(store: &Store, tenant: &Tenant, workflow: &WorkflowId) -> Run {
     let input = json!({"name": "Ada"});
-    store.enqueue_run(&tenant.scope, NewRun { workflow, version: 1, input: &input, trigger: "manual" }).await.unwrap()
+    store
+        .enqueue_run(
+            &tenant.scope,
+            NewRun { workflow, version: 1, input: &input, trigger: "manual", trigger_node: None },
+        )
+        .await
+        .unwrap()
 }
 
 async fn claim(store: &Store, worker: &str, limit: u32, cap: u32) -> Vec<ClaimedRun> {
@@ -470,12 +476,12 @@ backend_test! {
             store.runs(&eve.scope, &RunFilter::default(), PageRequest { limit: 10, after: None }).await.unwrap();
         assert!(listed.items.is_empty());
         let input = json!({});
-        let foreign = NewRun { workflow: &ada.workflow, version: 1, input: &input, trigger: "manual" };
+        let foreign = NewRun { workflow: &ada.workflow, version: 1, input: &input, trigger: "manual", trigger_node: None };
         assert!(
             matches!(store.enqueue_run(&eve.scope, foreign).await, Err(StoreError::NotFound)),
             "another workspace's workflow"
         );
-        let unsaved = NewRun { workflow: &ada.workflow, version: 2, input: &input, trigger: "manual" };
+        let unsaved = NewRun { workflow: &ada.workflow, version: 2, input: &input, trigger: "manual", trigger_node: None };
         assert!(
             matches!(store.enqueue_run(&ada.scope, unsaved).await, Err(StoreError::NotFound)),
             "a version never saved"

@@ -1,0 +1,275 @@
+//! Params of the trigger node types that start runs from outside (webhooks, schedules, events)
+//! and of `respond_to_webhook`, which shapes a webhook's answer.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+use weft_domain::EventType;
+
+use crate::definition::DefinitionProblem;
+use crate::formats::{is_expression, is_header_name};
+use crate::params::{ParamRules, ParamValue};
+use crate::pointer::Pointer;
+
+/// `webhook_trigger`: a request to `/hooks/{hook_id}` starts a run with the request as its item.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookTriggerParams {
+    /// The methods the hook answers; others get 405. Default: `POST`.
+    #[serde(default = "default_methods")]
+    pub methods: Vec<HookMethod>,
+    #[serde(default)]
+    pub response_mode: ResponseMode,
+    /// What `last_node` answers with.
+    #[serde(default)]
+    pub response_data: ResponseData,
+    #[serde(default)]
+    pub auth: HookAuth,
+}
+
+fn default_methods() -> Vec<HookMethod> {
+    vec![HookMethod::Post]
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HookMethod {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    Head,
+}
+
+impl HookMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookMethod::Get => "GET",
+            HookMethod::Post => "POST",
+            HookMethod::Put => "PUT",
+            HookMethod::Patch => "PATCH",
+            HookMethod::Delete => "DELETE",
+            HookMethod::Head => "HEAD",
+        }
+    }
+}
+
+/// When a webhook request is answered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    /// At once, 202 with the run id: the run is queued durably, nothing else is awaited.
+    #[default]
+    Accepted,
+    /// When the run ends, with the items of the last node that ended a branch.
+    LastNode,
+    /// When a `respond_to_webhook` node runs, with the status, headers and body it sets.
+    RespondNode,
+}
+
+/// What a `last_node` answer carries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseData {
+    /// The first item's JSON (an empty object when there is none).
+    #[default]
+    FirstEntry,
+    /// Every item's JSON, as an array.
+    AllEntries,
+    /// An empty 200.
+    NoData,
+}
+
+/// How a webhook request proves where it comes from. Secrets are in the definition, so anyone
+/// who can read the workflow can read them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum HookAuth {
+    #[default]
+    None,
+    /// A header that must carry exactly this value.
+    Header { name: String, value: String },
+    /// HTTP Basic authentication.
+    Basic { username: String, password: String },
+    /// Standard Webhooks: `webhook-id`, `webhook-timestamp` (within 5 minutes) and a
+    /// `webhook-signature` made with this `whsec_…` secret.
+    StandardWebhooks { secret: String },
+    /// `sha256=<hex HMAC-SHA256 of the raw body>` in `header` (GitHub's is
+    /// `X-Hub-Signature-256`), keyed with the secret's UTF-8 bytes.
+    HmacSha256 {
+        #[serde(default = "default_signature_header")]
+        header: String,
+        secret: String,
+    },
+}
+
+fn default_signature_header() -> String {
+    "X-Hub-Signature-256".to_string()
+}
+
+impl ParamRules for WebhookTriggerParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        if self.methods.is_empty() {
+            problems.push(at.key("methods").problem("needs at least one method"));
+        }
+        let at = at.key("auth");
+        let mut required = |field: &str, value: &str| {
+            if value.is_empty() {
+                problems.push(at.key(field).problem("must not be empty"));
+            } else if is_expression(value) {
+                problems
+                    .push(at.key(field).problem("is checked before any item exists, so it cannot be an expression"));
+            }
+        };
+        match &self.auth {
+            HookAuth::None => {}
+            HookAuth::Header { name, value } => {
+                required("name", name);
+                required("value", value);
+                if !name.is_empty() && !is_header_name(name) {
+                    problems.push(at.key("name").problem("is not a valid header name"));
+                }
+            }
+            HookAuth::Basic { username, password } => {
+                required("username", username);
+                required("password", password);
+            }
+            HookAuth::StandardWebhooks { secret } => {
+                if let Err(error) = weft_domain::webhook_signature::SigningSecret::parse(secret) {
+                    problems.push(at.key("secret").problem(error.to_string()));
+                }
+            }
+            HookAuth::HmacSha256 { header, secret } => {
+                required("secret", secret);
+                if !is_header_name(header) {
+                    problems.push(at.key("header").problem("is not a valid header name"));
+                }
+            }
+        }
+    }
+}
+
+/// `respond_to_webhook`: sets the answer of the webhook request that started the run (when its
+/// trigger's `response_mode` is `respond_node`), and passes its items on.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RespondToWebhookParams {
+    #[serde(default = "default_status")]
+    pub status: ParamValue<u16>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub respond_with: RespondWith,
+    /// With `respond_with: body`: a JSON value, or a string sent as text.
+    #[serde(default)]
+    pub body: Option<Value>,
+}
+
+fn default_status() -> ParamValue<u16> {
+    ParamValue::Literal(200)
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RespondWith {
+    /// The first incoming item's JSON.
+    #[default]
+    FirstItem,
+    /// Every incoming item's JSON, as an array.
+    AllItems,
+    /// `body`, evaluated against the first item.
+    Body,
+    /// No body.
+    NoData,
+}
+
+impl ParamRules for RespondToWebhookParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        if let Some(status) = self.status.literal()
+            && !(100..=599).contains(status)
+        {
+            problems.push(at.key("status").problem("must be an HTTP status, 100 to 599"));
+        }
+        for name in self.headers.keys().filter(|name| !is_header_name(name)) {
+            problems.push(at.key("headers").key(name).problem("is not a valid header name"));
+        }
+        match (self.respond_with, &self.body) {
+            (RespondWith::Body, None) => problems.push(at.key("body").problem("`respond_with: body` needs a body")),
+            (RespondWith::FirstItem | RespondWith::AllItems | RespondWith::NoData, Some(_)) => {
+                problems.push(at.key("body").problem("only `respond_with: body` takes a body"))
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `event_trigger`: starts a run for each workspace event of the listed types, with the event
+/// `{id, type, timestamp, data}` as its item.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventTriggerParams {
+    pub events: Vec<String>,
+}
+
+impl ParamRules for EventTriggerParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        if self.events.is_empty() {
+            problems.push(at.key("events").problem("needs at least one event type"));
+        }
+        for (index, name) in self.events.iter().enumerate() {
+            if EventType::parse(name).is_none() {
+                let known: Vec<_> = EventType::ALL.map(EventType::as_str).into();
+                let message = format!("`{name}` is not an event type; known: {}", known.join(", "));
+                problems.push(at.key("events").index(index).problem(message));
+            }
+        }
+    }
+}
+
+/// `schedule_trigger`: starts runs on a cron schedule or at a fixed interval, in a time zone.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleTriggerParams {
+    /// Five fields (minute hour day-of-month month day-of-week) or six (seconds first).
+    #[serde(default)]
+    pub cron: Option<String>,
+    /// Seconds between firings, counted from publication.
+    #[serde(default)]
+    pub interval_secs: Option<u64>,
+    /// An IANA time zone name (`Europe/Paris`); cron fields are read in it.
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    /// What happens to firings missed while no scheduler ran.
+    #[serde(default)]
+    pub catch_up: CatchUp,
+}
+
+fn default_timezone() -> String {
+    "UTC".to_string()
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CatchUp {
+    /// Missed firings are dropped; the next one is in the future.
+    #[default]
+    Skip,
+    /// The missed firings become one run, at the latest of them.
+    One,
+    /// Each missed firing runs (at most 100).
+    All,
+}
+
+impl ParamRules for ScheduleTriggerParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        match (&self.cron, self.interval_secs) {
+            (Some(_), Some(_)) | (None, None) => {
+                problems.push(at.problem("needs exactly one of `cron` and `interval_secs`"));
+            }
+            (None, Some(0)) => problems.push(at.key("interval_secs").problem("must be at least 1")),
+            _ => {}
+        }
+    }
+}
