@@ -129,6 +129,13 @@ pub fn verify_sha256_header(key: &[u8], header: &str, body: &[u8]) -> bool {
     mac.verify_slice(&presented).is_ok()
 }
 
+/// Whether a presented secret (a header value, Basic credentials) equals the expected one,
+/// compared through their digests so the time taken does not tell how much of it matched.
+pub fn same_secret(presented: &[u8], expected: &[u8]) -> bool {
+    use sha2::Digest;
+    Sha256::digest(presented) == Sha256::digest(expected)
+}
+
 /// The `sha256=<hex>` header a sender computes; for tests and for documentation examples.
 pub fn sha256_header(key: &[u8], body: &[u8]) -> String {
     let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes a key of any length");
@@ -181,6 +188,13 @@ mod tests {
         assert_eq!(SigningSecret::parse("C2FVsBQIhrscChlQIMV+b5sSYspob7oD"), Err(SecretError::MissingPrefix));
         assert_eq!(SigningSecret::parse("whsec_%%%"), Err(SecretError::NotBase64));
         assert_eq!(SigningSecret::parse("whsec_c2hvcnQ="), Err(SecretError::BadLength(5)));
+    }
+
+    #[test]
+    fn same_secret_compares_whole_values() {
+        assert!(same_secret(b"s3cret", b"s3cret"));
+        assert!(!same_secret(b"s3cre", b"s3cret"));
+        assert!(!same_secret(b"", b"s3cret"));
     }
 
     #[test]

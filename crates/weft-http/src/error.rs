@@ -36,6 +36,10 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// A webhook request without the credential its trigger asks for; `challenge` is the
+    /// `WWW-Authenticate` value, for Basic authentication.
+    #[error("{reason}")]
+    HookUnauthorized { reason: &'static str, challenge: Option<&'static str> },
     #[error("{0}")]
     Forbidden(&'static str),
     #[error("{}", missing_permission(*.permission, *.key))]
@@ -56,6 +60,9 @@ pub enum ApiError {
     Timeout,
     #[error("{0}")]
     Unavailable(&'static str),
+    /// The run a webhook request waited for ended without answering it.
+    #[error("the run {run} ended as {status} without answering; see its steps for the cause")]
+    WorkflowFailed { run: String, status: &'static str },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -88,7 +95,7 @@ impl ApiError {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized(_) | ApiError::HookUnauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::MissingPermission { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound | ApiError::NoRoute => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -96,6 +103,7 @@ impl ApiError {
             ApiError::RateLimited { .. } | ApiError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Timeout | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::WorkflowFailed { .. } => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -107,7 +115,7 @@ impl ApiError {
             ApiError::Validation(_) => "validation",
             ApiError::UnsupportedMediaType { .. } => "unsupported-media-type",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
-            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Unauthorized(_) | ApiError::HookUnauthorized { .. } => "unauthorized",
             ApiError::Forbidden(_) | ApiError::MissingPermission { .. } => "forbidden",
             ApiError::NotFound | ApiError::NoRoute => "not-found",
             ApiError::MethodNotAllowed => "method-not-allowed",
@@ -117,6 +125,7 @@ impl ApiError {
             ApiError::Timeout => "timeout",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
+            ApiError::WorkflowFailed { .. } => "workflow-failed",
         }
     }
 
@@ -127,7 +136,7 @@ impl ApiError {
             ApiError::Validation(_) => "Invalid request",
             ApiError::UnsupportedMediaType { .. } => "Unsupported media type",
             ApiError::PayloadTooLarge { .. } => "Payload too large",
-            ApiError::Unauthorized(_) => "Unauthorized",
+            ApiError::Unauthorized(_) | ApiError::HookUnauthorized { .. } => "Unauthorized",
             ApiError::Forbidden(_) | ApiError::MissingPermission { .. } => "Forbidden",
             ApiError::NotFound | ApiError::NoRoute => "Not found",
             ApiError::MethodNotAllowed => "Method not allowed",
@@ -137,6 +146,7 @@ impl ApiError {
             ApiError::Timeout => "Request timed out",
             ApiError::Unavailable(_) => "Service unavailable",
             ApiError::Internal(_) => "Internal server error",
+            ApiError::WorkflowFailed { .. } => "Workflow failed",
         }
     }
 }
@@ -197,6 +207,9 @@ impl IntoResponse for ApiError {
         match &self {
             ApiError::Unauthorized(_) => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"weft\""));
+            }
+            ApiError::HookUnauthorized { challenge: Some(challenge), .. } => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
             }
             ApiError::RateLimited { retry_after } | ApiError::QuotaExceeded { retry_after, .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs(*retry_after)));

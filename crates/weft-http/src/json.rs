@@ -20,7 +20,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         if media_type(&req).as_deref().is_none_or(|essence| !is_json_media_type(essence)) {
             return Err(ApiError::UnsupportedMediaType { expected: "application/json" });
         }
-        parse_body(&body(req, state).await?).map(ApiJson)
+        parse_body(&read_body(req, state).await?).map(ApiJson)
     }
 }
 
@@ -35,12 +35,12 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonOrYaml<T> {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         match media_type(&req).as_deref() {
             Some("application/yaml" | "application/x-yaml" | "text/yaml") => {
-                let value: serde_json::Value = serde_norway::from_slice(&body(req, state).await?)
+                let value: serde_json::Value = serde_norway::from_slice(&read_body(req, state).await?)
                     .map_err(|error| ApiError::MalformedYaml(error.to_string()))?;
                 let text = serde_json::to_vec(&value).map_err(|error| ApiError::MalformedYaml(error.to_string()))?;
                 parse_body(&text).map(JsonOrYaml)
             }
-            Some(essence) if is_json_media_type(essence) => parse_body(&body(req, state).await?).map(JsonOrYaml),
+            Some(essence) if is_json_media_type(essence) => parse_body(&read_body(req, state).await?).map(JsonOrYaml),
             _ => Err(ApiError::UnsupportedMediaType { expected: "application/json or application/yaml" }),
         }
     }
@@ -57,7 +57,7 @@ fn essence(value: &str) -> String {
 }
 
 /// The whole body, within the configured limit.
-async fn body(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_body(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
     Bytes::from_request(req, state).await.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge { limit: state.settings.body_limit_bytes }

@@ -7,6 +7,7 @@ mod account_mail;
 pub mod api;
 pub mod error;
 mod extract;
+mod hooks;
 mod json;
 pub mod metrics;
 mod observe;
@@ -40,6 +41,7 @@ pub use tokens::TokenKeys;
 pub fn app(state: AppState) -> Router {
     let (routes, openapi) = OpenApiRouter::with_openapi(openapi::base())
         .merge(api::health::router())
+        .merge(hooks::router())
         .nest("/api/v1", api::router(&state))
         .split_for_parts();
     let docs = SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", openapi::finish(openapi));

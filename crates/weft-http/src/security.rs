@@ -42,9 +42,15 @@ pub async fn security_headers(State(state): State<AppState>, request: Request, n
     response
 }
 
-/// Abandons a request that runs past the configured deadline with a 503 problem.
+/// Abandons a request that runs past the configured deadline with a 503 problem. A webhook
+/// request may also wait `webhook_wait` for its run's answer.
 pub async fn deadline(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(state.settings.request_timeout, next.run(request)).await {
+    let path = request.uri().path();
+    let mut limit = state.settings.request_timeout;
+    if path.starts_with("/hooks/") || path.starts_with("/hooks-test/") {
+        limit += state.settings.webhook_wait;
+    }
+    match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::Timeout.into_response(),
     }

@@ -8,6 +8,7 @@ use weft_domain::{LoginThrottle, Quota, throttle};
 use weft_store::Store;
 use weft_worker::{Email, Mailer};
 
+use crate::hooks::HookTriggers;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
 use crate::tokens::TokenKeys;
@@ -25,6 +26,8 @@ pub struct HttpSettings {
     pub quotas: Quotas,
     /// How long a deleted workspace can be restored before it is purged.
     pub workspace_purge_grace: Duration,
+    /// How long a webhook request waits for its run's answer before it gets 202 and the run id.
+    pub webhook_wait: Duration,
 }
 
 /// Request budgets per caller.
@@ -63,6 +66,7 @@ pub struct AppState {
     pub limiter: RateLimiter,
     /// Work that outlives its request (mail); shutdown waits for it.
     pub background: TaskTracker,
+    pub hook_triggers: Arc<HookTriggers>,
 }
 
 impl AppState {
@@ -76,6 +80,7 @@ impl AppState {
             throttles: Arc::default(),
             limiter,
             background: TaskTracker::new(),
+            hook_triggers: Arc::default(),
         }
     }
 

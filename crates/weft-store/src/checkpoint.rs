@@ -10,7 +10,7 @@ use weft_domain::{RunId, StepId, TenantScope, WorkspaceId};
 
 use crate::payload::Payloads;
 use crate::runs::{
-    Fence, HELD, RUN_COLUMNS, RunStatus, STEP_COLUMNS, StepStatus, bind_claim, hold_lease, run_from_row, step_from_row,
+    Fence, HELD, RUN_COLUMNS, RunStatus, WEBHOOK_TRIGGER, STEP_COLUMNS, StepStatus, bind_claim, hold_lease, run_from_row, step_from_row,
 };
 use crate::{ClaimedRun, NewRun, Result, Run, RunEnd, Step, StepOutcome, StepStart, Store, StoreError, now_ms};
 
@@ -66,6 +66,8 @@ pub struct Checkpoint {
     run: Option<RunWrite>,
     /// Runs of other workflows of the workspace queued with it.
     queued: Vec<NewRunWrite>,
+    /// The answer for the webhook request that started the run (JSON text).
+    response: Option<String>,
 }
 
 /// What queueing a run from a checkpoint needs.
@@ -88,7 +90,12 @@ impl Checkpoint {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.steps.is_empty() && self.run.is_none() && self.queued.is_empty()
+        self.steps.is_empty() && self.run.is_none() && self.queued.is_empty() && self.response.is_none()
+    }
+
+    /// Sets the answer of the webhook request that started the run: `{status, headers, body}`.
+    pub fn respond(&mut self, response: &serde_json::Value) {
+        self.response = Some(response.to_string());
     }
 
     /// Queues a run of a workflow of the claimed run's workspace, committed with the rest.
@@ -143,6 +150,9 @@ impl Checkpoint {
         self.queued.extend(other.queued);
         if other.run.is_some() {
             self.run = other.run;
+        }
+        if other.response.is_some() {
+            self.response = other.response;
         }
     }
 
@@ -206,6 +216,15 @@ fn apply_checkpoint<'c>(conn: &'c mut AnyConnection, write: &'c CheckpointWrite)
         for queued in &checkpoint.queued {
             let parent = queued.child.then_some(fence.run.as_str());
             insert_run_row(conn, &fence.workspace, parent, queued).await?;
+        }
+        if let Some(response) = &checkpoint.response {
+            // The fence was checked above, in this transaction.
+            sqlx::query("UPDATE runs SET response = $1 WHERE workspace_id = $2 AND id = $3")
+                .bind(response.as_str())
+                .bind(fence.workspace.as_str())
+                .bind(fence.run.as_str())
+                .execute(&mut *conn)
+                .await?;
         }
         if let Some(parent) = run.as_ref().and_then(|run| run.parent.as_ref()) {
             wake_parent(conn, fence, parent, now).await?;
@@ -302,19 +321,19 @@ async fn wake_parent(conn: &mut AnyConnection, fence: &Fence, parent: &RunId, no
 }
 
 #[derive(Debug)]
-struct NewRunWrite {
-    id: RunId,
+pub(crate) struct NewRunWrite {
+    pub(crate) id: RunId,
     workflow: String,
     version: i64,
     input: String,
     trigger: String,
     trigger_node: Option<String>,
     child: bool,
-    at: i64,
+    pub(crate) at: i64,
 }
 
 impl NewRunWrite {
-    fn new(new: NewRun<'_>) -> NewRunWrite {
+    pub(crate) fn new(new: NewRun<'_>) -> NewRunWrite {
         NewRunWrite {
             id: RunId::generate(),
             workflow: new.workflow.to_string(),
@@ -330,7 +349,7 @@ impl NewRunWrite {
 
 /// Inserts a queued run of a saved version; `NotFound` if the version is not one of the
 /// workspace's.
-async fn insert_run_row(
+pub(crate) async fn insert_run_row(
     conn: &mut AnyConnection,
     workspace: &str,
     parent: Option<&str>,
@@ -386,12 +405,16 @@ impl Store {
         let fence = claim.fence();
         // A run queued, or one ending (which frees a slot of its workspace, maybe wakes a parent).
         let frees_work = !checkpoint.queued.is_empty() || checkpoint.run.is_some();
+        let responds = checkpoint.response.is_some();
         let run = self
             .writes
             .write(fence.run.clone(), frees_work, CheckpointWrite { fence, checkpoint }, apply_checkpoint)
             .await?;
         if frees_work {
             self.signals.ring_queued_here();
+        }
+        if responds || run.as_ref().is_some_and(|run| run.status.is_finished()) {
+            self.ring_settled(&claim.run().id, claim.run().trigger == WEBHOOK_TRIGGER).await;
         }
         Ok(run)
     }

@@ -40,10 +40,10 @@ pub use payload::{load_payload, store_payload};
 pub use retention::Compaction;
 pub use runs::{
     ClaimRequest, ClaimedRun, NewRun, Renewal, RetryFrom, Run, RunEnd, RunFilter, RunStatus, Step, StepOutcome,
-    StepStart, StepStatus, UnknownStatus,
+    StepStart, StepStatus, UnknownStatus, WEBHOOK_TRIGGER,
 };
-pub use signals::{CANCEL_CHANNEL, QueuedSignal, RUNS_CHANNEL, Signals};
-pub use triggers::{Hook, HookTarget};
+pub use signals::{CANCEL_CHANNEL, QueuedSignal, RUNS_CHANNEL, SETTLED_CHANNEL, SettledSignal, Signals};
+pub use triggers::{Hook, HookRun, HookTarget, IDEMPOTENCY_WINDOW_MS};
 pub use workflows::{NewWorkflow, Workflow, WorkflowFilter, WorkflowPatch, WorkflowVersion};
 pub use workspaces::{Workspace, WorkspacePatch};
 

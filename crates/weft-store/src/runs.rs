@@ -62,7 +62,15 @@ impl RunStatus {
             RunStatus::TimedOut => "timed_out",
         }
     }
+
+    /// Whether the run is over: succeeded, failed, cancelled or timed out.
+    pub fn is_finished(self) -> bool {
+        matches!(self, RunStatus::Succeeded | RunStatus::Failed | RunStatus::Cancelled | RunStatus::TimedOut)
+    }
 }
+
+/// The `trigger` of a run started by a request to its workflow's webhook.
+pub const WEBHOOK_TRIGGER: &str = "webhook";
 
 impl StepStatus {
     pub const ALL: [StepStatus; 4] =

@@ -1,20 +1,24 @@
 //! Wake-ups about the run queue, rung by the store itself whenever it changes the queue, so that
 //! no caller can forget one: "runs were queued" (after [`Store::enqueue_run`],
 //! [`Store::retry_run`], and [`Store::wake_due`] / [`Store::requeue_expired`] when they changed
-//! rows) and "cancel requested for run X" (after [`Store::request_cancel`] of a running run).
+//! rows), "cancel requested for run X" (after [`Store::request_cancel`] of a running run), and
+//! "run X settled" (a checkpoint ended it or recorded its webhook answer), which a webhook
+//! request waiting for its run's answer awaits.
 //!
 //! Every signal reaches this process at once. On PostgreSQL it also goes out as `NOTIFY` on
-//! [`RUNS_CHANNEL`] or [`CANCEL_CHANNEL`] (payload: the run id), and [`Store::listen`] forwards
-//! what other processes sent into this one. A signal can be lost (a listener reconnecting, a
-//! slow receiver), so workers keep a slow poll and the heartbeat as fallbacks.
+//! [`RUNS_CHANNEL`], [`CANCEL_CHANNEL`] or [`SETTLED_CHANNEL`] (payload: the run id), and
+//! [`Store::listen`] forwards what other processes sent into this one. A signal can be lost (a
+//! listener reconnecting, a slow receiver), so workers keep a slow poll and the heartbeat as
+//! fallbacks, and a webhook request answers 202 when its wait runs out.
 
 use std::convert::Infallible;
 use std::fmt;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use sqlx::postgres::{PgListener, PgNotification};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use weft_domain::RunId;
@@ -26,6 +30,8 @@ use crate::{Backend, Store};
 pub const RUNS_CHANNEL: &str = "weft_runs";
 /// The `NOTIFY` channel of "cancel requested"; the payload is the run id.
 pub const CANCEL_CHANNEL: &str = "weft_cancel";
+/// The `NOTIFY` channel of "run settled" for runs started by a webhook; the payload is the run id.
+pub const SETTLED_CHANNEL: &str = "weft_settled";
 
 /// Cancel requests a slow receiver may fall behind by before it misses some (it then relies on
 /// its heartbeat).
@@ -42,13 +48,46 @@ struct Inner {
     /// Counts rings; a receiver wakes once for any number of rings since it last looked.
     queued: watch::Sender<u64>,
     cancels: broadcast::Sender<RunId>,
+    /// Who waits for which run to settle; a ring takes the run's entry.
+    settled: Mutex<HashMap<RunId, Vec<oneshot::Sender<()>>>>,
 }
 
 impl Default for Signals {
     fn default() -> Self {
         let (queued, _) = watch::channel(0);
         let (cancels, _) = broadcast::channel(CANCEL_BACKLOG);
-        Signals { inner: Arc::new(Inner { queued, cancels }) }
+        Signals { inner: Arc::new(Inner { queued, cancels, settled: Mutex::default() }) }
+    }
+}
+
+/// Waits for one run to settle. Subscribe before looking at the run, then look, then wait: a
+/// settling in between is not missed. Dropping it unsubscribes.
+#[derive(Debug)]
+pub struct SettledSignal {
+    signals: Signals,
+    run: RunId,
+    receiver: oneshot::Receiver<()>,
+}
+
+impl SettledSignal {
+    /// Returns once the run settled (or at once, if it already did since subscribing).
+    pub async fn rung(&mut self) {
+        if (&mut self.receiver).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+impl Drop for SettledSignal {
+    fn drop(&mut self) {
+        self.receiver.close();
+        let mut waiting = self.signals.inner.settled.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(senders) = waiting.get_mut(&self.run) {
+            senders.retain(|sender| !sender.is_closed());
+            if senders.is_empty() {
+                waiting.remove(&self.run);
+            }
+        }
     }
 }
 
@@ -76,6 +115,21 @@ impl Signals {
     /// The ids of running runs whose cancel was requested, from now on.
     pub fn cancels(&self) -> broadcast::Receiver<RunId> {
         self.inner.cancels.subscribe()
+    }
+
+    /// "Run `run` settled", from now on.
+    pub fn settled(&self, run: &RunId) -> SettledSignal {
+        let (sender, receiver) = oneshot::channel();
+        let mut waiting = self.inner.settled.lock().unwrap_or_else(PoisonError::into_inner);
+        waiting.entry(run.clone()).or_default().push(sender);
+        SettledSignal { signals: self.clone(), run: run.clone(), receiver }
+    }
+
+    fn ring_settled(&self, run: &RunId) {
+        let senders = self.inner.settled.lock().unwrap_or_else(PoisonError::into_inner).remove(run);
+        for sender in senders.into_iter().flatten() {
+            let _ = sender.send(());
+        }
     }
 
     /// Rings "runs were queued" in this process only; the coalescer's `NOTIFY` tells the others.
@@ -106,6 +160,15 @@ impl Store {
     pub(crate) async fn ring_cancel(&self, run: &RunId) {
         self.signals.ring_cancel(run.clone());
         self.notify(CANCEL_CHANNEL, run.as_str()).await;
+    }
+
+    /// Rings "run settled" here and, for a run started by a webhook (whose request may wait in
+    /// another process), on PostgreSQL in every listening process.
+    pub(crate) async fn ring_settled(&self, run: &RunId, by_webhook: bool) {
+        self.signals.ring_settled(run);
+        if by_webhook {
+            self.notify(SETTLED_CHANNEL, run.as_str()).await;
+        }
     }
 
     /// Sends a `NOTIFY` on PostgreSQL. The change it announces is already committed, so a
@@ -163,7 +226,7 @@ const RECONNECT_MAX: Duration = Duration::from_secs(10);
 /// Listens on one connection and forwards every notification until the connection fails.
 async fn forward(url: &str, signals: &Signals, pause: &mut Duration) -> Result<Infallible, sqlx::Error> {
     let mut listener = PgListener::connect(url).await?;
-    listener.listen_all([RUNS_CHANNEL, CANCEL_CHANNEL]).await?;
+    listener.listen_all([RUNS_CHANNEL, CANCEL_CHANNEL, SETTLED_CHANNEL]).await?;
     *pause = RECONNECT_MIN;
     tracing::debug!("listening for run signals");
     // Whatever was sent while nobody listened is unknown: look for queued runs once.
@@ -180,10 +243,11 @@ async fn forward(url: &str, signals: &Signals, pause: &mut Duration) -> Result<I
 fn deliver(signals: &Signals, notification: &PgNotification) {
     match notification.channel() {
         RUNS_CHANNEL => signals.ring_queued_here(),
-        CANCEL_CHANNEL => match notification.payload().parse() {
-            Ok(run) => signals.ring_cancel(run),
+        channel @ (CANCEL_CHANNEL | SETTLED_CHANNEL) => match notification.payload().parse::<RunId>() {
+            Ok(run) if channel == CANCEL_CHANNEL => signals.ring_cancel(run),
+            Ok(run) => signals.ring_settled(&run),
             Err(error) => {
-                tracing::warn!(payload = notification.payload(), error = %error, "ignoring a bad cancel signal")
+                tracing::warn!(channel, payload = notification.payload(), error = %error, "ignoring a bad run signal")
             }
         },
         _ => {}

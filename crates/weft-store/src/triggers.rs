@@ -4,17 +4,20 @@
 //! reading the definition's JSON only for node names and types (validating it is the engine's
 //! job, and a version is published only once it is valid).
 
+use futures_util::future::BoxFuture;
 use rand::RngCore;
 use rand::rngs::OsRng;
 use serde_json::Value;
 use sqlx::{AnyConnection, Row};
-use weft_domain::{Grant, TenantScope, WorkflowId, WorkspaceId};
+use weft_domain::{Grant, RunId, TenantScope, WorkflowId, WorkspaceId};
 
-use crate::accounts::parse_id;
-use crate::{Result, Store, StoreError, now_ms};
+use crate::accounts::{parse_id, parse_stored_id};
+use crate::checkpoint::{NewRunWrite, insert_run_row};
+use crate::runs::WEBHOOK_TRIGGER;
+use crate::{NewRun, Result, Run, Store, StoreError, now_ms};
 
-const WEBHOOK_TRIGGER: &str = "webhook_trigger";
-const EVENT_TRIGGER: &str = "event_trigger";
+const WEBHOOK_NODE: &str = "webhook_trigger";
+const EVENT_NODE: &str = "event_trigger";
 
 /// The enabled nodes of `type_name` in a definition: (name, params).
 pub(crate) fn enabled_nodes<'a>(
@@ -44,7 +47,7 @@ pub(crate) async fn register_hooks(
     workflow: &WorkflowId,
     definition: &Value,
 ) -> Result<()> {
-    for (node, _) in enabled_nodes(definition, WEBHOOK_TRIGGER) {
+    for (node, _) in enabled_nodes(definition, WEBHOOK_NODE) {
         sqlx::query(
             "INSERT INTO hooks (token, workspace_id, workflow_id, node, created_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (workflow_id, node) DO NOTHING",
@@ -73,7 +76,7 @@ pub(crate) async fn sync_published(
         .bind(workflow.as_str())
         .execute(&mut *conn)
         .await?;
-    for (node, params) in definition.into_iter().flat_map(|definition| enabled_nodes(definition, EVENT_TRIGGER)) {
+    for (node, params) in definition.into_iter().flat_map(|definition| enabled_nodes(definition, EVENT_NODE)) {
         let events = params.get("events").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
         for event in events.iter().filter_map(Value::as_str) {
             sqlx::query(
@@ -149,5 +152,98 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?;
         rows.iter().map(|row| Ok(Hook { node: row.try_get("node")?, token: row.try_get("token")? })).collect()
+    }
+}
+
+/// How long an `Idempotency-Key` names the run it started.
+pub const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// What a webhook request started.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HookRun {
+    /// A new run, queued.
+    Started(Run),
+    /// The request repeated an `Idempotency-Key` seen within 24 hours: the run it started then.
+    Repeated(RunId),
+}
+
+struct HookRunWrite {
+    workspace: String,
+    token: String,
+    idempotency_key: Option<String>,
+    new: NewRunWrite,
+}
+
+/// Remembers the idempotency key (unless it names a run already) and queues the run, in the
+/// same transaction.
+fn start_hook_run<'c>(conn: &'c mut AnyConnection, write: &'c HookRunWrite) -> BoxFuture<'c, Result<HookRun>> {
+    Box::pin(async move {
+        if let Some(key) = &write.idempotency_key {
+            let now = write.new.at;
+            // A key older than the window is taken over, as if it were new.
+            let claimed: Option<String> = sqlx::query_scalar(
+                "INSERT INTO hook_requests (token, idempotency_key, run_id, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (token, idempotency_key) DO UPDATE SET run_id = excluded.run_id, \
+                 created_at = excluded.created_at WHERE hook_requests.created_at < $5 RETURNING run_id",
+            )
+            .bind(write.token.as_str())
+            .bind(key.as_str())
+            .bind(write.new.id.as_str())
+            .bind(now)
+            .bind(now - IDEMPOTENCY_WINDOW_MS)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if claimed.is_none() {
+                let earlier: String = sqlx::query_scalar(
+                    "SELECT run_id FROM hook_requests WHERE token = $1 AND idempotency_key = $2",
+                )
+                .bind(write.token.as_str())
+                .bind(key.as_str())
+                .fetch_one(&mut *conn)
+                .await?;
+                return Ok(HookRun::Repeated(parse_stored_id(&earlier, "run_id")?));
+            }
+        }
+        Ok(HookRun::Started(insert_run_row(conn, &write.workspace, None, &write.new).await?))
+    })
+}
+
+impl Store {
+    /// Queues a run of `version` started by a request to the hook (one coalesced commit), or
+    /// finds the run an earlier request with the same `Idempotency-Key` started.
+    pub async fn start_hook_run(
+        &self,
+        target: &HookTarget,
+        version: i64,
+        input: &Value,
+        idempotency_key: Option<&str>,
+    ) -> Result<HookRun> {
+        let new = NewRun {
+            workflow: &target.workflow,
+            version,
+            input,
+            trigger: WEBHOOK_TRIGGER,
+            trigger_node: Some(&target.node),
+        };
+        let write = HookRunWrite {
+            workspace: target.scope.workspace().to_string(),
+            token: target.token.clone(),
+            idempotency_key: idempotency_key.map(str::to_owned),
+            new: NewRunWrite::new(new),
+        };
+        let started = self.writes.write(write.new.id.to_string(), true, write, start_hook_run).await?;
+        if matches!(started, HookRun::Started(_)) {
+            self.signals.ring_queued_here();
+        }
+        Ok(started)
+    }
+
+    /// Forgets idempotency keys older than the window; how many.
+    pub async fn forget_hook_requests(&self, now: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM hook_requests WHERE created_at < $1")
+            .bind(now - IDEMPOTENCY_WINDOW_MS)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 }

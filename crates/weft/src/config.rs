@@ -126,6 +126,9 @@ pub struct Config {
     pub max_inline_payload_bytes: usize,
     /// Most items one node may output.
     pub max_items_per_output: usize,
+    /// Milliseconds a webhook request whose trigger answers with the run's result waits for it
+    /// before answering 202 with the run id.
+    pub webhook_wait_ms: u64,
 }
 
 impl Default for Config {
@@ -164,6 +167,7 @@ impl Default for Config {
             run_retention_days: 14,
             max_inline_payload_bytes: 64 * 1024,
             max_items_per_output: 10_000,
+            webhook_wait_ms: 30_000,
         }
     }
 }

@@ -110,6 +110,9 @@ pub async fn run(config: Config, listener: Option<TcpListener>, shutdown: Cancel
         (false, Some(_)) => bail!("without the api role nothing listens; pass no listener"),
     };
     let store = open_store(&config, migrates_on_start(&config)).await?;
+    // Other processes' signals: runs queued and cancels for a worker, runs settled for a
+    // webhook request waiting in the api role.
+    store.listen(shutdown.clone());
     let worker = if config.has_role(Role::Worker) { Some(start_worker(&config, &store, &shutdown)?) } else { None };
     let worker_name = worker.as_ref().map_or("", |(_, name)| name.as_str());
     let mut server = match listener {
@@ -186,7 +189,6 @@ fn start_worker(
             max_items_per_output: config.max_items_per_output,
         },
     );
-    store.listen(shutdown.clone());
     Ok((tokio::spawn(runner.run(shutdown.clone())), name))
 }
 
@@ -228,6 +230,7 @@ async fn start_api(
             trust_proxy: config.trust_proxy,
             quotas: config.quotas(),
             workspace_purge_grace: Duration::from_secs(u64::from(config.workspace_purge_grace_days) * 24 * 60 * 60),
+            webhook_wait: Duration::from_millis(config.webhook_wait_ms),
         },
     );
     tokio::spawn(purge_deleted_workspaces(store.clone(), shutdown.clone()));
@@ -243,7 +246,8 @@ const RETENTION_INTERVAL: Duration = Duration::from_secs(60 * 60);
 const PRUNE_BATCH: u32 = 500;
 
 /// At start and then hourly until shutdown: deletes the finished runs older than
-/// `retention_days` (0 keeps them forever) with their steps and blobs, then compacts the database.
+/// `retention_days` (0 keeps them forever) with their steps and blobs, and webhook idempotency
+/// keys older than 24 hours, then compacts the database.
 async fn prune_old_runs(store: Store, blobs: Arc<dyn BlobStore>, retention_days: u32, shutdown: CancellationToken) {
     let retention_ms = i64::from(retention_days) * 24 * 60 * 60 * 1000;
     let mut warned = false;
@@ -255,6 +259,11 @@ async fn prune_old_runs(store: Store, blobs: Arc<dyn BlobStore>, retention_days:
                 Ok(pruned) => tracing::info!(count = pruned, retention_days, "pruned finished runs"),
                 Err(error) => tracing::error!(error = %error, "pruning finished runs failed"),
             }
+        }
+        match store.forget_hook_requests(weft_store::now_ms()).await {
+            Ok(0) => {}
+            Ok(forgotten) => tracing::debug!(count = forgotten, "forgot webhook idempotency keys older than 24 hours"),
+            Err(error) => tracing::error!(error = %error, "forgetting old webhook idempotency keys failed"),
         }
         match store.compact().await {
             Ok(compaction) if compaction.auto_vacuum_off && !warned => {

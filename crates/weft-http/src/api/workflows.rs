@@ -1,5 +1,6 @@
 //! Workflows and their versions: create (the body is the export format), list with search and tag
-//! filter, read, edit metadata, delete, save versions, publish or roll back, clone, export.
+//! filter, read, edit metadata, delete, save versions, publish or roll back, unpublish, clone,
+//! export, and the webhook URLs of its triggers.
 //!
 //! A version may be saved while it still breaks validation rules (a draft); its `problems` say
 //! what to fix. Publishing refuses a version with problems.
@@ -35,6 +36,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(save_version, list_versions))
         .routes(routes!(get_version))
         .routes(routes!(publish_workflow))
+        .routes(routes!(unpublish_workflow))
+        .routes(routes!(list_webhooks))
         .routes(routes!(clone_workflow))
         .routes(routes!(export_workflow))
 }
@@ -399,6 +402,59 @@ async fn publish_workflow(
     }
     let workflow = state.store.publish_workflow(&auth.scope, &auth.origin, &workflow.id, input.version).await?;
     Ok(axum::Json(WorkflowOut::from(workflow)))
+}
+
+/// Withdraw the published version: webhooks answer 404 and schedules and events start nothing
+/// until a version is published again. Manual runs still work.
+#[utoipa::path(post, path = "/workspaces/{ws}/workflows/{wf}/unpublish", tag = "workflows", params(WsPath, WfPath),
+    responses((status = 200, body = WorkflowOut)),
+    security(("user" = ["workflows:write"]), ("api_key" = ["workflows:write"])))]
+async fn unpublish_workflow(
+    State(state): State<AppState>,
+    auth: Authorized<WorkflowsWrite, Workflow>,
+) -> Result<impl IntoResponse, ApiError> {
+    let workflow = state.store.unpublish_workflow(&auth.scope, &auth.origin, &auth.resource.id).await?;
+    Ok(axum::Json(WorkflowOut::from(workflow)))
+}
+
+/// A webhook trigger's addresses.
+#[derive(Serialize, ToSchema)]
+struct WebhookOut {
+    /// The trigger node's name.
+    node: String,
+    /// Runs the published version.
+    url: String,
+    /// Runs the latest saved version, published or not.
+    test_url: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct WebhooksOut {
+    items: Vec<WebhookOut>,
+}
+
+/// The workflow's webhook URLs: one per webhook trigger any saved version has had. A URL stays
+/// the same across versions; it answers only while the version it runs has that trigger.
+#[utoipa::path(get, path = "/workspaces/{ws}/workflows/{wf}/webhooks", tag = "workflows", params(WsPath, WfPath),
+    responses((status = 200, body = WebhooksOut)),
+    security(("user" = ["workflows:read"]), ("api_key" = ["workflows:read"])))]
+async fn list_webhooks(
+    State(state): State<AppState>,
+    auth: Authorized<WorkflowsRead, Workflow>,
+) -> Result<impl IntoResponse, ApiError> {
+    let base = &state.settings.public_url;
+    let items = state
+        .store
+        .hooks(&auth.scope, &auth.resource.id)
+        .await?
+        .into_iter()
+        .map(|hook| WebhookOut {
+            url: format!("{base}/hooks/{}", hook.token),
+            test_url: format!("{base}/hooks-test/{}", hook.token),
+            node: hook.node,
+        })
+        .collect();
+    Ok(axum::Json(WebhooksOut { items }))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -20,10 +20,11 @@ use serde_json::{Value, json};
 use weft_engine::definition::{BackoffKind, OnError, RetryPolicy};
 use weft_engine::exec::{Expressions, ItemContext, execute, resolve_params};
 use weft_engine::params::{CodeParams, WaitParams};
+use weft_engine::trigger_params::{ResponseData, ResponseMode, WebhookTriggerParams};
 use weft_sandbox::{CodeOutput, Interrupter, JsExpressions, RunContext};
 
 use super::definitions::Definitions;
-use super::http_node;
+use super::{http_node, respond};
 use super::linked::{CHILD_TRIGGER, ERROR_TRIGGER, RunRequest, child_request, child_result, error_run};
 use crate::outbound::OutboundClient;
 use weft_domain::RunId;
@@ -268,8 +269,9 @@ async fn run_node(
             let prepared = http_node::prepare(node, inputs, exprs as &dyn Expressions, attempt_key)?;
             http_node::send_all(outbound, prepared).await?
         }
-        // Reached only once the wait is over (see `drive`): the items go on.
-        NodeKind::Wait => vec![inputs.first().cloned().unwrap_or_default()],
+        // Reached only once the wait is over (see `drive`): the items go on. A webhook answer
+        // is taken from the activation once it succeeded (see `drive`).
+        NodeKind::Wait | NodeKind::RespondToWebhook => vec![inputs.first().cloned().unwrap_or_default()],
         _ => return execute(node, kind, inputs.to_vec(), exprs).map_err(|error| error.to_string()),
     };
     Ok(with_error_output(node, outputs))
@@ -444,6 +446,8 @@ struct Progress {
     first_seen: HashMap<String, i64>,
     /// The child run an `execute_workflow` activation started and waits for.
     children: HashMap<String, RunId>,
+    /// The main output of the activation that finished last: a `last_node` webhook's answer.
+    last_output: Vec<Item>,
 }
 
 impl Progress {
@@ -454,6 +458,7 @@ impl Progress {
             attempts: HashMap::new(),
             first_seen: HashMap::new(),
             children: HashMap::new(),
+            last_output: Vec::new(),
         };
         for step in steps {
             let latest = progress.attempts.entry(step.activation.clone()).or_default();
@@ -489,7 +494,8 @@ impl Progress {
         outputs: Vec<Vec<Item>>,
     ) {
         let node = &activation.key.node;
-        exprs.record_node_output(node, outputs.first().cloned().unwrap_or_default());
+        self.last_output = outputs.first().cloned().unwrap_or_default();
+        exprs.record_node_output(node, self.last_output.clone());
         self.attempts.insert(key, attempt);
         self.state.record(activation.key, outputs);
     }
@@ -509,6 +515,23 @@ async fn queue_error_run(
         pending.enqueue(QueuedRun { new, child: false });
     }
     Ok(())
+}
+
+/// How the webhook request that started a run waits for its answer.
+#[derive(Debug, Clone, Copy)]
+struct WebhookAnswer {
+    mode: ResponseMode,
+    data: ResponseData,
+}
+
+/// The answer a run owes, if a webhook trigger started it and waits for more than the run id.
+fn webhook_answer(trigger: &NodeDef) -> Option<WebhookAnswer> {
+    if NodeKind::from_type_name(&trigger.node_type) != Some(NodeKind::WebhookTrigger) {
+        return None;
+    }
+    let params: WebhookTriggerParams = serde_json::from_value(Value::Object(trigger.params.clone())).ok()?;
+    (params.response_mode != ResponseMode::Accepted)
+        .then_some(WebhookAnswer { mode: params.response_mode, data: params.response_data })
 }
 
 /// The field of a paused `execute_workflow` attempt's note naming the child run it waits for.
@@ -549,6 +572,9 @@ async fn drive(
         Ok(plan) => plan,
         Err(error) => return fail_early(error.to_string()).await,
     };
+    let answer = webhook_answer(trigger);
+    // Only the first `respond_to_webhook` to run answers, as in n8n.
+    let mut responded = run.response.is_some();
 
     let exprs = Arc::new(JsExpressions::new(RunContext {
         execution_id: run.id.to_string(),
@@ -598,6 +624,9 @@ async fn drive(
         let frontier = plan.frontier(&progress.state);
         if frontier.ready.is_empty() {
             let output = run_output(&definition, &progress.state);
+            if let Some(WebhookAnswer { mode: ResponseMode::LastNode, data }) = answer {
+                pending.respond(&respond::last_node_response(data, &progress.last_output));
+            }
             pending.end(RunEnd::Succeeded { output: &output });
             return store.checkpoint(claim, pending).await.map(drop);
         }
@@ -607,6 +636,7 @@ async fn drive(
         let mut stopped = None;
         // The heartbeat interrupted the sandbox; the loop's next turn ends the run as it says.
         let mut interrupted = false;
+        let mut flush_now = false;
         for activation in computed {
             let node = &definition.nodes[activation.node];
             let key = step_key(&activation);
@@ -684,7 +714,24 @@ async fn drive(
                 continue;
             }
             match execution.settle(&activation, &key, attempt, &mut pending).await? {
-                (attempt, Settled::Outputs(outputs)) => progress.accept(&exprs, activation, key, attempt, outputs),
+                (attempt, Settled::Outputs(outputs)) => {
+                    let answers = answer.is_some_and(|answer| answer.mode == ResponseMode::RespondNode);
+                    if activation.kind == NodeKind::RespondToWebhook && answers && !responded {
+                        match respond::node_response(node, &activation.inputs, exprs.as_ref()) {
+                            Ok(response) => {
+                                pending.respond(&response);
+                                responded = true;
+                                // The request waits for this: write it now, not with the next checkpoint.
+                                flush_now = true;
+                            }
+                            Err(message) => {
+                                stopped = Some(failure(Some(&node.name), &message));
+                                break;
+                            }
+                        }
+                    }
+                    progress.accept(&exprs, activation, key, attempt, outputs)
+                }
                 (_, Settled::Stop(message)) => {
                     stopped = Some(failure(Some(&node.name), &message));
                     break;
@@ -729,7 +776,7 @@ async fn drive(
             pending.end(RunEnd::Failed { error: &error });
             return store.checkpoint(claim, pending).await.map(drop);
         }
-        if checkpointed.elapsed() >= CHECKPOINT_EVERY && !pending.is_empty() {
+        if (flush_now || checkpointed.elapsed() >= CHECKPOINT_EVERY) && !pending.is_empty() {
             store.checkpoint(claim, std::mem::take(&mut pending)).await?;
             checkpointed = Instant::now();
         }

@@ -7,6 +7,7 @@ mod definitions;
 mod execute;
 mod http_node;
 mod linked;
+mod respond;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
