@@ -158,8 +158,9 @@ impl ParamRules for WebhookTriggerParams {
 pub struct RespondToWebhookParams {
     #[serde(default = "default_status")]
     pub status: ParamValue<u16>,
+    /// Header values: strings, numbers or booleans (what an expression gives is sent as text).
     #[serde(default)]
-    pub headers: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, Value>,
     #[serde(default)]
     pub respond_with: RespondWith,
     /// With `respond_with: body`: a JSON value, or a string sent as text.
@@ -192,8 +193,12 @@ impl ParamRules for RespondToWebhookParams {
         {
             problems.push(at.key("status").problem("must be an HTTP status, 100 to 599"));
         }
-        for name in self.headers.keys().filter(|name| !is_header_name(name)) {
-            problems.push(at.key("headers").key(name).problem("is not a valid header name"));
+        for (name, value) in &self.headers {
+            if !is_header_name(name) {
+                problems.push(at.key("headers").key(name).problem("is not a valid header name"));
+            } else if !matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_)) {
+                problems.push(at.key("headers").key(name).problem("must be a string, number or boolean"));
+            }
         }
         match (self.respond_with, &self.body) {
             (RespondWith::Body, None) => problems.push(at.key("body").problem("`respond_with: body` needs a body")),

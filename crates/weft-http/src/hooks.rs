@@ -54,7 +54,8 @@ impl HookTriggers {
             return Ok(found.clone());
         }
         let saved = state.store.workflow_version(&target.scope, &target.workflow, version).await?;
-        let params = weft_engine::parse(&saved.definition).ok().and_then(|definition| trigger_params(&definition, &target.node));
+        let params =
+            weft_engine::parse(&saved.definition).ok().and_then(|definition| trigger_params(&definition, &target.node));
         let mut cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if cache.len() >= HOOK_TRIGGERS_BOUND {
             cache.clear();
@@ -118,7 +119,7 @@ async fn hook(
 }
 
 /// [`hook`] with a further path.
-#[utoipa::path(method(get, post, put, patch, delete), path = "/hooks/{token}/{path}", tag = "webhooks in",
+#[utoipa::path(method(get, post, put, patch, delete), path = "/hooks/{token}/{*path}", tag = "webhooks in",
     params(HookSubPath), responses((status = 202, body = AcceptedOut), (status = 200)))]
 async fn hook_with_path(
     State(state): State<AppState>,
@@ -140,7 +141,7 @@ async fn test_hook(
 }
 
 /// [`test_hook`] with a further path.
-#[utoipa::path(method(get, post, put, patch, delete), path = "/hooks-test/{token}/{path}", tag = "webhooks in",
+#[utoipa::path(method(get, post, put, patch, delete), path = "/hooks-test/{token}/{*path}", tag = "webhooks in",
     params(HookSubPath), responses((status = 202, body = AcceptedOut), (status = 200)))]
 async fn test_hook_with_path(
     State(state): State<AppState>,
@@ -173,7 +174,8 @@ impl axum::extract::FromRequest<AppState> for HookRequest {
         let client = <ClientInfo as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, state)
             .await
             .unwrap_or_else(|never| match never {});
-        let (method, headers, query) = (parts.method.clone(), parts.headers.clone(), parts.uri.query().map(str::to_owned));
+        let (method, headers, query) =
+            (parts.method.clone(), parts.headers.clone(), parts.uri.query().map(str::to_owned));
         let body = read_body(axum::extract::Request::from_parts(parts, body), state).await?;
         Ok(HookRequest { method, headers, query, client, body })
     }
@@ -257,7 +259,8 @@ const FRAMING_HEADERS: [HeaderName; 4] =
 /// `{status, headers, body}` as an HTTP response: a string body is text, `null` none, other
 /// JSON values JSON; the node's headers (a `Content-Type` among them) win.
 fn recorded_response(recorded: &Value) -> Response {
-    let status = recorded["status"].as_u64().and_then(|code| StatusCode::from_u16(code as u16).ok()).unwrap_or(StatusCode::OK);
+    let status =
+        recorded["status"].as_u64().and_then(|code| StatusCode::from_u16(code as u16).ok()).unwrap_or(StatusCode::OK);
     let mut response = match &recorded["body"] {
         Value::Null => status.into_response(),
         Value::String(text) => {
@@ -294,7 +297,9 @@ fn authenticate(auth: &HookAuth, headers: &HeaderMap, body: &[u8]) -> Result<Opt
     match auth {
         HookAuth::None => Ok(None),
         HookAuth::Header { name, value } => match header(name) {
-            Some(presented) if same_secret(presented.as_bytes(), value.as_bytes()) => Ok(Some(name.to_ascii_lowercase())),
+            Some(presented) if same_secret(presented.as_bytes(), value.as_bytes()) => {
+                Ok(Some(name.to_ascii_lowercase()))
+            }
             _ => refuse("the request lacks the header secret this webhook requires"),
         },
         HookAuth::Basic { username, password } => {

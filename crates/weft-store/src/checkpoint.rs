@@ -10,7 +10,8 @@ use weft_domain::{RunId, StepId, TenantScope, WorkspaceId};
 
 use crate::payload::Payloads;
 use crate::runs::{
-    Fence, HELD, RUN_COLUMNS, RunStatus, WEBHOOK_TRIGGER, STEP_COLUMNS, StepStatus, bind_claim, hold_lease, run_from_row, step_from_row,
+    Fence, HELD, RUN_COLUMNS, RunStatus, STEP_COLUMNS, StepStatus, WEBHOOK_TRIGGER, bind_claim, hold_lease,
+    run_from_row, step_from_row,
 };
 use crate::{ClaimedRun, NewRun, Result, Run, RunEnd, Step, StepOutcome, StepStart, Store, StoreError, now_ms};
 

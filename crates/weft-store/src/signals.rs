@@ -11,9 +11,9 @@
 //! listener reconnecting, a slow receiver), so workers keep a slow poll and the heartbeat as
 //! fallbacks, and a webhook request answers 202 when its wait runs out.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 

@@ -194,13 +194,12 @@ fn start_hook_run<'c>(conn: &'c mut AnyConnection, write: &'c HookRunWrite) -> B
             .fetch_optional(&mut *conn)
             .await?;
             if claimed.is_none() {
-                let earlier: String = sqlx::query_scalar(
-                    "SELECT run_id FROM hook_requests WHERE token = $1 AND idempotency_key = $2",
-                )
-                .bind(write.token.as_str())
-                .bind(key.as_str())
-                .fetch_one(&mut *conn)
-                .await?;
+                let earlier: String =
+                    sqlx::query_scalar("SELECT run_id FROM hook_requests WHERE token = $1 AND idempotency_key = $2")
+                        .bind(write.token.as_str())
+                        .bind(key.as_str())
+                        .fetch_one(&mut *conn)
+                        .await?;
                 return Ok(HookRun::Repeated(parse_stored_id(&earlier, "run_id")?));
             }
         }

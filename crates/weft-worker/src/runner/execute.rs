@@ -24,8 +24,8 @@ use weft_engine::trigger_params::{ResponseData, ResponseMode, WebhookTriggerPara
 use weft_sandbox::{CodeOutput, Interrupter, JsExpressions, RunContext};
 
 use super::definitions::Definitions;
-use super::{http_node, respond};
 use super::linked::{CHILD_TRIGGER, ERROR_TRIGGER, RunRequest, child_request, child_result, error_run};
+use super::{http_node, respond};
 use crate::outbound::OutboundClient;
 use weft_domain::RunId;
 use weft_engine::{Activation, ActivationKey, Item, NodeDef, NodeKind, Plan, RunState, WorkflowDef, node_outputs};

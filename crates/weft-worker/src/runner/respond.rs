@@ -32,8 +32,15 @@ pub(super) fn node_response(
         RespondWith::Body => params.body.unwrap_or(Value::Null),
         RespondWith::NoData => Value::Null,
     };
-    let headers: Map<String, Value> =
-        params.headers.into_iter().map(|(name, value)| (name, Value::String(value))).collect();
+    let mut headers = Map::new();
+    for (name, value) in params.headers {
+        let text = match value {
+            Value::String(text) => text,
+            scalar @ (Value::Number(_) | Value::Bool(_)) => scalar.to_string(),
+            other => return Err(format!("the header `{name}` must be text, not {other}")),
+        };
+        headers.insert(name, Value::String(text));
+    }
     Ok(json!({ "status": status, "headers": headers, "body": body }))
 }
 

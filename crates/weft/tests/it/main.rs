@@ -7,6 +7,7 @@ mod auth;
 mod bench;
 mod cli;
 mod crash_recovery;
+mod hooks;
 mod http;
 mod me;
 mod members;
