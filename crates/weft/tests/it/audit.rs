@@ -304,6 +304,15 @@ fn mutations() -> Vec<Mutation> {
         .body(json!({"version": 2})),
         Mutation::new(
             Method::POST,
+            "/api/v1/workspaces/{ws}/workflows/{flow}/unpublish",
+            "bob",
+            200,
+            A::WorkflowUnpublished,
+            ("workflow", Named("flow")),
+        )
+        .body(json!({})),
+        Mutation::new(
+            Method::POST,
             "/api/v1/workspaces/{ws}/workflows/{flow}/clone",
             "ada",
             201,
