@@ -13,6 +13,11 @@
 //!   warm-up run), polled every millisecond. The server's figure is `finished_at − created_at`
 //!   (millisecond timestamps), the client's runs from sending the POST to reading the finished run.
 //! - (d) the child's peak resident set (`VmHWM` in `/proc/<pid>/status`).
+//! - (e) issue 5's webhook load: n8n's benchmark workflow, webhook_trigger → set, in the
+//!   `accepted` and `last_node` modes, loaded by 1, 16 and 64 keep-alive clients for
+//!   `--duration` seconds each (a fresh workflow per load): requests/s, p50 and p99 of each
+//!   request's time, errors (no answer, or a status other than 202 / 200), and the runs the
+//!   workflow has afterwards, which must equal the successful answers.
 //!
 //! Every wait is bounded, and the child is killed when the bench ends, fails or is interrupted.
 
@@ -427,6 +432,7 @@ struct Report {
     chain: Latency,
     three: Latency,
     peak_rss_kb: Option<u64>,
+    hooks: Vec<HookLoad>,
 }
 
 async fn bench_backend(
@@ -451,7 +457,20 @@ async fn bench_backend(
     eprintln!("{}: (a) {} connections for {} s…", backend.title(), args.connections, args.duration);
     let throughput = throughput(&api, &ws, &simple, args).await.context("(a)")?;
     let peak_rss_kb = server.peak_rss_kb();
-    Ok(Report { backend, throughput, chain, three, peak_rss_kb })
+    let mut hooks = Vec::new();
+    for mode in [HookMode::Accepted, HookMode::LastNode] {
+        for connections in HOOK_CONNECTIONS {
+            eprintln!(
+                "{}: (e) webhook, {}, {connections} connections for {} s…",
+                backend.title(),
+                mode.name(),
+                args.duration
+            );
+            let load = hook_load(&api, &server.base_url, &ws, mode, connections, args.duration).await;
+            hooks.push(load.with_context(|| format!("(e) {} with {connections} connections", mode.name()))?);
+        }
+    }
+    Ok(Report { backend, throughput, chain, three, peak_rss_kb, hooks })
 }
 
 /// Request outcomes of the throughput clients.
@@ -557,7 +576,186 @@ async fn throughput(api: &Api, ws: &str, wf: &str, args: &BenchArgs) -> anyhow::
     Ok(Throughput { tally, window, completed, completion_span_ms, unfinished, not_succeeded })
 }
 
+/// The client counts of the webhook loads.
+const HOOK_CONNECTIONS: [usize; 3] = [1, 16, 64];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum HookMode {
+    Accepted,
+    LastNode,
+}
+
+impl HookMode {
+    fn name(self) -> &'static str {
+        match self {
+            HookMode::Accepted => "accepted",
+            HookMode::LastNode => "last_node",
+        }
+    }
+
+    /// The answer a request must get to count as served.
+    fn success(self) -> StatusCode {
+        match self {
+            HookMode::Accepted => StatusCode::ACCEPTED,
+            HookMode::LastNode => StatusCode::OK,
+        }
+    }
+
+    /// Issue 5's goal at 64 connections on SQLite, in requests per second.
+    fn goal_per_sec(self) -> f64 {
+        match self {
+            HookMode::Accepted => 5_000.0,
+            HookMode::LastNode => 3_000.0,
+        }
+    }
+}
+
+const HOOK_P99_GOAL_MS: f64 = 20.0;
+
+fn hook_workflow(mode: HookMode) -> Value {
+    json!({
+        "name": format!("bench: webhook_trigger → set ({})", mode.name()),
+        "nodes": [
+            {"name": "Webhook", "type": "webhook_trigger", "params": {"response_mode": mode.name()}},
+            {"name": "Set", "type": "set", "params": {"assignments": [{"name": "greeting", "value": "hello"}]}},
+        ],
+        "connections": [{"from": "Webhook", "to": "Set"}],
+    })
+}
+
+/// One webhook load's figures.
+struct HookLoad {
+    mode: HookMode,
+    connections: usize,
+    window: Duration,
+    served: u64,
+    errors: u64,
+    latencies_ms: Vec<f64>,
+    /// Runs the workflow has once the load's runs drained.
+    recorded: u64,
+}
+
+async fn hook_load(
+    api: &Api,
+    base_url: &str,
+    ws: &str,
+    mode: HookMode,
+    connections: usize,
+    duration: u64,
+) -> anyhow::Result<HookLoad> {
+    let wf = api.publish(ws, hook_workflow(mode)).await?;
+    #[derive(serde::Deserialize)]
+    struct Hooks {
+        items: Vec<Hook>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Hook {
+        url: String,
+    }
+    let hooks: Hooks = api.get(&format!("/workspaces/{ws}/workflows/{wf}/webhooks")).await?;
+    let token = hooks.items.first().context("the workflow has no webhook")?.url.rsplit('/').next().unwrap_or_default();
+    let url = format!("{base_url}/hooks/{token}");
+    let began = Instant::now();
+    let deadline = began + Duration::from_secs(duration);
+    let mut clients = JoinSet::new();
+    for _ in 0..connections {
+        let (http, url) = (api.http.clone(), url.clone());
+        clients.spawn(async move {
+            let (mut served, mut errors, mut latencies_ms) = (0u64, 0u64, Vec::new());
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                let answer = http
+                    .post(&url)
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(r#"{"order":1}"#)
+                    .send()
+                    .await;
+                match answer {
+                    Ok(response) => match (response.status(), response.bytes().await) {
+                        (status, Ok(_)) if status == mode.success() => {
+                            served += 1;
+                            latencies_ms.push(sent.elapsed().as_secs_f64() * 1_000.0);
+                        }
+                        _ => errors += 1,
+                    },
+                    Err(_) => {
+                        errors += 1;
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                }
+            }
+            (served, errors, latencies_ms)
+        });
+    }
+    let mut load = HookLoad {
+        mode,
+        connections,
+        window: Duration::ZERO,
+        served: 0,
+        errors: 0,
+        latencies_ms: Vec::new(),
+        recorded: 0,
+    };
+    while let Some(client) = clients.join_next().await {
+        let (served, errors, latencies_ms) = client.context("a webhook client panicked")?;
+        load.served += served;
+        load.errors += errors;
+        load.latencies_ms.extend(latencies_ms);
+    }
+    load.window = began.elapsed();
+    let drain_deadline = Instant::now() + drain_limit(Duration::from_secs(duration));
+    while (api.has_runs_in(ws, &wf, "queued").await? || api.has_runs_in(ws, &wf, "running").await?)
+        && Instant::now() < drain_deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    load.recorded = api.count_runs(ws, &wf).await?;
+    Ok(load)
+}
+
+impl HookLoad {
+    fn row(&self, backend: Backend, duration: u64) -> (String, String, String, bool) {
+        let per_sec = self.served as f64 / self.window.as_secs_f64();
+        let p99 = percentile(&self.latencies_ms, 99.0);
+        let measured = format!(
+            "{per_sec:.0} req/s, p50 {:.1} ms, p99 {p99:.1} ms, {} errors; {} runs recorded for {} answers",
+            percentile(&self.latencies_ms, 50.0),
+            self.errors,
+            self.recorded,
+            self.served,
+        );
+        let name =
+            format!("(e) webhook_trigger → set, {}, {} connections, {duration} s", self.mode.name(), self.connections);
+        let counted = self.recorded == self.served;
+        if backend == Backend::Sqlite && self.connections == 64 {
+            let goal = self.mode.goal_per_sec();
+            let ok = per_sec >= goal && p99 <= HOOK_P99_GOAL_MS && counted;
+            (name, measured, format!("≥ {goal:.0} req/s, p99 ≤ {HOOK_P99_GOAL_MS:.0} ms, runs = answers"), ok)
+        } else {
+            (name, measured, "runs = answers".to_owned(), counted)
+        }
+    }
+}
+
 impl Api {
+    /// How many runs the workflow has, of any status.
+    async fn count_runs(&self, ws: &str, wf: &str) -> anyhow::Result<u64> {
+        let (mut count, mut cursor) = (0, None::<String>);
+        loop {
+            let mut path = format!("/workspaces/{ws}/runs?workflow={wf}&limit={PAGE_LIMIT}");
+            if let Some(cursor) = &cursor {
+                path.push_str("&cursor=");
+                path.push_str(cursor);
+            }
+            let page: PageOut<RunOut> = self.get(&path).await?;
+            count += page.items.len() as u64;
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(count),
+            }
+        }
+    }
+
     async fn has_runs_in(&self, ws: &str, wf: &str, status: &str) -> anyhow::Result<bool> {
         let page: PageOut<RunOut> =
             self.get(&format!("/workspaces/{ws}/runs?workflow={wf}&status={status}&limit=1")).await?;
@@ -673,6 +871,10 @@ impl Report {
             format!("≤ {RSS_GOAL_MB:.0} MB"),
             rss_mb.is_some_and(|mb| mb <= RSS_GOAL_MB),
         );
+        for load in &self.hooks {
+            let (name, measured, goal, ok) = load.row(self.backend, args.duration);
+            row(name, measured, goal, ok);
+        }
         let _ = write!(
             table,
             "\n(a) in detail: {} runs started in {:.2} s ({} refused, {} requests failed); {} succeeded within {:.2} s \
