@@ -43,7 +43,7 @@ pub use runs::{
     StepStart, StepStatus, UnknownStatus, WEBHOOK_TRIGGER,
 };
 pub use signals::{CANCEL_CHANNEL, QueuedSignal, RUNS_CHANNEL, SETTLED_CHANNEL, SettledSignal, Signals};
-pub use triggers::{Hook, HookRun, HookTarget, IDEMPOTENCY_WINDOW_MS};
+pub use triggers::{EVENT_TRIGGER, Hook, HookRun, HookTarget, IDEMPOTENCY_WINDOW_MS};
 pub use workflows::{NewWorkflow, Workflow, WorkflowFilter, WorkflowPatch, WorkflowVersion};
 pub use workspaces::{Workspace, WorkspacePatch};
 

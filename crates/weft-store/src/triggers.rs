@@ -246,3 +246,46 @@ impl Store {
         Ok(done.rows_affected())
     }
 }
+
+/// The `trigger` of a run started by a workspace event.
+pub const EVENT_TRIGGER: &str = "event";
+
+/// Queues, in the transaction that records a workspace event, one run of each published
+/// workflow whose enabled `event_trigger` subscribes to the event's type, with the event
+/// (`{id, type, timestamp, data}`) as its item. Returns how many. The caller passes
+/// `from_event_run` for an event about a run that an event started, which starts nothing, so
+/// an event workflow that fails cannot start itself again and again.
+pub(crate) async fn start_event_runs(
+    conn: &mut AnyConnection,
+    workspace: &WorkspaceId,
+    event_type: &str,
+    event: &Value,
+    from_event_run: bool,
+) -> Result<usize> {
+    if from_event_run {
+        return Ok(0);
+    }
+    let rows = sqlx::query(
+        "SELECT s.workflow_id, s.node, w.published_version FROM event_subscriptions s \
+         JOIN workflows w ON w.workspace_id = s.workspace_id AND w.id = s.workflow_id \
+         WHERE s.workspace_id = $1 AND s.event_type = $2 AND w.published_version IS NOT NULL \
+         ORDER BY s.workflow_id, s.node",
+    )
+    .bind(workspace.as_str())
+    .bind(event_type)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &rows {
+        let workflow: WorkflowId = parse_id(row, "workflow_id")?;
+        let node: String = row.try_get("node")?;
+        let new = NewRun {
+            workflow: &workflow,
+            version: row.try_get("published_version")?,
+            input: event,
+            trigger: EVENT_TRIGGER,
+            trigger_node: Some(&node),
+        };
+        insert_run_row(conn, workspace.as_str(), None, &NewRunWrite::new(new)).await?;
+    }
+    Ok(rows.len())
+}
