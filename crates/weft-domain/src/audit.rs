@@ -40,10 +40,14 @@ pub enum AuditAction {
     WorkflowDeleted,
     WorkflowVersionSaved,
     WorkflowPublished,
+    WebhookEndpointCreated,
+    WebhookEndpointUpdated,
+    WebhookEndpointDeleted,
+    WebhookSecretRotated,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 29] = [
+    pub const ALL: [AuditAction; 33] = [
         AuditAction::UserRegistered,
         AuditAction::UserUpdated,
         AuditAction::PasswordChanged,
@@ -73,6 +77,10 @@ impl AuditAction {
         AuditAction::WorkflowDeleted,
         AuditAction::WorkflowVersionSaved,
         AuditAction::WorkflowPublished,
+        AuditAction::WebhookEndpointCreated,
+        AuditAction::WebhookEndpointUpdated,
+        AuditAction::WebhookEndpointDeleted,
+        AuditAction::WebhookSecretRotated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -106,6 +114,10 @@ impl AuditAction {
             AuditAction::WorkflowDeleted => "workflow.deleted",
             AuditAction::WorkflowVersionSaved => "workflow.version_saved",
             AuditAction::WorkflowPublished => "workflow.published",
+            AuditAction::WebhookEndpointCreated => "webhook_endpoint.created",
+            AuditAction::WebhookEndpointUpdated => "webhook_endpoint.updated",
+            AuditAction::WebhookEndpointDeleted => "webhook_endpoint.deleted",
+            AuditAction::WebhookSecretRotated => "webhook_endpoint.secret_rotated",
         }
     }
 }

@@ -14,6 +14,7 @@ mod checkpoint;
 mod coalesce;
 mod connect;
 mod error;
+mod events;
 mod invitations;
 mod members;
 mod migrations;
@@ -22,6 +23,7 @@ mod payload;
 mod retention;
 mod runs;
 mod signals;
+mod webhook_endpoints;
 mod workflows;
 mod workspaces;
 
@@ -32,6 +34,7 @@ pub use blobs::{BlobError, BlobKey, BlobPrefix, BlobStore, FsBlobStore};
 pub use checkpoint::{Checkpoint, QueuedRun};
 pub use connect::{Backend, DbConfig, PoolStats, Store};
 pub use error::{Result, StoreError};
+pub use events::{Event, Replay};
 pub use invitations::{AcceptOutcome, Invitation, NewInvitation};
 pub use members::Member;
 pub use page::{Page, PageRequest};
@@ -42,6 +45,10 @@ pub use runs::{
     StepStart, StepStatus, UnknownStatus,
 };
 pub use signals::{CANCEL_CHANNEL, QueuedSignal, RUNS_CHANNEL, Signals};
+pub use webhook_endpoints::{
+    AttemptRecord, DueDelivery, NewWebhookEndpoint, ROTATION_OVERLAP_MS, WebhookAttempt, WebhookEndpoint,
+    WebhookEndpointPatch,
+};
 pub use workflows::{NewWorkflow, Workflow, WorkflowFilter, WorkflowPatch, WorkflowVersion};
 pub use workspaces::{Workspace, WorkspacePatch};
 

@@ -51,6 +51,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0007_sub_runs.sql"),
         include_str!("../migrations/postgres/0007_sub_runs.sql"),
     ),
+    (
+        9,
+        "outbound_events",
+        include_str!("../migrations/sqlite/0009_outbound_events.sql"),
+        include_str!("../migrations/postgres/0009_outbound_events.sql"),
+    ),
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {

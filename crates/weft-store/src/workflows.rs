@@ -3,10 +3,11 @@
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
-use weft_domain::{Actor, AuditAction, TenantScope, WorkflowId};
+use weft_domain::{Actor, AuditAction, EventType, TenantScope, WorkflowId};
 
 use crate::accounts::parse_id;
 use crate::audit::{Origin, Record, append};
+use crate::events::{record as record_event, workflow_data};
 use crate::{Page, PageRequest, Result, Store, StoreError, now_ms};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -172,6 +173,7 @@ impl Store {
         let actor = scope.actor();
         let metadata = serde_json::json!({ "name": new.name, "cloned_from": cloned_from.map(WorkflowId::as_str) });
         append(&mut tx, origin, record(scope, &actor, AuditAction::WorkflowCreated, &id).metadata(metadata)).await?;
+        record_event(&mut tx, scope.workspace(), EventType::WorkflowCreated, workflow_data(&workflow), now).await?;
         tx.commit().await?;
         Ok((workflow, version))
     }
@@ -219,6 +221,7 @@ impl Store {
         patch: WorkflowPatch<'_>,
     ) -> Result<Workflow> {
         let tags_json = patch.tags.map(|tags| serde_json::to_string(tags).unwrap_or_else(|_| "[]".into()));
+        let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(&format!(
             "UPDATE workflows SET name = COALESCE($1, name), description = COALESCE($2, description), \
@@ -227,7 +230,7 @@ impl Store {
         .bind(patch.name)
         .bind(patch.description)
         .bind(tags_json)
-        .bind(now_ms())
+        .bind(now)
         .bind(scope.workspace().as_str())
         .bind(id.as_str())
         .fetch_optional(&mut *tx)
@@ -239,23 +242,29 @@ impl Store {
         let actor = scope.actor();
         let metadata = serde_json::json!({ "name": patch.name, "description": patch.description, "tags": patch.tags });
         append(&mut tx, origin, record(scope, &actor, AuditAction::WorkflowUpdated, id).metadata(metadata)).await?;
+        let workflow = workflow_from_row(&row)?;
+        record_event(&mut tx, scope.workspace(), EventType::WorkflowUpdated, workflow_data(&workflow), now).await?;
         tx.commit().await?;
-        workflow_from_row(&row)
+        Ok(workflow)
     }
 
     /// Deletes the workflow and all its versions.
     pub async fn delete_workflow(&self, scope: &TenantScope, origin: &Origin, id: &WorkflowId) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        let name: String =
-            sqlx::query_scalar("DELETE FROM workflows WHERE workspace_id = $1 AND id = $2 RETURNING name")
-                .bind(scope.workspace().as_str())
-                .bind(id.as_str())
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(&format!(
+            "DELETE FROM workflows WHERE workspace_id = $1 AND id = $2 RETURNING {WORKFLOW_COLUMNS}"
+        ))
+        .bind(scope.workspace().as_str())
+        .bind(id.as_str())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let workflow = workflow_from_row(&row)?;
         let actor = scope.actor();
-        let metadata = serde_json::json!({ "name": name });
+        let metadata = serde_json::json!({ "name": workflow.name });
         append(&mut tx, origin, record(scope, &actor, AuditAction::WorkflowDeleted, id).metadata(metadata)).await?;
+        record_event(&mut tx, scope.workspace(), EventType::WorkflowDeleted, workflow_data(&workflow), now_ms())
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -286,6 +295,19 @@ impl Store {
         let metadata = serde_json::json!({ "version": number });
         append(&mut tx, origin, record(scope, &actor, AuditAction::WorkflowVersionSaved, id).metadata(metadata))
             .await?;
+        let row = sqlx::query(&format!("SELECT {WORKFLOW_COLUMNS} FROM workflows WHERE workspace_id = $1 AND id = $2"))
+            .bind(scope.workspace().as_str())
+            .bind(id.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+        record_event(
+            &mut tx,
+            scope.workspace(),
+            EventType::WorkflowUpdated,
+            workflow_data(&workflow_from_row(&row)?),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(version)
     }
@@ -342,25 +364,26 @@ impl Store {
         id: &WorkflowId,
         version: i64,
     ) -> Result<Workflow> {
+        let now = now_ms();
         let mut tx = self.pool.begin().await?;
-        let published: Option<Option<i64>> = sqlx::query_scalar(
+        let row = sqlx::query(&format!(
             "UPDATE workflows SET published_version = $1, updated_at = $2 WHERE workspace_id = $3 AND id = $4 \
              AND EXISTS (SELECT 1 FROM workflow_versions v WHERE v.workflow_id = $4 AND v.version = $1) \
-             RETURNING published_version",
-        )
+             RETURNING {WORKFLOW_COLUMNS}"
+        ))
         .bind(version)
-        .bind(now_ms())
+        .bind(now)
         .bind(scope.workspace().as_str())
         .bind(id.as_str())
         .fetch_optional(&mut *tx)
-        .await?;
-        if published.is_none() {
-            return Err(StoreError::NotFound);
-        }
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let workflow = workflow_from_row(&row)?;
         let actor = scope.actor();
         let metadata = serde_json::json!({ "version": version });
         append(&mut tx, origin, record(scope, &actor, AuditAction::WorkflowPublished, id).metadata(metadata)).await?;
+        record_event(&mut tx, scope.workspace(), EventType::WorkflowPublished, workflow_data(&workflow), now).await?;
         tx.commit().await?;
-        self.workflow(scope, id).await
+        Ok(workflow)
     }
 }
