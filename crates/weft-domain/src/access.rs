@@ -158,7 +158,9 @@ impl Permission {
             Permission::RunsRead => "See runs and their steps",
             Permission::RunsWrite => "Start, cancel, retry and delete runs",
             Permission::WebhooksRead => "See webhook endpoints, their delivery attempts and the workspace's events",
-            Permission::WebhooksWrite => "Create, change, delete and test webhook endpoints, rotate their secrets, replay events",
+            Permission::WebhooksWrite => {
+                "Create, change, delete and test webhook endpoints, rotate their secrets, replay events"
+            }
         }
     }
 

@@ -126,6 +126,11 @@ pub struct Config {
     pub max_inline_payload_bytes: usize,
     /// Most items one node may output.
     pub max_items_per_output: usize,
+    /// Waits of a webhook delivery's attempts in seconds, one entry per attempt: the first is sent
+    /// at once, each later one this long after the previous failed. A list in TOML,
+    /// comma-separated in the environment.
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub webhook_retry_schedule: Vec<u64>,
 }
 
 impl Default for Config {
@@ -164,6 +169,7 @@ impl Default for Config {
             run_retention_days: 14,
             max_inline_payload_bytes: 64 * 1024,
             max_items_per_output: 10_000,
+            webhook_retry_schedule: weft_worker::webhooks::DEFAULT_SCHEDULE_SECS.to_vec(),
         }
     }
 }
@@ -318,6 +324,9 @@ impl Config {
         }
         if self.max_items_per_output == 0 {
             return invalid("max_items_per_output", "must be at least 1");
+        }
+        if self.webhook_retry_schedule.is_empty() {
+            return invalid("webhook_retry_schedule", "must list at least one attempt");
         }
         if let Err(error) = weft_worker::outbound::OutboundPolicy::from_cidrs(&self.outbound_allow_cidrs) {
             return invalid("outbound_allow_cidrs", &error.to_string());

@@ -17,6 +17,7 @@ use weft_http::rate_limit::RateLimiter;
 use weft_http::{AppState, HttpSettings, TokenKeys};
 use weft_store::{Backend, BlobStore, DbConfig, FsBlobStore, Store};
 use weft_worker::outbound::{OutboundClient, OutboundDefaults, OutboundPolicy};
+use weft_worker::webhooks::{Dispatcher, DispatcherSettings, RetrySchedule};
 use weft_worker::{Mailer, Runner, RunnerSettings};
 
 pub use config::{Config, LogFormat, Overrides, Role, Secret};
@@ -174,6 +175,15 @@ fn start_worker(
     let policy = OutboundPolicy::from_cidrs(&config.outbound_allow_cidrs).context("key `outbound_allow_cidrs`")?;
     let outbound =
         OutboundClient::new(policy, OutboundDefaults::default()).context("building the outbound HTTP client")?;
+    let dispatcher = Arc::new(Dispatcher::new(
+        store.clone(),
+        outbound.clone(),
+        Arc::new(mailer(config)?),
+        DispatcherSettings {
+            schedule: RetrySchedule::from_secs(&config.webhook_retry_schedule),
+            ..DispatcherSettings::default()
+        },
+    ));
     let runner = Runner::new(
         store.clone(),
         outbound,
@@ -187,7 +197,11 @@ fn start_worker(
         },
     );
     store.listen(shutdown.clone());
-    Ok((tokio::spawn(runner.run(shutdown.clone())), name))
+    let shutdown = shutdown.clone();
+    let work = async move {
+        tokio::join!(runner.run(shutdown.clone()), dispatcher.run(shutdown));
+    };
+    Ok((tokio::spawn(work), name))
 }
 
 /// The HTTP server's task, with the public URL and the bound address.
@@ -230,6 +244,8 @@ async fn start_api(
             workspace_purge_grace: Duration::from_secs(u64::from(config.workspace_purge_grace_days) * 24 * 60 * 60),
         },
     );
+    let policy = OutboundPolicy::from_cidrs(&config.outbound_allow_cidrs).context("key `outbound_allow_cidrs`")?;
+    let state = state.with_outbound_policy(policy);
     tokio::spawn(purge_deleted_workspaces(store.clone(), shutdown.clone()));
     tokio::spawn(prune_old_runs(store.clone(), blob_store(config), config.run_retention_days, shutdown.clone()));
     let server = tokio::spawn(weft_http::serve(listener, state, shutdown.clone().cancelled_owned()));

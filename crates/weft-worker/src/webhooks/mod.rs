@@ -174,7 +174,9 @@ impl Dispatcher {
             None
         };
         let Some(reason) = reason else { return Ok(Delivered::Failed) };
-        if let Some(url) = self.store.disable_webhook_endpoint(&delivery.workspace, &delivery.endpoint, reason, now).await? {
+        if let Some(url) =
+            self.store.disable_webhook_endpoint(&delivery.workspace, &delivery.endpoint, reason, now).await?
+        {
             self.tell_admins(delivery, &url, reason).await;
         }
         Ok(Delivered::Disabled)
