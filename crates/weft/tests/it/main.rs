@@ -18,5 +18,6 @@ mod runs_store;
 mod scale_out;
 mod store;
 mod tenancy_matrix;
+mod webhook_endpoints;
 mod workflows;
 mod workspaces;
