@@ -129,7 +129,7 @@ pub struct Config {
     /// Waits of a webhook delivery's attempts in seconds, one entry per attempt: the first is sent
     /// at once, each later one this long after the previous failed. A list in TOML,
     /// comma-separated in the environment.
-    #[serde(deserialize_with = "list_or_comma_separated")]
+    #[serde(deserialize_with = "seconds_list")]
     pub webhook_retry_schedule: Vec<u64>,
 }
 
@@ -190,6 +190,27 @@ where
         Raw::Text(text) => text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
     };
     entries.iter().map(|entry| entry.parse().map_err(serde::de::Error::custom)).collect()
+}
+
+/// Whole seconds as a TOML list, one number, or comma-separated text (the environment).
+fn seconds_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<u64>),
+        One(u64),
+        Text(String),
+    }
+    match Raw::deserialize(deserializer)? {
+        Raw::List(list) => Ok(list),
+        Raw::One(secs) => Ok(vec![secs]),
+        Raw::Text(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|entry| entry.parse().map_err(|_| serde::de::Error::custom(format!("`{entry}` is not whole seconds"))))
+            .collect(),
+    }
 }
 
 /// Settings given on the command line; `None` leaves the lower layers' value.
