@@ -67,6 +67,8 @@ pub enum Permission {
     WorkflowsWrite,
     RunsRead,
     RunsWrite,
+    WebhooksRead,
+    WebhooksWrite,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -74,7 +76,7 @@ pub enum Permission {
 pub struct UnknownScope(pub String);
 
 impl Permission {
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 16] = [
         Permission::WorkspaceRead,
         Permission::WorkspaceWrite,
         Permission::WorkspaceDelete,
@@ -89,6 +91,8 @@ impl Permission {
         Permission::WorkflowsWrite,
         Permission::RunsRead,
         Permission::RunsWrite,
+        Permission::WebhooksRead,
+        Permission::WebhooksWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -107,6 +111,8 @@ impl Permission {
             Permission::WorkflowsWrite => "workflows:write",
             Permission::RunsRead => "runs:read",
             Permission::RunsWrite => "runs:write",
+            Permission::WebhooksRead => "webhooks:read",
+            Permission::WebhooksWrite => "webhooks:write",
         }
     }
 
@@ -118,12 +124,13 @@ impl Permission {
             | Permission::MembersRead
             | Permission::WorkflowsRead
             | Permission::RunsRead => Role::Viewer,
-            Permission::WorkflowsWrite | Permission::RunsWrite => Role::Member,
+            Permission::WorkflowsWrite | Permission::RunsWrite | Permission::WebhooksRead => Role::Member,
             Permission::WorkspaceWrite
             | Permission::MembersWrite
             | Permission::KeysRead
             | Permission::KeysWrite
-            | Permission::AuditRead => Role::Admin,
+            | Permission::AuditRead
+            | Permission::WebhooksWrite => Role::Admin,
             Permission::WorkspaceDelete | Permission::WorkspaceTransfer => Role::Owner,
         }
     }
@@ -150,6 +157,10 @@ impl Permission {
             Permission::WorkflowsWrite => "Create, edit, publish and delete workflows",
             Permission::RunsRead => "See runs and their steps",
             Permission::RunsWrite => "Start, cancel, retry and delete runs",
+            Permission::WebhooksRead => "See webhook endpoints, their delivery attempts and the workspace's events",
+            Permission::WebhooksWrite => {
+                "Create, change, delete and test webhook endpoints, rotate their secrets, replay events"
+            }
         }
     }
 
@@ -223,6 +234,6 @@ mod tests {
         }
         assert!("workflows:admin".parse::<Permission>().is_err());
         assert!(!Permission::key_scopes().any(|p| p == Permission::WorkspaceDelete));
-        assert_eq!(Permission::key_scopes().count(), 11);
+        assert_eq!(Permission::key_scopes().count(), 13);
     }
 }

@@ -41,10 +41,14 @@ pub enum AuditAction {
     WorkflowVersionSaved,
     WorkflowPublished,
     WorkflowUnpublished,
+    WebhookEndpointCreated,
+    WebhookEndpointUpdated,
+    WebhookEndpointDeleted,
+    WebhookSecretRotated,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 30] = [
+    pub const ALL: [AuditAction; 34] = [
         AuditAction::UserRegistered,
         AuditAction::UserUpdated,
         AuditAction::PasswordChanged,
@@ -75,6 +79,10 @@ impl AuditAction {
         AuditAction::WorkflowVersionSaved,
         AuditAction::WorkflowPublished,
         AuditAction::WorkflowUnpublished,
+        AuditAction::WebhookEndpointCreated,
+        AuditAction::WebhookEndpointUpdated,
+        AuditAction::WebhookEndpointDeleted,
+        AuditAction::WebhookSecretRotated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -109,6 +117,10 @@ impl AuditAction {
             AuditAction::WorkflowVersionSaved => "workflow.version_saved",
             AuditAction::WorkflowPublished => "workflow.published",
             AuditAction::WorkflowUnpublished => "workflow.unpublished",
+            AuditAction::WebhookEndpointCreated => "webhook_endpoint.created",
+            AuditAction::WebhookEndpointUpdated => "webhook_endpoint.updated",
+            AuditAction::WebhookEndpointDeleted => "webhook_endpoint.deleted",
+            AuditAction::WebhookSecretRotated => "webhook_endpoint.secret_rotated",
         }
     }
 }

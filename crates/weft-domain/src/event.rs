@@ -11,13 +11,14 @@ pub enum EventType {
     WorkflowCreated,
     WorkflowUpdated,
     WorkflowPublished,
+    WorkflowUnpublished,
     WorkflowDeleted,
     EndpointDisabled,
     EndpointTest,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 10] = [
+    pub const ALL: [EventType; 11] = [
         EventType::RunSucceeded,
         EventType::RunFailed,
         EventType::RunCancelled,
@@ -25,6 +26,7 @@ impl EventType {
         EventType::WorkflowCreated,
         EventType::WorkflowUpdated,
         EventType::WorkflowPublished,
+        EventType::WorkflowUnpublished,
         EventType::WorkflowDeleted,
         EventType::EndpointDisabled,
         EventType::EndpointTest,
@@ -39,6 +41,7 @@ impl EventType {
             EventType::WorkflowCreated => "workflow.created",
             EventType::WorkflowUpdated => "workflow.updated",
             EventType::WorkflowPublished => "workflow.published",
+            EventType::WorkflowUnpublished => "workflow.unpublished",
             EventType::WorkflowDeleted => "workflow.deleted",
             EventType::EndpointDisabled => "endpoint.disabled",
             EventType::EndpointTest => "endpoint.test",
@@ -59,6 +62,7 @@ impl EventType {
             EventType::WorkflowCreated => "a workflow was created",
             EventType::WorkflowUpdated => "a workflow's name, description, tags or definition changed",
             EventType::WorkflowPublished => "a workflow version was published (or rolled back to)",
+            EventType::WorkflowUnpublished => "a workflow's published version was withdrawn: its triggers stopped",
             EventType::WorkflowDeleted => "a workflow was deleted",
             EventType::EndpointDisabled => "a webhook endpoint was disabled after failing for 5 days or answering 410",
             EventType::EndpointTest => "a test event sent to one endpoint on request",

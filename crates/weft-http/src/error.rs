@@ -28,6 +28,9 @@ pub enum ApiError {
     MalformedJson(String),
     #[error("the request body is not valid YAML: {0}")]
     MalformedYaml(String),
+    /// A URL Weft would call later (a webhook endpoint) that the SSRF guard refuses; says why.
+    #[error("{0}")]
+    BlockedUrl(String),
     #[error("the request has invalid fields")]
     Validation(Vec<FieldError>),
     #[error("the request body must be {expected}")]
@@ -91,7 +94,9 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::MalformedJson(_) | ApiError::MalformedYaml(_) => StatusCode::BAD_REQUEST,
+            ApiError::MalformedJson(_) | ApiError::MalformedYaml(_) | ApiError::BlockedUrl(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -112,6 +117,7 @@ impl ApiError {
         match self {
             ApiError::MalformedJson(_) => "malformed-json",
             ApiError::MalformedYaml(_) => "malformed-yaml",
+            ApiError::BlockedUrl(_) => "blocked-url",
             ApiError::Validation(_) => "validation",
             ApiError::UnsupportedMediaType { .. } => "unsupported-media-type",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
@@ -133,6 +139,7 @@ impl ApiError {
         match self {
             ApiError::MalformedJson(_) => "Malformed JSON",
             ApiError::MalformedYaml(_) => "Malformed YAML",
+            ApiError::BlockedUrl(_) => "URL not allowed",
             ApiError::Validation(_) => "Invalid request",
             ApiError::UnsupportedMediaType { .. } => "Unsupported media type",
             ApiError::PayloadTooLarge { .. } => "Payload too large",

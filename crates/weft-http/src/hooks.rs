@@ -36,7 +36,10 @@ const MAX_IDEMPOTENCY_KEY: usize = 255;
 /// Parsed webhook triggers of saved versions, by (workflow, version, node). A saved version
 /// never changes, so entries never go stale; the map is emptied when it grows past its bound.
 #[derive(Debug, Default)]
-pub struct HookTriggers(Mutex<HashMap<(String, i64, String), Option<Arc<WebhookTriggerParams>>>>);
+pub struct HookTriggers(Mutex<HashMap<TriggerKey, Option<Arc<WebhookTriggerParams>>>>);
+
+/// (workflow id, version, node name).
+type TriggerKey = (String, i64, String);
 
 const HOOK_TRIGGERS_BOUND: usize = 4096;
 
@@ -202,17 +205,13 @@ async fn serve(
     let redacted = authenticate(&params.auth, &request.headers, &request.body)?;
     let key = idempotency_key(&request.headers)?;
     let input = item(&request, path, redacted)?;
-    let started = state.store.start_hook_run(&target, version, &input, key).await?;
-    let (run_id, replayed) = match started {
-        HookRun::Started(run) => (run.id, false),
-        HookRun::Repeated(run) => (run, true),
-    };
+    let HookRun { run: run_id, repeated } = state.store.start_hook_run(&target, version, &input, key).await?;
     let mut response = if params.response_mode == weft_engine::trigger_params::ResponseMode::Accepted {
         accepted(&run_id, RunStatus::Queued)
     } else {
         answer_when_settled(state, &target, &run_id).await?
     };
-    if replayed {
+    if repeated {
         response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(response)

@@ -31,6 +31,7 @@ use crate::error::{FieldError, PROBLEM_JSON, Problem};
         (name = "audit", description = "The hash-chained audit log"),
         (name = "workflows", description = "Workflows and their versions"),
         (name = "runs", description = "Runs of workflows and their steps"),
+        (name = "webhooks", description = "Webhook endpoints, the workspace's events, deliveries and replay"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]

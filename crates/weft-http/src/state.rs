@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio_util::task::TaskTracker;
 use weft_domain::{LoginThrottle, Quota, throttle};
 use weft_store::Store;
+use weft_worker::outbound::OutboundPolicy;
 use weft_worker::{Email, Mailer};
 
 use crate::hooks::HookTriggers;
@@ -67,6 +68,8 @@ pub struct AppState {
     /// Work that outlives its request (mail); shutdown waits for it.
     pub background: TaskTracker,
     pub hook_triggers: Arc<HookTriggers>,
+    /// What URLs saved for Weft to call later (webhook endpoints) may point at.
+    pub outbound_policy: Arc<OutboundPolicy>,
 }
 
 impl AppState {
@@ -81,7 +84,14 @@ impl AppState {
             limiter,
             background: TaskTracker::new(),
             hook_triggers: Arc::default(),
+            outbound_policy: Arc::default(),
         }
+    }
+
+    /// The operator's allow-list for URLs saved to be called later; none by default.
+    pub fn with_outbound_policy(mut self, policy: OutboundPolicy) -> Self {
+        self.outbound_policy = Arc::new(policy);
+        self
     }
 
     pub fn throttles(&self) -> std::sync::MutexGuard<'_, LoginThrottles> {

@@ -8,6 +8,8 @@ use futures_util::future::BoxFuture;
 use sqlx::AnyConnection;
 use weft_domain::{RunId, StepId, TenantScope, WorkspaceId};
 
+use crate::accounts::parse_stored_id;
+use crate::events::record_run_end;
 use crate::payload::Payloads;
 use crate::runs::{
     Fence, HELD, RUN_COLUMNS, RunStatus, STEP_COLUMNS, StepStatus, WEBHOOK_TRIGGER, bind_claim, hold_lease,
@@ -211,6 +213,9 @@ fn apply_checkpoint<'c>(conn: &'c mut AnyConnection, write: &'c CheckpointWrite)
                 None
             }
         };
+        if let Some(ended) = &run {
+            record_run_end(conn, &parse_stored_id(&fence.workspace, "workspace_id")?, ended, now).await?;
+        }
         for step in &checkpoint.steps {
             write_step(conn, fence, step).await?;
         }

@@ -14,6 +14,7 @@ mod checkpoint;
 mod coalesce;
 mod connect;
 mod error;
+mod events;
 mod invitations;
 mod members;
 mod migrations;
@@ -23,6 +24,7 @@ mod retention;
 mod runs;
 mod signals;
 mod triggers;
+mod webhook_endpoints;
 mod workflows;
 mod workspaces;
 
@@ -33,6 +35,7 @@ pub use blobs::{BlobError, BlobKey, BlobPrefix, BlobStore, FsBlobStore};
 pub use checkpoint::{Checkpoint, QueuedRun};
 pub use connect::{Backend, DbConfig, PoolStats, Store};
 pub use error::{Result, StoreError};
+pub use events::{Event, Replay};
 pub use invitations::{AcceptOutcome, Invitation, NewInvitation};
 pub use members::Member;
 pub use page::{Page, PageRequest};
@@ -44,6 +47,10 @@ pub use runs::{
 };
 pub use signals::{CANCEL_CHANNEL, QueuedSignal, RUNS_CHANNEL, SETTLED_CHANNEL, SettledSignal, Signals};
 pub use triggers::{EVENT_TRIGGER, Hook, HookRun, HookTarget, IDEMPOTENCY_WINDOW_MS};
+pub use webhook_endpoints::{
+    AttemptRecord, DueDelivery, NewWebhookEndpoint, ROTATION_OVERLAP_MS, WebhookAttempt, WebhookEndpoint,
+    WebhookEndpointPatch,
+};
 pub use workflows::{NewWorkflow, Workflow, WorkflowFilter, WorkflowPatch, WorkflowVersion};
 pub use workspaces::{Workspace, WorkspacePatch};
 

@@ -57,6 +57,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0008_triggers.sql"),
         include_str!("../migrations/postgres/0008_triggers.sql"),
     ),
+    (
+        9,
+        "outbound_events",
+        include_str!("../migrations/sqlite/0009_outbound_events.sql"),
+        include_str!("../migrations/postgres/0009_outbound_events.sql"),
+    ),
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {

@@ -79,6 +79,29 @@ impl Store {
         }
     }
 
+    /// Deletes events recorded before `created_before`, with their deliveries and attempts,
+    /// `batch` at a time; an event with a delivery still pending stays until it is settled.
+    /// Returns how many.
+    pub async fn prune_events(&self, created_before: i64, batch: u32) -> Result<u64> {
+        let mut pruned = 0;
+        loop {
+            let deleted = sqlx::query(
+                "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.created_at < $1 \
+                 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.workspace_id = e.workspace_id \
+                 AND d.event_id = e.id AND d.status = 'pending') ORDER BY e.created_at LIMIT $2)",
+            )
+            .bind(created_before)
+            .bind(i64::from(batch.max(1)))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+            pruned += deleted;
+            if deleted < u64::from(batch.max(1)) {
+                return Ok(pruned);
+            }
+        }
+    }
+
     /// Gives the space of deleted rows back to the file system. On SQLite: frees the free pages
     /// `VACUUM_CHUNK_PAGES` at a time, then checkpoints the write-ahead log into the database
     /// and truncates it. A reader in the middle of a transaction can keep the log from being

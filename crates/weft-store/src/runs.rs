@@ -14,6 +14,7 @@ use sqlx::{Any, AnyConnection, Row};
 use weft_domain::{Grant, RunId, StepId, TenantScope, WorkflowId, WorkspaceId};
 
 use crate::accounts::{parse_id, parse_stored_id};
+use crate::events::record_run_end;
 use crate::{Backend, BlobPrefix, Page, PageRequest, Result, Store, StoreError, now_ms};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -637,6 +638,7 @@ impl Store {
     /// is returned as it is.
     pub async fn request_cancel(&self, scope: &TenantScope, id: &RunId) -> Result<Run> {
         let now = now_ms();
+        let mut tx = self.pool.begin().await?;
         let row = sqlx::query(&format!(
             "UPDATE runs SET \
                  status = CASE WHEN status = 'running' THEN status ELSE 'cancelled' END, \
@@ -649,10 +651,12 @@ impl Store {
         .bind(now)
         .bind(scope.workspace().as_str())
         .bind(id.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else { return self.run(scope, id).await };
         let run = run_from_row(&row)?;
+        record_run_end(&mut tx, scope.workspace(), &run, now).await?;
+        tx.commit().await?;
         if run.status == RunStatus::Running {
             self.ring_cancel(&run.id).await;
         }

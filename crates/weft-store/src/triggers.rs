@@ -14,7 +14,7 @@ use weft_domain::{Grant, RunId, TenantScope, WorkflowId, WorkspaceId};
 use crate::accounts::{parse_id, parse_stored_id};
 use crate::checkpoint::{NewRunWrite, insert_run_row};
 use crate::runs::WEBHOOK_TRIGGER;
-use crate::{NewRun, Result, Run, Store, StoreError, now_ms};
+use crate::{NewRun, Result, Store, StoreError, now_ms};
 
 const WEBHOOK_NODE: &str = "webhook_trigger";
 const EVENT_NODE: &str = "event_trigger";
@@ -158,13 +158,13 @@ impl Store {
 /// How long an `Idempotency-Key` names the run it started.
 pub const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
 
-/// What a webhook request started.
+/// The run a webhook request started.
 #[derive(Debug, Clone, PartialEq)]
-pub enum HookRun {
-    /// A new run, queued.
-    Started(Run),
-    /// The request repeated an `Idempotency-Key` seen within 24 hours: the run it started then.
-    Repeated(RunId),
+pub struct HookRun {
+    pub run: RunId,
+    /// The request repeated an `Idempotency-Key` seen within 24 hours: `run` is the one it
+    /// started then, and nothing new was queued.
+    pub repeated: bool,
 }
 
 struct HookRunWrite {
@@ -200,10 +200,11 @@ fn start_hook_run<'c>(conn: &'c mut AnyConnection, write: &'c HookRunWrite) -> B
                         .bind(key.as_str())
                         .fetch_one(&mut *conn)
                         .await?;
-                return Ok(HookRun::Repeated(parse_stored_id(&earlier, "run_id")?));
+                return Ok(HookRun { run: parse_stored_id(&earlier, "run_id")?, repeated: true });
             }
         }
-        Ok(HookRun::Started(insert_run_row(conn, &write.workspace, None, &write.new).await?))
+        let run = insert_run_row(conn, &write.workspace, None, &write.new).await?;
+        Ok(HookRun { run: run.id, repeated: false })
     })
 }
 
@@ -231,7 +232,7 @@ impl Store {
             new: NewRunWrite::new(new),
         };
         let started = self.writes.write(write.new.id.to_string(), true, write, start_hook_run).await?;
-        if matches!(started, HookRun::Started(_)) {
+        if !started.repeated {
             self.signals.ring_queued_here();
         }
         Ok(started)

@@ -3,10 +3,11 @@
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
-use weft_domain::{Actor, AuditAction, TenantScope, WorkflowId};
+use weft_domain::{Actor, AuditAction, EventType, TenantScope, WorkflowId};
 
 use crate::accounts::parse_id;
 use crate::audit::{Origin, Record, append};
+use crate::events::{record as record_event, workflow_data};
 use crate::triggers::{register_hooks, sync_published};
 use crate::{Page, PageRequest, Result, Store, StoreError, now_ms};
 
@@ -177,6 +178,7 @@ impl Store {
         let actor = scope.actor();
         let metadata = serde_json::json!({ "name": new.name, "cloned_from": cloned_from.map(WorkflowId::as_str) });
         append(&mut tx, origin, record(scope, &actor, AuditAction::WorkflowCreated, &id).metadata(metadata)).await?;
+        record_event(&mut tx, scope.workspace(), EventType::WorkflowCreated, workflow_data(&workflow), now).await?;
         tx.commit().await?;
         Ok((workflow, version))
     }
@@ -224,6 +226,7 @@ impl Store {
         patch: WorkflowPatch<'_>,
     ) -> Result<Workflow> {
         let tags_json = patch.tags.map(|tags| serde_json::to_string(tags).unwrap_or_else(|_| "[]".into()));
+        let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(&format!(
             "UPDATE workflows SET name = COALESCE($1, name), description = COALESCE($2, description), \
@@ -232,7 +235,7 @@ impl Store {
         .bind(patch.name)
         .bind(patch.description)
         .bind(tags_json)
-        .bind(now_ms())
+        .bind(now)
         .bind(scope.workspace().as_str())
         .bind(id.as_str())
         .fetch_optional(&mut *tx)
@@ -244,23 +247,29 @@ impl Store {
         let actor = scope.actor();
         let metadata = serde_json::json!({ "name": patch.name, "description": patch.description, "tags": patch.tags });
         append(&mut tx, origin, record(scope, &actor, AuditAction::WorkflowUpdated, id).metadata(metadata)).await?;
+        let workflow = workflow_from_row(&row)?;
+        record_event(&mut tx, scope.workspace(), EventType::WorkflowUpdated, workflow_data(&workflow), now).await?;
         tx.commit().await?;
-        workflow_from_row(&row)
+        Ok(workflow)
     }
 
     /// Deletes the workflow and all its versions.
     pub async fn delete_workflow(&self, scope: &TenantScope, origin: &Origin, id: &WorkflowId) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        let name: String =
-            sqlx::query_scalar("DELETE FROM workflows WHERE workspace_id = $1 AND id = $2 RETURNING name")
-                .bind(scope.workspace().as_str())
-                .bind(id.as_str())
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(&format!(
+            "DELETE FROM workflows WHERE workspace_id = $1 AND id = $2 RETURNING {WORKFLOW_COLUMNS}"
+        ))
+        .bind(scope.workspace().as_str())
+        .bind(id.as_str())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let workflow = workflow_from_row(&row)?;
         let actor = scope.actor();
-        let metadata = serde_json::json!({ "name": name });
+        let metadata = serde_json::json!({ "name": workflow.name });
         append(&mut tx, origin, record(scope, &actor, AuditAction::WorkflowDeleted, id).metadata(metadata)).await?;
+        record_event(&mut tx, scope.workspace(), EventType::WorkflowDeleted, workflow_data(&workflow), now_ms())
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -291,6 +300,19 @@ impl Store {
         let metadata = serde_json::json!({ "version": number });
         append(&mut tx, origin, record(scope, &actor, AuditAction::WorkflowVersionSaved, id).metadata(metadata))
             .await?;
+        let row = sqlx::query(&format!("SELECT {WORKFLOW_COLUMNS} FROM workflows WHERE workspace_id = $1 AND id = $2"))
+            .bind(scope.workspace().as_str())
+            .bind(id.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+        record_event(
+            &mut tx,
+            scope.workspace(),
+            EventType::WorkflowUpdated,
+            workflow_data(&workflow_from_row(&row)?),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(version)
     }
@@ -348,26 +370,30 @@ impl Store {
         id: &WorkflowId,
         version: i64,
     ) -> Result<Workflow> {
+        let now = now_ms();
         let mut tx = self.pool.begin().await?;
-        let definition: String = sqlx::query_scalar(
+        let row = sqlx::query(&format!(
             "UPDATE workflows SET published_version = $1, updated_at = $2 WHERE workspace_id = $3 AND id = $4 \
              AND EXISTS (SELECT 1 FROM workflow_versions v WHERE v.workflow_id = $4 AND v.version = $1) \
-             RETURNING (SELECT v.definition FROM workflow_versions v WHERE v.workflow_id = $4 AND v.version = $1)",
-        )
+             RETURNING {WORKFLOW_COLUMNS}, \
+             (SELECT v.definition FROM workflow_versions v WHERE v.workflow_id = $4 AND v.version = $1) AS definition"
+        ))
         .bind(version)
-        .bind(now_ms())
+        .bind(now)
         .bind(scope.workspace().as_str())
         .bind(id.as_str())
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::NotFound)?;
-        let definition = parse_definition(&definition)?;
+        let workflow = workflow_from_row(&row)?;
+        let definition = parse_definition(&row.try_get::<String, _>("definition")?)?;
         sync_published(&mut tx, scope.workspace(), id, Some(&definition)).await?;
         let actor = scope.actor();
         let metadata = serde_json::json!({ "version": version });
         append(&mut tx, origin, record(scope, &actor, AuditAction::WorkflowPublished, id).metadata(metadata)).await?;
+        record_event(&mut tx, scope.workspace(), EventType::WorkflowPublished, workflow_data(&workflow), now).await?;
         tx.commit().await?;
-        self.workflow(scope, id).await
+        Ok(workflow)
     }
 
     /// Stops the triggers of the published version: no webhook, schedule or event starts the
@@ -381,19 +407,23 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or(StoreError::NotFound)?;
-        sqlx::query(
-            "UPDATE workflows SET published_version = NULL, updated_at = $1 WHERE workspace_id = $2 AND id = $3",
-        )
-        .bind(now_ms())
+        let now = now_ms();
+        let row = sqlx::query(&format!(
+            "UPDATE workflows SET published_version = NULL, updated_at = $1 WHERE workspace_id = $2 AND id = $3 \
+             RETURNING {WORKFLOW_COLUMNS}"
+        ))
+        .bind(now)
         .bind(scope.workspace().as_str())
         .bind(id.as_str())
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
+        let workflow = workflow_from_row(&row)?;
         sync_published(&mut tx, scope.workspace(), id, None).await?;
         let actor = scope.actor();
         let metadata = serde_json::json!({ "version": previous });
         append(&mut tx, origin, record(scope, &actor, AuditAction::WorkflowUnpublished, id).metadata(metadata)).await?;
+        record_event(&mut tx, scope.workspace(), EventType::WorkflowUnpublished, workflow_data(&workflow), now).await?;
         tx.commit().await?;
-        self.workflow(scope, id).await
+        Ok(workflow)
     }
 }

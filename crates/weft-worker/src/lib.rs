@@ -5,6 +5,7 @@
 pub mod mail;
 pub mod outbound;
 pub mod runner;
+pub mod webhooks;
 
 pub use mail::{Email, MailError, Mailer};
 pub use runner::{Runner, RunnerSettings};

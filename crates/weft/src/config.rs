@@ -129,6 +129,11 @@ pub struct Config {
     /// Milliseconds a webhook request whose trigger answers with the run's result waits for it
     /// before answering 202 with the run id.
     pub webhook_wait_ms: u64,
+    /// Waits of a webhook delivery's attempts in seconds, one entry per attempt: the first is sent
+    /// at once, each later one this long after the previous failed. A list in TOML,
+    /// comma-separated in the environment.
+    #[serde(deserialize_with = "seconds_list")]
+    pub webhook_retry_schedule: Vec<u64>,
 }
 
 impl Default for Config {
@@ -168,6 +173,7 @@ impl Default for Config {
             max_inline_payload_bytes: 64 * 1024,
             max_items_per_output: 10_000,
             webhook_wait_ms: 30_000,
+            webhook_retry_schedule: weft_worker::webhooks::DEFAULT_SCHEDULE_SECS.to_vec(),
         }
     }
 }
@@ -188,6 +194,27 @@ where
         Raw::Text(text) => text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
     };
     entries.iter().map(|entry| entry.parse().map_err(serde::de::Error::custom)).collect()
+}
+
+/// Whole seconds as a TOML list, one number, or comma-separated text (the environment).
+fn seconds_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<u64>),
+        One(u64),
+        Text(String),
+    }
+    match Raw::deserialize(deserializer)? {
+        Raw::List(list) => Ok(list),
+        Raw::One(secs) => Ok(vec![secs]),
+        Raw::Text(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|entry| entry.parse().map_err(|_| serde::de::Error::custom(format!("`{entry}` is not whole seconds"))))
+            .collect(),
+    }
 }
 
 /// Settings given on the command line; `None` leaves the lower layers' value.
@@ -322,6 +349,9 @@ impl Config {
         }
         if self.max_items_per_output == 0 {
             return invalid("max_items_per_output", "must be at least 1");
+        }
+        if self.webhook_retry_schedule.is_empty() {
+            return invalid("webhook_retry_schedule", "must list at least one attempt");
         }
         if let Err(error) = weft_worker::outbound::OutboundPolicy::from_cidrs(&self.outbound_allow_cidrs) {
             return invalid("outbound_allow_cidrs", &error.to_string());

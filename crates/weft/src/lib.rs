@@ -17,6 +17,7 @@ use weft_http::rate_limit::RateLimiter;
 use weft_http::{AppState, HttpSettings, TokenKeys};
 use weft_store::{Backend, BlobStore, DbConfig, FsBlobStore, Store};
 use weft_worker::outbound::{OutboundClient, OutboundDefaults, OutboundPolicy};
+use weft_worker::webhooks::{Dispatcher, DispatcherSettings, RetrySchedule};
 use weft_worker::{Mailer, Runner, RunnerSettings};
 
 pub use config::{Config, LogFormat, Overrides, Role, Secret};
@@ -177,6 +178,15 @@ fn start_worker(
     let policy = OutboundPolicy::from_cidrs(&config.outbound_allow_cidrs).context("key `outbound_allow_cidrs`")?;
     let outbound =
         OutboundClient::new(policy, OutboundDefaults::default()).context("building the outbound HTTP client")?;
+    let dispatcher = Arc::new(Dispatcher::new(
+        store.clone(),
+        outbound.clone(),
+        Arc::new(mailer(config)?),
+        DispatcherSettings {
+            schedule: RetrySchedule::from_secs(&config.webhook_retry_schedule),
+            ..DispatcherSettings::default()
+        },
+    ));
     let runner = Runner::new(
         store.clone(),
         outbound,
@@ -189,7 +199,11 @@ fn start_worker(
             max_items_per_output: config.max_items_per_output,
         },
     );
-    Ok((tokio::spawn(runner.run(shutdown.clone())), name))
+    let shutdown = shutdown.clone();
+    let work = async move {
+        tokio::join!(runner.run(shutdown.clone()), dispatcher.run(shutdown));
+    };
+    Ok((tokio::spawn(work), name))
 }
 
 /// The HTTP server's task, with the public URL and the bound address.
@@ -233,6 +247,8 @@ async fn start_api(
             webhook_wait: Duration::from_millis(config.webhook_wait_ms),
         },
     );
+    let policy = OutboundPolicy::from_cidrs(&config.outbound_allow_cidrs).context("key `outbound_allow_cidrs`")?;
+    let state = state.with_outbound_policy(policy);
     tokio::spawn(purge_deleted_workspaces(store.clone(), shutdown.clone()));
     tokio::spawn(prune_old_runs(store.clone(), blob_store(config), config.run_retention_days, shutdown.clone()));
     let server = tokio::spawn(weft_http::serve(listener, state, shutdown.clone().cancelled_owned()));
@@ -246,8 +262,9 @@ const RETENTION_INTERVAL: Duration = Duration::from_secs(60 * 60);
 const PRUNE_BATCH: u32 = 500;
 
 /// At start and then hourly until shutdown: deletes the finished runs older than
-/// `retention_days` (0 keeps them forever) with their steps and blobs, and webhook idempotency
-/// keys older than 24 hours, then compacts the database.
+/// `retention_days` (0 keeps them forever) with their steps and blobs, and the events as old
+/// (with their deliveries, unless one is still pending), and webhook idempotency keys older
+/// than 24 hours, then compacts the database.
 async fn prune_old_runs(store: Store, blobs: Arc<dyn BlobStore>, retention_days: u32, shutdown: CancellationToken) {
     let retention_ms = i64::from(retention_days) * 24 * 60 * 60 * 1000;
     let mut warned = false;
@@ -258,6 +275,11 @@ async fn prune_old_runs(store: Store, blobs: Arc<dyn BlobStore>, retention_days:
                 Ok(0) => {}
                 Ok(pruned) => tracing::info!(count = pruned, retention_days, "pruned finished runs"),
                 Err(error) => tracing::error!(error = %error, "pruning finished runs failed"),
+            }
+            match store.prune_events(cutoff, PRUNE_BATCH).await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(count = pruned, retention_days, "pruned delivered events"),
+                Err(error) => tracing::error!(error = %error, "pruning events failed"),
             }
         }
         match store.forget_hook_requests(weft_store::now_ms()).await {

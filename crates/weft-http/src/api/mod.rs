@@ -8,11 +8,13 @@ use crate::state::AppState;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod events;
 pub mod health;
 pub mod me;
 pub mod members;
 pub mod page;
 pub mod runs;
+pub mod webhook_endpoints;
 pub mod workflows;
 pub mod workspaces;
 
@@ -26,6 +28,8 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(workflows::router())
         .merge(runs::router())
+        .merge(webhook_endpoints::router())
+        .merge(events::router())
 }
 
 /// API times are RFC 3339 in UTC, with millisecond precision.

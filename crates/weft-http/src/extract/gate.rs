@@ -34,6 +34,8 @@ gates!(
     WorkflowsWrite,
     RunsRead,
     RunsWrite,
+    WebhooksRead,
+    WebhooksWrite,
 );
 
 /// Restoring needs the delete permission and is the one act on a deleted workspace.

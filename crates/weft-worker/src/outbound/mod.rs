@@ -145,7 +145,7 @@ impl OutboundClient {
         let mut url = Url::parse(&url).map_err(|error| OutboundError::BadUrl(error.to_string()))?;
         let mut redirects = 0;
         loop {
-            self.check_destination(&url)?;
+            check_destination(&self.policy, &url)?;
             let mut builder = self.http.request(method.clone(), url.clone()).headers(headers.clone());
             if let Some(body) = &body {
                 builder = builder.body(body.clone());
@@ -182,30 +182,46 @@ impl OutboundClient {
             url = next;
         }
     }
+}
 
-    /// What can be checked before sending: the scheme, a host given as an IP address (which the
-    /// HTTP client connects to without asking the resolver) and the names refused outright.
-    /// URL parsing has already turned `0x7f000001`, `2130706433`, `0177.0.0.1` and `127.1` into
-    /// `127.0.0.1`, so every spelling of an address arrives here as that address.
-    fn check_destination(&self, url: &Url) -> Result<(), OutboundError> {
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(OutboundError::BadUrl(format!(
-                "the scheme {:?} is not allowed; use http or https",
-                url.scheme()
-            )));
-        }
-        let Some(host) = url.host_str() else {
-            return Err(OutboundError::BadUrl("the URL has no host".to_owned()));
-        };
-        let literal = host.strip_prefix('[').and_then(|host| host.strip_suffix(']')).unwrap_or(host);
-        if let Ok(ip) = literal.parse::<IpAddr>() {
-            self.policy.check(ip).map_err(|blocked| OutboundError::Blocked { host: host.to_owned(), blocked })
-        } else if policy::is_blocked_name(host) {
-            Err(OutboundError::BlockedName { host: host.to_owned() })
-        } else {
-            Ok(())
+/// What can be checked before sending: the scheme, a host given as an IP address (which the
+/// HTTP client connects to without asking the resolver) and the names refused outright.
+/// URL parsing has already turned `0x7f000001`, `2130706433`, `0177.0.0.1` and `127.1` into
+/// `127.0.0.1`, so every spelling of an address arrives here as that address.
+fn check_destination(policy: &OutboundPolicy, url: &Url) -> Result<(), OutboundError> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(OutboundError::BadUrl(format!("the scheme {:?} is not allowed; use http or https", url.scheme())));
+    }
+    let Some(host) = url.host_str() else {
+        return Err(OutboundError::BadUrl("the URL has no host".to_owned()));
+    };
+    let literal = host.strip_prefix('[').and_then(|host| host.strip_suffix(']')).unwrap_or(host);
+    if let Ok(ip) = literal.parse::<IpAddr>() {
+        policy.check(ip).map_err(|blocked| OutboundError::Blocked { host: host.to_owned(), blocked })
+    } else if policy::is_blocked_name(host) {
+        Err(OutboundError::BlockedName { host: host.to_owned() })
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks a URL before anything is sent to it, as a request would be checked: for a URL that a
+/// user saves now and Weft calls later (webhook endpoints), so a bad one is refused at once. A
+/// host name's current addresses are checked too; one that does not resolve now passes, and
+/// every request to it is checked again anyway.
+pub async fn vet_url(policy: &OutboundPolicy, url: &str) -> Result<Url, OutboundError> {
+    let url = Url::parse(url).map_err(|error| OutboundError::BadUrl(error.to_string()))?;
+    check_destination(policy, &url)?;
+    let (Some(name), Some(port)) = (url.host_str(), url.port_or_known_default()) else { return Ok(url) };
+    if name.starts_with('[') || name.parse::<IpAddr>().is_ok() {
+        return Ok(url);
+    }
+    if let Ok(addresses) = tokio::net::lookup_host((name, port)).await {
+        for address in addresses {
+            policy.check(address.ip()).map_err(|blocked| OutboundError::Blocked { host: name.to_owned(), blocked })?;
         }
     }
+    Ok(url)
 }
 
 /// Where a redirect response points, resolved against the URL that answered. `None` for other

@@ -330,6 +330,41 @@ fn mutations() -> Vec<Mutation> {
             ("workflow", Named("flow_copy")),
         ),
         Mutation::new(
+            Method::POST,
+            "/api/v1/workspaces/{ws}/webhook-endpoints",
+            "ada",
+            201,
+            A::WebhookEndpointCreated,
+            ("webhook_endpoint", Created),
+        )
+        .body(json!({"url": "https://hooks.example.com/audit"}))
+        .saves("hook"),
+        Mutation::new(
+            Method::PATCH,
+            "/api/v1/workspaces/{ws}/webhook-endpoints/{hook}",
+            "ada",
+            200,
+            A::WebhookEndpointUpdated,
+            ("webhook_endpoint", Named("hook")),
+        )
+        .body(json!({"description": "audited"})),
+        Mutation::new(
+            Method::POST,
+            "/api/v1/workspaces/{ws}/webhook-endpoints/{hook}/rotate-secret",
+            "ada",
+            200,
+            A::WebhookSecretRotated,
+            ("webhook_endpoint", Named("hook")),
+        ),
+        Mutation::new(
+            Method::DELETE,
+            "/api/v1/workspaces/{ws}/webhook-endpoints/{hook}",
+            "ada",
+            204,
+            A::WebhookEndpointDeleted,
+            ("webhook_endpoint", Named("hook")),
+        ),
+        Mutation::new(
             Method::DELETE,
             "/api/v1/workspaces/{ws}",
             "ada",

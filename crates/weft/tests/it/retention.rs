@@ -158,6 +158,7 @@ async fn on_sqlite_pruning_and_compacting_keep_the_database_file_from_growing_wi
     let full = size_of(&files);
     assert!(full > 20_000_000, "100 runs of 2 × 100 KB: {full} bytes");
     assert_eq!(store.prune_runs(&blobs, now_ms() + 1, 25).await.unwrap(), 100);
+    assert!(store.prune_events(now_ms() + 1, 25).await.unwrap() >= 100);
     let compaction = store.compact().await.unwrap();
     assert!(!compaction.auto_vacuum_off, "a new database has incremental auto-vacuum");
     let pruned = size_of(&files);
@@ -172,6 +173,8 @@ async fn on_sqlite_pruning_and_compacting_keep_the_database_file_from_growing_wi
     for round in 0..3 {
         large_runs(&store, &ada, 30).await;
         assert_eq!(store.prune_runs(&blobs, now_ms() + 1, 25).await.unwrap(), 30);
+        // Each run's end was an event (`run.succeeded`); retention deletes those too.
+        assert_eq!(store.prune_events(now_ms() + 1, 25).await.unwrap(), 30);
         store.compact().await.unwrap();
         let size = size_of(&files);
         eprintln!("round {round}: {size} B after pruning and compacting");

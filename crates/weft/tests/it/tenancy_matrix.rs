@@ -74,6 +74,8 @@ struct Resources {
     key: String,
     workflow: String,
     run: String,
+    endpoint: String,
+    event: String,
 }
 
 impl Resources {
@@ -87,6 +89,9 @@ impl Resources {
         let workflow = app.new_workflow(ws, &format!("flow {tag}")).await;
         let runs = ws.path(&format!("/workflows/{workflow}/runs"));
         let run: Value = expect_status(app.post(&runs, owner, &json!({ "version": 1 })).await, 202).await;
+        let hook = json!({ "url": format!("https://hooks.example.com/{tag}") });
+        let endpoint: Value = expect_status(app.post(&ws.path("/webhook-endpoints"), owner, &hook).await, 201).await;
+        let events: Value = expect_status(app.get(&ws.path("/events"), owner).await, 200).await;
         Resources {
             workspace: ws.id.clone(),
             member: member.id,
@@ -94,6 +99,8 @@ impl Resources {
             key,
             workflow,
             run: run["run_id"].as_str().expect("run id").to_owned(),
+            endpoint: endpoint["id"].as_str().expect("endpoint id").to_owned(),
+            event: events["items"][0]["id"].as_str().expect("an event").to_owned(),
         }
     }
 
@@ -108,6 +115,8 @@ impl Resources {
             ("{key}", &self.key),
             ("{wf}", &self.workflow),
             ("{run}", &self.run),
+            ("{ep}", &self.endpoint),
+            ("{evt}", &self.event),
             ("{n}", &version),
         ];
         for (name, value) in fixtures {
