@@ -21,6 +21,7 @@ mod page;
 mod payload;
 mod retention;
 mod runs;
+mod schedules;
 mod signals;
 mod triggers;
 mod workflows;
@@ -42,6 +43,7 @@ pub use runs::{
     ClaimRequest, ClaimedRun, NewRun, Renewal, RetryFrom, Run, RunEnd, RunFilter, RunStatus, Step, StepOutcome,
     StepStart, StepStatus, UnknownStatus,
 };
+pub use schedules::{DueSchedule, FiringPlan, PlannedFiring, ScheduleEntry};
 pub use signals::{CANCEL_CHANNEL, QueuedSignal, RUNS_CHANNEL, Signals};
 pub use triggers::{Hook, HookTarget};
 pub use workflows::{NewWorkflow, Workflow, WorkflowFilter, WorkflowPatch, WorkflowVersion};

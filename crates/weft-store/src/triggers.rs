@@ -11,6 +11,7 @@ use sqlx::{AnyConnection, Row};
 use weft_domain::{Grant, TenantScope, WorkflowId, WorkspaceId};
 
 use crate::accounts::parse_id;
+use crate::schedules::sync_schedules;
 use crate::{Result, Store, StoreError, now_ms};
 
 const WEBHOOK_TRIGGER: &str = "webhook_trigger";
@@ -68,6 +69,7 @@ pub(crate) async fn sync_published(
     workflow: &WorkflowId,
     definition: Option<&Value>,
 ) -> Result<()> {
+    sync_schedules(conn, workspace, workflow, definition).await?;
     sqlx::query("DELETE FROM event_subscriptions WHERE workspace_id = $1 AND workflow_id = $2")
         .bind(workspace.as_str())
         .bind(workflow.as_str())

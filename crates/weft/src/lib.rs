@@ -17,7 +17,7 @@ use weft_http::rate_limit::RateLimiter;
 use weft_http::{AppState, HttpSettings, TokenKeys};
 use weft_store::{Backend, BlobStore, DbConfig, FsBlobStore, Store};
 use weft_worker::outbound::{OutboundClient, OutboundDefaults, OutboundPolicy};
-use weft_worker::{Mailer, Runner, RunnerSettings};
+use weft_worker::{Mailer, Runner, RunnerSettings, Scheduler, SystemClock};
 
 pub use config::{Config, LogFormat, Overrides, Role, Secret};
 
@@ -164,7 +164,7 @@ pub async fn run(config: Config, listener: Option<TcpListener>, shutdown: Cancel
 }
 
 /// The worker role: executes runs, woken by the store's signals (forwarded from other processes
-/// on PostgreSQL), until `shutdown`. Returns its task and its name in leases.
+/// on PostgreSQL), and fires schedules, until `shutdown`. Returns its task and its name in leases.
 fn start_worker(
     config: &Config,
     store: &Store,
@@ -186,8 +186,13 @@ fn start_worker(
             max_items_per_output: config.max_items_per_output,
         },
     );
+    let scheduler = Scheduler::new(store.clone(), Arc::new(SystemClock));
     store.listen(shutdown.clone());
-    Ok((tokio::spawn(runner.run(shutdown.clone())), name))
+    let (for_runner, for_scheduler) = (shutdown.clone(), shutdown.clone());
+    let task = tokio::spawn(async move {
+        tokio::join!(runner.run(for_runner), scheduler.run(for_scheduler));
+    });
+    Ok((task, name))
 }
 
 /// The HTTP server's task, with the public URL and the bound address.
