@@ -13,6 +13,7 @@ pub mod me;
 pub mod members;
 pub mod page;
 pub mod runs;
+pub mod schedules;
 pub mod workflows;
 pub mod workspaces;
 
@@ -26,6 +27,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(workflows::router())
         .merge(runs::router())
+        .merge(schedules::router())
 }
 
 /// API times are RFC 3339 in UTC, with millisecond precision.
