@@ -32,7 +32,7 @@ impl ManualClock {
 
     fn advance(&self, by: SignedDuration) {
         let mut now = self.0.lock().unwrap();
-        *now = *now + by;
+        *now += by;
     }
 }
 
