@@ -12,6 +12,7 @@ pub mod event;
 pub mod id;
 pub mod password;
 pub mod rate_limit;
+pub mod schedule;
 pub mod tenant;
 pub mod throttle;
 pub mod token;
@@ -29,6 +30,7 @@ pub use id::{
 };
 pub use password::{PasswordError, PasswordHash};
 pub use rate_limit::{Decision, Quota};
+pub use schedule::{Due, Schedule, ScheduleError};
 pub use tenant::{Actor, Grant, TenantScope};
 pub use throttle::LoginThrottle;
 pub use token::OpaqueToken;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::Value;
-use weft_domain::EventType;
+use weft_domain::{EventType, Schedule, ScheduleError};
 
 use crate::definition::DefinitionProblem;
 use crate::formats::{is_expression, is_header_name};
@@ -267,14 +267,62 @@ pub enum CatchUp {
     All,
 }
 
+impl ScheduleTriggerParams {
+    /// The schedule these params describe, by the rules of [`weft_domain::schedule`].
+    pub fn schedule(&self) -> Result<Schedule, ScheduleError> {
+        match (&self.cron, self.interval_secs) {
+            (Some(cron), None) => Schedule::cron(cron, &self.timezone),
+            (None, Some(seconds)) => Schedule::every(seconds, &self.timezone),
+            _ => Err(ScheduleError::NeedsOneRecurrence),
+        }
+    }
+}
+
 impl ParamRules for ScheduleTriggerParams {
     fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
-        match (&self.cron, self.interval_secs) {
-            (Some(_), Some(_)) | (None, None) => {
-                problems.push(at.problem("needs exactly one of `cron` and `interval_secs`"));
-            }
-            (None, Some(0)) => problems.push(at.key("interval_secs").problem("must be at least 1")),
-            _ => {}
-        }
+        let Err(error) = self.schedule() else { return };
+        let at = match error {
+            ScheduleError::FieldCount(_)
+            | ScheduleError::UnknownMacro(_)
+            | ScheduleError::Field { .. }
+            | ScheduleError::NeverFires => at.key("cron"),
+            ScheduleError::UnknownTimeZone(_) => at.key("timezone"),
+            ScheduleError::ZeroInterval => at.key("interval_secs"),
+            ScheduleError::NeedsOneRecurrence => at.clone(),
+        };
+        problems.push(at.problem(error.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn schedule_problems(params: Value) -> Vec<(String, String)> {
+        let params: ScheduleTriggerParams = serde_json::from_value(params).expect("has the params' shape");
+        let mut problems = Vec::new();
+        params.check(&Pointer::root().key("params"), &mut problems);
+        problems.into_iter().map(|problem| (problem.pointer, problem.detail)).collect()
+    }
+
+    #[test]
+    fn schedule_params_name_the_field_at_fault() {
+        assert_eq!(schedule_problems(json!({"cron": "*/5 * * * *", "timezone": "Europe/Berlin"})), []);
+        assert_eq!(schedule_problems(json!({"interval_secs": 30})), []);
+        let wrong = |field: &str, detail: &str| vec![(format!("/params{field}"), detail.to_owned())];
+        assert_eq!(
+            schedule_problems(json!({"cron": "61 * * * *"})),
+            wrong("/cron", "the minute field `61`: 61 is out of range 0-59")
+        );
+        assert_eq!(
+            schedule_problems(json!({"cron": "@daily", "timezone": "Europe/Berln"})),
+            wrong("/timezone", "`Europe/Berln` is not a known IANA time zone (e.g. `Europe/Berlin`, `UTC`)")
+        );
+        assert_eq!(schedule_problems(json!({"interval_secs": 0})), wrong("/interval_secs", "must be at least 1"));
+        let one_of = wrong("", "needs exactly one of `cron` and `interval_secs`");
+        assert_eq!(schedule_problems(json!({})), one_of);
+        assert_eq!(schedule_problems(json!({"cron": "@daily", "interval_secs": 5})), one_of);
     }
 }

@@ -22,6 +22,7 @@ mod page;
 mod payload;
 mod retention;
 mod runs;
+mod schedules;
 mod signals;
 mod triggers;
 mod webhook_endpoints;
@@ -45,6 +46,7 @@ pub use runs::{
     ClaimRequest, ClaimedRun, NewRun, Renewal, RetryFrom, Run, RunEnd, RunFilter, RunStatus, Step, StepOutcome,
     StepStart, StepStatus, UnknownStatus, WEBHOOK_TRIGGER,
 };
+pub use schedules::{DueSchedule, FiringPlan, PlannedFiring, ScheduleEntry};
 pub use signals::{CANCEL_CHANNEL, QueuedSignal, RUNS_CHANNEL, SETTLED_CHANNEL, SettledSignal, Signals};
 pub use triggers::{EVENT_TRIGGER, Hook, HookRun, HookTarget, IDEMPOTENCY_WINDOW_MS};
 pub use webhook_endpoints::{

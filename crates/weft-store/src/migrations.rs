@@ -63,6 +63,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0009_outbound_events.sql"),
         include_str!("../migrations/postgres/0009_outbound_events.sql"),
     ),
+    (
+        10,
+        "schedules",
+        include_str!("../migrations/sqlite/0010_schedules.sql"),
+        include_str!("../migrations/postgres/0010_schedules.sql"),
+    ),
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {

@@ -385,7 +385,7 @@ const CLAIM_WINDOW: i64 = 4;
 
 /// PostgreSQL lets concurrent claimers pass over each other's candidate rows; SQLite has no such
 /// clause and needs none, its single writer runs one claim at a time.
-fn skip_locked(backend: Backend) -> &'static str {
+pub(crate) fn skip_locked(backend: Backend) -> &'static str {
     match backend {
         Backend::Sqlite => "",
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",

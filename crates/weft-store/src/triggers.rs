@@ -14,6 +14,7 @@ use weft_domain::{Grant, RunId, TenantScope, WorkflowId, WorkspaceId};
 use crate::accounts::{parse_id, parse_stored_id};
 use crate::checkpoint::{NewRunWrite, insert_run_row};
 use crate::runs::WEBHOOK_TRIGGER;
+use crate::schedules::sync_schedules;
 use crate::{NewRun, Result, Store, StoreError, now_ms};
 
 const WEBHOOK_NODE: &str = "webhook_trigger";
@@ -71,6 +72,7 @@ pub(crate) async fn sync_published(
     workflow: &WorkflowId,
     definition: Option<&Value>,
 ) -> Result<()> {
+    sync_schedules(conn, workspace, workflow, definition).await?;
     sqlx::query("DELETE FROM event_subscriptions WHERE workspace_id = $1 AND workflow_id = $2")
         .bind(workspace.as_str())
         .bind(workflow.as_str())

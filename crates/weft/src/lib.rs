@@ -18,7 +18,7 @@ use weft_http::{AppState, HttpSettings, TokenKeys};
 use weft_store::{Backend, BlobStore, DbConfig, FsBlobStore, Store};
 use weft_worker::outbound::{OutboundClient, OutboundDefaults, OutboundPolicy};
 use weft_worker::webhooks::{Dispatcher, DispatcherSettings, RetrySchedule};
-use weft_worker::{Mailer, Runner, RunnerSettings};
+use weft_worker::{Mailer, Runner, RunnerSettings, Scheduler, SystemClock};
 
 pub use config::{Config, LogFormat, Overrides, Role, Secret};
 
@@ -168,7 +168,7 @@ pub async fn run(config: Config, listener: Option<TcpListener>, shutdown: Cancel
 }
 
 /// The worker role: executes runs, woken by the store's signals (forwarded from other processes
-/// on PostgreSQL), until `shutdown`. Returns its task and its name in leases.
+/// on PostgreSQL), and fires schedules, until `shutdown`. Returns its task and its name in leases.
 fn start_worker(
     config: &Config,
     store: &Store,
@@ -199,9 +199,10 @@ fn start_worker(
             max_items_per_output: config.max_items_per_output,
         },
     );
+    let scheduler = Scheduler::new(store.clone(), Arc::new(SystemClock));
     let shutdown = shutdown.clone();
     let work = async move {
-        tokio::join!(runner.run(shutdown.clone()), dispatcher.run(shutdown));
+        tokio::join!(runner.run(shutdown.clone()), dispatcher.run(shutdown.clone()), scheduler.run(shutdown));
     };
     Ok((tokio::spawn(work), name))
 }

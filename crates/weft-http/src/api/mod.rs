@@ -14,6 +14,7 @@ pub mod me;
 pub mod members;
 pub mod page;
 pub mod runs;
+pub mod schedules;
 pub mod webhook_endpoints;
 pub mod workflows;
 pub mod workspaces;
@@ -30,6 +31,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(runs::router())
         .merge(webhook_endpoints::router())
         .merge(events::router())
+        .merge(schedules::router())
 }
 
 /// API times are RFC 3339 in UTC, with millisecond precision.

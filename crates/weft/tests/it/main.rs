@@ -19,6 +19,7 @@ mod retention;
 mod runs;
 mod runs_store;
 mod scale_out;
+mod schedules;
 mod store;
 mod tenancy_matrix;
 mod webhook_endpoints;
