@@ -537,7 +537,7 @@ async fn throughput(api: &Api, ws: &str, wf: &str, args: &BenchArgs) -> anyhow::
     let window = began.elapsed();
 
     let drain_deadline = Instant::now() + drain_limit(Duration::from_secs(args.duration));
-    while api.has_runs_in(ws, wf, "queued").await? || api.has_runs_in(ws, wf, "running").await? {
+    while api.has_runs_in(ws, Some(wf), "queued").await? || api.has_runs_in(ws, Some(wf), "running").await? {
         if Instant::now() >= drain_deadline {
             break;
         }
@@ -612,6 +612,9 @@ impl HookMode {
 
 const HOOK_P99_GOAL_MS: f64 = 20.0;
 
+/// How long a webhook load's runs may take to drain before the next load starts anyway.
+const HOOK_DRAIN_LIMIT: Duration = Duration::from_secs(120);
+
 fn hook_workflow(mode: HookMode) -> Value {
     json!({
         "name": format!("bench: webhook_trigger → set ({})", mode.name()),
@@ -643,6 +646,8 @@ async fn hook_load(
     connections: usize,
     duration: u64,
 ) -> anyhow::Result<HookLoad> {
+    // A backlog left by an earlier load would queue this load's runs behind it.
+    api.drain(ws).await?;
     let wf = api.publish(ws, hook_workflow(mode)).await?;
     #[derive(serde::Deserialize)]
     struct Hooks {
@@ -703,12 +708,7 @@ async fn hook_load(
         load.latencies_ms.extend(latencies_ms);
     }
     load.window = began.elapsed();
-    let drain_deadline = Instant::now() + drain_limit(Duration::from_secs(duration));
-    while (api.has_runs_in(ws, &wf, "queued").await? || api.has_runs_in(ws, &wf, "running").await?)
-        && Instant::now() < drain_deadline
-    {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    api.drain(ws).await?;
     load.recorded = api.count_runs(ws, &wf).await?;
     Ok(load)
 }
@@ -756,9 +756,22 @@ impl Api {
         }
     }
 
-    async fn has_runs_in(&self, ws: &str, wf: &str, status: &str) -> anyhow::Result<bool> {
+    /// Waits until no run of the workspace is queued or running, at most [`HOOK_DRAIN_LIMIT`].
+    async fn drain(&self, ws: &str) -> anyhow::Result<()> {
+        let deadline = Instant::now() + HOOK_DRAIN_LIMIT;
+        while (self.has_runs_in(ws, None, "queued").await? || self.has_runs_in(ws, None, "running").await?)
+            && Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
+    }
+
+    /// Whether the workspace (or one workflow of it) has a run in `status`.
+    async fn has_runs_in(&self, ws: &str, wf: Option<&str>, status: &str) -> anyhow::Result<bool> {
+        let workflow = wf.map(|wf| format!("&workflow={wf}")).unwrap_or_default();
         let page: PageOut<RunOut> =
-            self.get(&format!("/workspaces/{ws}/runs?workflow={wf}&status={status}&limit=1")).await?;
+            self.get(&format!("/workspaces/{ws}/runs?status={status}&limit=1{workflow}")).await?;
         Ok(!page.items.is_empty())
     }
 }
