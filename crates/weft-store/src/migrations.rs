@@ -69,6 +69,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0010_schedules.sql"),
         include_str!("../migrations/postgres/0010_schedules.sql"),
     ),
+    (
+        11,
+        "claim_index",
+        include_str!("../migrations/sqlite/0011_claim_index.sql"),
+        include_str!("../migrations/postgres/0011_claim_index.sql"),
+    ),
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {
