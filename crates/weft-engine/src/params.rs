@@ -395,6 +395,20 @@ pub enum Method {
     Options,
 }
 
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Head => "HEAD",
+            Method::Options => "OPTIONS",
+        }
+    }
+}
+
 /// The request body: exactly one of `json`, `form` or `raw`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

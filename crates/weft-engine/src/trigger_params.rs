@@ -9,7 +9,7 @@ use weft_domain::{EventType, Schedule, ScheduleError};
 
 use crate::definition::DefinitionProblem;
 use crate::formats::{is_expression, is_header_name};
-use crate::params::{ParamRules, ParamValue};
+use crate::params::{Method, ParamRules, ParamValue};
 use crate::pointer::Pointer;
 
 /// `webhook_trigger`: a request to `/hooks/{hook_id}` starts a run with the request as its item.
@@ -18,7 +18,7 @@ use crate::pointer::Pointer;
 pub struct WebhookTriggerParams {
     /// The methods the hook answers; others get 405. Default: `POST`.
     #[serde(default = "default_methods")]
-    pub methods: Vec<HookMethod>,
+    pub methods: Vec<Method>,
     #[serde(default)]
     pub response_mode: ResponseMode,
     /// What `last_node` answers with.
@@ -28,32 +28,8 @@ pub struct WebhookTriggerParams {
     pub auth: HookAuth,
 }
 
-fn default_methods() -> Vec<HookMethod> {
-    vec![HookMethod::Post]
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum HookMethod {
-    Get,
-    Post,
-    Put,
-    Patch,
-    Delete,
-    Head,
-}
-
-impl HookMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HookMethod::Get => "GET",
-            HookMethod::Post => "POST",
-            HookMethod::Put => "PUT",
-            HookMethod::Patch => "PATCH",
-            HookMethod::Delete => "DELETE",
-            HookMethod::Head => "HEAD",
-        }
-    }
+fn default_methods() -> Vec<Method> {
+    vec![Method::Post]
 }
 
 /// When a webhook request is answered.
@@ -113,6 +89,9 @@ impl ParamRules for WebhookTriggerParams {
     fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
         if self.methods.is_empty() {
             problems.push(at.key("methods").problem("needs at least one method"));
+        }
+        if let Some(index) = self.methods.iter().position(|method| *method == Method::Options) {
+            problems.push(at.key("methods").index(index).problem("OPTIONS is answered by Weft itself (CORS)"));
         }
         let at = at.key("auth");
         let mut required = |field: &str, value: &str| {
@@ -300,11 +279,49 @@ mod tests {
 
     use super::*;
 
-    fn schedule_problems(params: Value) -> Vec<(String, String)> {
-        let params: ScheduleTriggerParams = serde_json::from_value(params).expect("has the params' shape");
+    fn problems_of<P: ParamRules>(params: Value) -> Vec<(String, String)> {
+        let params: P = serde_json::from_value(params).expect("has the params' shape");
         let mut problems = Vec::new();
         params.check(&Pointer::root().key("params"), &mut problems);
         problems.into_iter().map(|problem| (problem.pointer, problem.detail)).collect()
+    }
+
+    fn schedule_problems(params: Value) -> Vec<(String, String)> {
+        problems_of::<ScheduleTriggerParams>(params)
+    }
+
+    fn pointers<P: ParamRules>(params: Value) -> Vec<String> {
+        problems_of::<P>(params).into_iter().map(|(pointer, _)| pointer).collect()
+    }
+
+    #[test]
+    fn webhook_params_refuse_what_cannot_be_served_or_checked() {
+        assert_eq!(pointers::<WebhookTriggerParams>(json!({})), Vec::<String>::new());
+        assert_eq!(pointers::<WebhookTriggerParams>(json!({"methods": []})), ["/params/methods"]);
+        assert_eq!(pointers::<WebhookTriggerParams>(json!({"methods": ["GET", "OPTIONS"]})), ["/params/methods/1"]);
+        let auth = |auth: Value| pointers::<WebhookTriggerParams>(json!({ "auth": auth }));
+        assert_eq!(auth(json!({"type": "header", "name": "bad name", "value": "x"})), ["/params/auth/name"]);
+        assert_eq!(
+            auth(json!({"type": "header", "name": "X-Token", "value": "{{ $json.a }}"})),
+            ["/params/auth/value"]
+        );
+        assert_eq!(auth(json!({"type": "basic", "username": "", "password": "p"})), ["/params/auth/username"]);
+        assert_eq!(auth(json!({"type": "standard_webhooks", "secret": "not-a-secret"})), ["/params/auth/secret"]);
+        assert_eq!(auth(json!({"type": "hmac_sha256", "secret": "s"})), Vec::<String>::new());
+    }
+
+    #[test]
+    fn respond_and_event_params_follow_their_rules() {
+        assert_eq!(pointers::<RespondToWebhookParams>(json!({"status": 700})), ["/params/status"]);
+        assert_eq!(pointers::<RespondToWebhookParams>(json!({"respond_with": "body"})), ["/params/body"]);
+        assert_eq!(pointers::<RespondToWebhookParams>(json!({"body": "hi"})), ["/params/body"]);
+        assert_eq!(pointers::<RespondToWebhookParams>(json!({"headers": {"X-A": {"b": 1}}})), ["/params/headers/X-A"]);
+        assert_eq!(pointers::<EventTriggerParams>(json!({"events": ["run.failed"]})), Vec::<String>::new());
+        assert_eq!(pointers::<EventTriggerParams>(json!({"events": []})), ["/params/events"]);
+        assert_eq!(
+            pointers::<EventTriggerParams>(json!({"events": ["run.failed", "run.exploded"]})),
+            ["/params/events/1"]
+        );
     }
 
     #[test]

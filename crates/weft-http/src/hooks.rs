@@ -21,7 +21,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use weft_domain::RunId;
 use weft_domain::webhook_signature::{SigningSecret, same_secret, verify, verify_sha256_header};
-use weft_engine::trigger_params::{HookAuth, HookMethod, WebhookTriggerParams};
+use weft_engine::params::Method as HookMethod;
+use weft_engine::trigger_params::{HookAuth, WebhookTriggerParams};
 use weft_engine::{NodeKind, WorkflowDef};
 use weft_store::{HookRun, HookTarget, Run, RunStatus};
 

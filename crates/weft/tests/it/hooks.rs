@@ -11,6 +11,8 @@ use weft_http::Problem;
 use weft_http::api::runs::RunOut;
 use weft_testkit::{TestApp, TestWorkspace, backend_test, expect_status};
 
+use crate::runs::finished;
+
 fn hook_trigger(params: Value) -> Value {
     json!({"name": "Hook", "type": "webhook_trigger", "params": params})
 }
@@ -47,19 +49,6 @@ async fn hook_path(app: &TestApp, ws: &TestWorkspace, workflow: &str) -> String 
     let test_url = hooks["items"][0]["test_url"].as_str().unwrap();
     assert_eq!(test_url, url.replace("/hooks/", "/hooks-test/"));
     format!("/hooks/{}", url.rsplit('/').next().unwrap())
-}
-
-async fn finished(app: &TestApp, ws: &TestWorkspace, run: &str) -> RunOut {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let out: RunOut =
-            expect_status(app.get(&ws.path(&format!("/runs/{run}")), Some(&ws.owner.access_token)).await, 200).await;
-        if !["queued", "running", "waiting"].contains(&out.status.as_str()) {
-            return out;
-        }
-        assert!(Instant::now() < deadline, "run {run} did not finish: {out:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// The run a 202 answer names, once it finished.

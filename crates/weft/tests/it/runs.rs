@@ -33,7 +33,7 @@ async fn start(app: &TestApp, ws: &TestWorkspace, workflow: &str, input: Value) 
 }
 
 /// Polls until the run ends; the worker runs in the app's process.
-async fn finished(app: &TestApp, ws: &TestWorkspace, run: &str) -> RunOut {
+pub(crate) async fn finished(app: &TestApp, ws: &TestWorkspace, run: &str) -> RunOut {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let out: RunOut =
