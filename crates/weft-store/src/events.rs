@@ -55,14 +55,15 @@ pub(crate) fn stored_filter(types: &[EventType]) -> String {
 }
 
 /// Records `event` with `data` in the transaction of the change it reports, and queues a
-/// delivery of it to every enabled endpoint of the workspace whose filter takes it.
+/// delivery of it to every enabled endpoint of the workspace whose filter takes it. Returns how
+/// many runs it queued (event triggers): the caller rings "runs were queued" after its commit.
 pub(crate) async fn record(
     conn: &mut AnyConnection,
     workspace: &WorkspaceId,
     event: EventType,
     data: Value,
     now: i64,
-) -> Result<EventId> {
+) -> Result<usize> {
     record_from(conn, workspace, event, data, now, false).await
 }
 
@@ -75,12 +76,11 @@ async fn record_from(
     data: Value,
     now: i64,
     from_event_run: bool,
-) -> Result<EventId> {
+) -> Result<usize> {
     let (id, mut item) = insert_event(conn, workspace, event, data, now).await?;
     queue_deliveries(conn, workspace, &id, event.as_str(), None, false, now).await?;
     item["id"] = Value::String(id.to_string());
-    start_event_runs(conn, workspace, event.as_str(), &item, from_event_run).await?;
-    Ok(id)
+    start_event_runs(conn, workspace, event.as_str(), &item, from_event_run).await
 }
 
 async fn insert_event(
@@ -150,23 +150,23 @@ fn run_data(run: &Run) -> Value {
     }})
 }
 
-/// The event of a run that just ended; none for a run that has not.
+/// The event of a run that just ended; none for a run that has not. Returns how many runs it
+/// queued, as [`record`] does.
 pub(crate) async fn record_run_end(
     conn: &mut AnyConnection,
     workspace: &WorkspaceId,
     run: &Run,
     now: i64,
-) -> Result<()> {
+) -> Result<usize> {
     use crate::RunStatus;
     let event = match run.status {
         RunStatus::Succeeded => EventType::RunSucceeded,
         RunStatus::Failed => EventType::RunFailed,
         RunStatus::Cancelled => EventType::RunCancelled,
         RunStatus::TimedOut => EventType::RunTimedOut,
-        RunStatus::Queued | RunStatus::Running | RunStatus::Waiting => return Ok(()),
+        RunStatus::Queued | RunStatus::Running | RunStatus::Waiting => return Ok(0),
     };
-    record_from(conn, workspace, event, run_data(run), now, run.trigger == EVENT_TRIGGER).await?;
-    Ok(())
+    record_from(conn, workspace, event, run_data(run), now, run.trigger == EVENT_TRIGGER).await
 }
 
 /// `{workflow: {id, name, published_version}}`.

@@ -655,8 +655,9 @@ impl Store {
         .await?;
         let Some(row) = row else { return self.run(scope, id).await };
         let run = run_from_row(&row)?;
-        record_run_end(&mut tx, scope.workspace(), &run, now).await?;
+        let queued = record_run_end(&mut tx, scope.workspace(), &run, now).await?;
         tx.commit().await?;
+        self.ring_queued_if(queued).await;
         if run.status == RunStatus::Running {
             self.ring_cancel(&run.id).await;
         }

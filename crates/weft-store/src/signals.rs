@@ -155,6 +155,14 @@ impl Store {
         self.notify(RUNS_CHANNEL, "").await;
     }
 
+    /// [`Store::ring_queued`] after a change that queued `queued` runs (say, through an event
+    /// trigger); nothing when it queued none.
+    pub(crate) async fn ring_queued_if(&self, queued: usize) {
+        if queued > 0 {
+            self.ring_queued().await;
+        }
+    }
+
     /// Rings "cancel requested" for a running run here and, on PostgreSQL, in every listening
     /// process.
     pub(crate) async fn ring_cancel(&self, run: &RunId) {

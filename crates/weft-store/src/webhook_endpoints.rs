@@ -507,8 +507,9 @@ impl Store {
         .await?;
         let Some(url) = url else { return Ok(None) };
         let data = serde_json::json!({ "endpoint": { "id": endpoint.as_str(), "url": url, "reason": reason } });
-        record(&mut tx, workspace, EventType::EndpointDisabled, data, now).await?;
+        let queued = record(&mut tx, workspace, EventType::EndpointDisabled, data, now).await?;
         tx.commit().await?;
+        self.ring_queued_if(queued).await;
         Ok(Some(url))
     }
 

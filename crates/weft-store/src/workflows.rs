@@ -178,8 +178,10 @@ impl Store {
         let actor = scope.actor();
         let metadata = serde_json::json!({ "name": new.name, "cloned_from": cloned_from.map(WorkflowId::as_str) });
         append(&mut tx, origin, record(scope, &actor, AuditAction::WorkflowCreated, &id).metadata(metadata)).await?;
-        record_event(&mut tx, scope.workspace(), EventType::WorkflowCreated, workflow_data(&workflow), now).await?;
+        let queued =
+            record_event(&mut tx, scope.workspace(), EventType::WorkflowCreated, workflow_data(&workflow), now).await?;
         tx.commit().await?;
+        self.ring_queued_if(queued).await;
         Ok((workflow, version))
     }
 
@@ -248,8 +250,10 @@ impl Store {
         let metadata = serde_json::json!({ "name": patch.name, "description": patch.description, "tags": patch.tags });
         append(&mut tx, origin, record(scope, &actor, AuditAction::WorkflowUpdated, id).metadata(metadata)).await?;
         let workflow = workflow_from_row(&row)?;
-        record_event(&mut tx, scope.workspace(), EventType::WorkflowUpdated, workflow_data(&workflow), now).await?;
+        let queued =
+            record_event(&mut tx, scope.workspace(), EventType::WorkflowUpdated, workflow_data(&workflow), now).await?;
         tx.commit().await?;
+        self.ring_queued_if(queued).await;
         Ok(workflow)
     }
 
@@ -268,9 +272,11 @@ impl Store {
         let actor = scope.actor();
         let metadata = serde_json::json!({ "name": workflow.name });
         append(&mut tx, origin, record(scope, &actor, AuditAction::WorkflowDeleted, id).metadata(metadata)).await?;
-        record_event(&mut tx, scope.workspace(), EventType::WorkflowDeleted, workflow_data(&workflow), now_ms())
-            .await?;
+        let queued =
+            record_event(&mut tx, scope.workspace(), EventType::WorkflowDeleted, workflow_data(&workflow), now_ms())
+                .await?;
         tx.commit().await?;
+        self.ring_queued_if(queued).await;
         Ok(())
     }
 
@@ -305,7 +311,7 @@ impl Store {
             .bind(id.as_str())
             .fetch_one(&mut *tx)
             .await?;
-        record_event(
+        let queued = record_event(
             &mut tx,
             scope.workspace(),
             EventType::WorkflowUpdated,
@@ -314,6 +320,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.ring_queued_if(queued).await;
         Ok(version)
     }
 
@@ -391,8 +398,11 @@ impl Store {
         let actor = scope.actor();
         let metadata = serde_json::json!({ "version": version });
         append(&mut tx, origin, record(scope, &actor, AuditAction::WorkflowPublished, id).metadata(metadata)).await?;
-        record_event(&mut tx, scope.workspace(), EventType::WorkflowPublished, workflow_data(&workflow), now).await?;
+        let queued =
+            record_event(&mut tx, scope.workspace(), EventType::WorkflowPublished, workflow_data(&workflow), now)
+                .await?;
         tx.commit().await?;
+        self.ring_queued_if(queued).await;
         Ok(workflow)
     }
 
@@ -422,8 +432,11 @@ impl Store {
         let actor = scope.actor();
         let metadata = serde_json::json!({ "version": previous });
         append(&mut tx, origin, record(scope, &actor, AuditAction::WorkflowUnpublished, id).metadata(metadata)).await?;
-        record_event(&mut tx, scope.workspace(), EventType::WorkflowUnpublished, workflow_data(&workflow), now).await?;
+        let queued =
+            record_event(&mut tx, scope.workspace(), EventType::WorkflowUnpublished, workflow_data(&workflow), now)
+                .await?;
         tx.commit().await?;
+        self.ring_queued_if(queued).await;
         Ok(workflow)
     }
 }

@@ -110,9 +110,12 @@ backend_test! {
         let on_publish = listener(&app, &ws, json!(["workflow.published"]), false).await;
         let nodes = json!([{"name": "Start", "type": "manual_trigger"}]);
         let other = create(&app, &ws, "Other", nodes, json!([])).await;
+        let publishing = Instant::now();
         publish(&app, &ws, &other).await;
         // Its own publication is an event too: two runs.
         let runs = finished_runs(&app, &ws, &on_publish, 2).await;
+        // The publish rang the runners; they did not wait for their 5 s poll.
+        assert!(publishing.elapsed() < Duration::from_millis(2500), "{:?}", publishing.elapsed());
         let published: Vec<&Value> = runs.iter().map(|run| &run.input["data"]["workflow"]["id"]).collect();
         assert!(published.contains(&&json!(other)) && published.contains(&&json!(on_publish)), "{published:?}");
 
