@@ -16,6 +16,7 @@ pub mod rate_limit;
 mod security;
 mod state;
 pub mod tokens;
+pub mod ui;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -47,6 +48,7 @@ pub fn app(state: AppState) -> Router {
     let docs = SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", openapi::finish(openapi));
     routes
         .merge(docs)
+        .merge(ui::router(&state))
         .route_layer(from_fn(observe::tag_route))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -63,8 +65,9 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn not_found() -> ApiError {
-    ApiError::NoRoute
+/// Browsers get a page; API clients the problem.
+async fn not_found(headers: axum::http::HeaderMap) -> axum::response::Response {
+    if ui::wants_html(&headers) { ui::not_found_page() } else { ApiError::NoRoute.into_response() }
 }
 
 async fn method_not_allowed() -> ApiError {

@@ -74,14 +74,27 @@ async fn register(
     client: ClientInfo,
     ApiJson(input): ApiJson<RegisterIn>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let user = register_account(&state, &client, &input.email, input.password, &input.name).await?;
+    Ok((StatusCode::CREATED, axum::Json(UserOut::from(&user))))
+}
+
+/// Creates an account and its personal workspace, and sends the verification mail: for the API
+/// and the sign-up page alike.
+pub(crate) async fn register_account(
+    state: &AppState,
+    client: &ClientInfo,
+    email: &str,
+    password: String,
+    name: &str,
+) -> Result<User, ApiError> {
     let mut validation = Validation::default();
-    let email = validation.check("/email", EmailAddress::parse(&input.email));
-    let name = validation.check("/name", display_name(&input.name));
-    validation.check("/password", password::check_policy(&input.password));
+    let email = validation.check("/email", EmailAddress::parse(email));
+    let name = validation.check("/name", display_name(name));
+    validation.check("/password", password::check_policy(&password));
     validation.finish()?;
     let (Some(email), Some(name)) = (email, name) else { unreachable!("validation passed") };
 
-    let hash = hash_password(input.password).await?;
+    let hash = hash_password(password).await?;
     let (user, _personal) = state
         .store
         .create_user(NewUser { email: &email, name: &name, password_hash: &hash, is_operator: false }, &client.origin())
@@ -90,8 +103,8 @@ async fn register(
             StoreError::Conflict { .. } => ApiError::Conflict("an account with this email already exists"),
             other => other.into(),
         })?;
-    send_verification(&state, &user).await?;
-    Ok((StatusCode::CREATED, axum::Json(UserOut::from(&user))))
+    send_verification(state, &user).await?;
+    Ok(user)
 }
 
 async fn send_verification(state: &AppState, user: &User) -> Result<(), ApiError> {
@@ -154,7 +167,21 @@ async fn login(
     client: ClientInfo,
     ApiJson(input): ApiJson<LoginIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let account_key = input.email.trim().to_lowercase();
+    let user = authenticate(&state, &client, &input.email, input.password).await?;
+    let refresh = OpaqueToken::generate();
+    let session = open_session(&state, &client, &user, &refresh).await?;
+    Ok(axum::Json(tokens_out(&state, &user.id, &session, &refresh)))
+}
+
+/// Checks an email and password, under the failed-login throttles; a failure is audited and
+/// counted against both the account and the client address.
+pub(crate) async fn authenticate(
+    state: &AppState,
+    client: &ClientInfo,
+    email: &str,
+    password: String,
+) -> Result<User, ApiError> {
+    let account_key = email.trim().to_lowercase();
     let ip_key = client.ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
     {
         let throttles = state.throttles();
@@ -165,11 +192,10 @@ async fn login(
         }
     }
 
-    let account = match EmailAddress::parse(&input.email) {
+    let account = match EmailAddress::parse(email) {
         Ok(email) => state.store.user_credentials(&email).await?,
         Err(_) => None,
     };
-    let password = input.password;
     let claimed = account.as_ref().map(|(user, _)| user.id.clone());
     let verified = tokio::task::spawn_blocking(move || match account {
         Some((user, hash)) => hash.verify(&password).then_some(user),
@@ -194,8 +220,17 @@ async fn login(
         return Err(ApiError::Unauthorized(BAD_CREDENTIALS));
     };
     state.throttles().accounts.reset(&account_key);
+    Ok(user)
+}
 
-    let refresh = OpaqueToken::generate();
+/// Opens a login session for an authenticated user; `refresh` is its first refresh token (the
+/// web UI never hands it out: its cookie names the session instead).
+pub(crate) async fn open_session(
+    state: &AppState,
+    client: &ClientInfo,
+    user: &User,
+    refresh: &OpaqueToken,
+) -> Result<weft_domain::SessionId, ApiError> {
     let ip = client.ip.map(|ip| ip.to_string());
     let session = state
         .store
@@ -208,7 +243,7 @@ async fn login(
         })
         .await?;
     tracing::info!(user = %user.id, session = %session.id, "login succeeded");
-    Ok(axum::Json(tokens_out(&state, &user.id, &session.id, &refresh)))
+    Ok(session.id)
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -99,17 +99,25 @@ async fn create_workspace(
     client: ClientInfo,
     ApiJson(input): ApiJson<WorkspaceIn>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let workspace =
+        new_workspace(&state, &current.user.id, &client.origin(), &input.name, input.slug.as_deref()).await?;
+    Ok((StatusCode::CREATED, axum::Json(WorkspaceOut::new(&workspace, Some(Role::Owner)))))
+}
+
+/// Validates a new workspace's name and optional slug and creates it, owned by `owner`.
+pub(crate) async fn new_workspace(
+    state: &AppState,
+    owner: &UserId,
+    origin: &weft_store::Origin,
+    name: &str,
+    slug: Option<&str>,
+) -> Result<Workspace, ApiError> {
     let mut validation = Validation::default();
-    let name = validation.check("/name", workspace_name(&input.name));
-    let slug = input.slug.as_deref().and_then(|slug| validation.check("/slug", Slug::parse(slug)));
+    let name = validation.check("/name", workspace_name(name));
+    let slug = slug.and_then(|slug| validation.check("/slug", Slug::parse(slug)));
     validation.finish()?;
     let name = name.unwrap_or_default();
-    let workspace = state
-        .store
-        .create_workspace(&current.user.id, &client.origin(), &name, slug.as_ref())
-        .await
-        .map_err(slug_conflict)?;
-    Ok((StatusCode::CREATED, axum::Json(WorkspaceOut::new(&workspace, Some(Role::Owner)))))
+    Ok(state.store.create_workspace(owner, origin, &name, slug.as_ref()).await.map_err(slug_conflict)?)
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

@@ -168,6 +168,14 @@ impl<G: Gate, R: PathResource> FromRequestParts<AppState> for Authorized<G, R> {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let caller = Caller::from_request_parts(parts, state).await?;
+        Self::for_caller(parts, state, caller).await
+    }
+}
+
+impl<G: Gate, R: PathResource> Authorized<G, R> {
+    /// The checks behind the extractor, for a caller already authenticated some other way (the
+    /// web UI's session cookie).
+    pub(crate) async fn for_caller(parts: &mut Parts, state: &AppState, caller: Caller) -> Result<Self, ApiError> {
         let params = RawPathParams::from_request_parts(parts, state).await.map_err(|_| ApiError::NotFound)?;
         let named = path_param(&params, "ws")?;
         let (workspace, grant) = match caller {

@@ -5,6 +5,6 @@ mod client;
 pub mod gate;
 mod limit;
 
-pub use auth::{Authorized, CurrentUser, PathResource};
+pub use auth::{Authorized, Caller, CurrentUser, PathResource};
 pub use client::ClientInfo;
 pub use limit::{limit_by_ip, rate_limit_headers};

@@ -22,6 +22,8 @@ mod scale_out;
 mod schedules;
 mod store;
 mod tenancy_matrix;
+mod ui_browser;
+mod ui_pages;
 mod webhook_endpoints;
 mod workflows;
 mod workspaces;

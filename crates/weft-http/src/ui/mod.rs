@@ -1,0 +1,84 @@
+//! The web UI: pages rendered on the server from askama templates compiled into the binary, a
+//! little hand-written JavaScript for progressive enhancement, and hand-written CSS, all served
+//! by this binary. Pages call the same store functions as the API, through the same
+//! `TenantScope` checks ([`session::Page`] wraps the API's `Authorized`).
+
+mod account;
+pub mod assets;
+mod error;
+mod forms;
+mod home;
+mod session;
+
+use askama::Template;
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::from_fn_with_state;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+
+pub use error::UiError;
+
+use crate::state::AppState;
+use crate::ui::error::ErrorPage;
+
+/// Every page's route. Pages are not API endpoints, so they stay out of the OpenAPI document.
+#[allow(clippy::disallowed_methods)]
+pub fn router(state: &AppState) -> Router<AppState> {
+    let pages = Router::new()
+        .route("/", get(home::index))
+        .route("/login", get(account::login_page).post(account::login))
+        .route("/signup", get(account::signup_page).post(account::signup))
+        .route("/logout", post(account::logout))
+        .route("/switch", get(home::switch))
+        .route("/workspaces/new", get(home::new_workspace_page).post(home::create_workspace))
+        .route("/w/{ws}", get(home::dashboard))
+        .layer(from_fn_with_state(state.clone(), session::ui_cookies));
+    Router::new().route("/assets/{name}", get(assets::serve)).merge(pages)
+}
+
+/// A rendered page, 200.
+pub fn render(page: &impl Template) -> Result<Response, UiError> {
+    Ok(Html(page.render()?).into_response())
+}
+
+/// A rendered page with another status (a form shown again with its errors).
+pub fn render_with(status: StatusCode, page: &impl Template) -> Result<Response, UiError> {
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+/// Whether a request came from a browser navigating (it prefers HTML), not an API client.
+pub fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// The page for an address nothing answers, shown to browsers instead of the API's problem.
+pub fn not_found_page() -> Response {
+    let detail = "There is no page at this address. It may have moved, or the link is mistyped.".to_owned();
+    ErrorPage::for_status(StatusCode::NOT_FOUND, detail).into_response_with(StatusCode::NOT_FOUND)
+}
+
+/// Where to go after signing in: only a path on this site, never another origin.
+pub fn local_path(next: Option<&str>) -> &str {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.starts_with("/\\") => path,
+        _ => "/",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(local_path(Some("/w/acme/runs?status=failed")), "/w/acme/runs?status=failed");
+        for hostile in ["https://evil.example", "//evil.example", "/\\evil.example", "javascript:alert(1)"] {
+            assert_eq!(local_path(Some(hostile)), "/", "{hostile}");
+        }
+        assert_eq!(local_path(None), "/");
+    }
+}
