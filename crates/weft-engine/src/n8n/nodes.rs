@@ -369,7 +369,7 @@ fn typed(ctx: &mut Ctx, value: &Value, kind: &str) -> Value {
     }
     let parsed = match kind {
         "number" | "numberValue" => {
-            text.trim().parse::<f64>().ok().and_then(|n| serde_json::Number::from_f64(n)).map(Value::Number)
+            text.trim().parse::<f64>().ok().and_then(serde_json::Number::from_f64).map(Value::Number)
         }
         "boolean" | "booleanValue" => match text.trim() {
             "true" => Some(json!(true)),

@@ -123,7 +123,7 @@ fn why_corpus_workflows_are_not_supported() {
         }
     }
     let mut reasons: Vec<_> = reasons.into_iter().collect();
-    reasons.sort_by(|a, b| b.1.cmp(&a.1));
+    reasons.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
     for (reason, count) in reasons.iter().take(60) {
         println!("{count:4} {reason}");
     }
