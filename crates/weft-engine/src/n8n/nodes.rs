@@ -987,10 +987,12 @@ fn execute_workflow(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         ctx.dropped("workflowInputs");
     }
     ctx.drop_options(&[]);
-    ctx.warn("the sub-workflow id is n8n's; replace it with the Weft workflow's id (`wf_…`)");
     let id = match ctx.value(&id) {
         Value::String(text) => text,
         other => other.to_string(),
     };
+    if !id.contains("{{") {
+        ctx.warn("the sub-workflow id is n8n's; replace it with the Weft workflow's id (`wf_…`)");
+    }
     Ok(Mapped::new("execute_workflow", json!({"workflow_id": id})))
 }
