@@ -5,6 +5,7 @@
 
 mod account;
 pub mod assets;
+mod dashboard;
 mod error;
 mod forms;
 mod home;
@@ -33,8 +34,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/logout", post(account::logout))
         .route("/switch", get(home::switch))
         .route("/workspaces/new", get(home::new_workspace_page).post(home::create_workspace))
-        .route("/w/{ws}", get(home::dashboard))
         .merge(runs::routes())
+        .merge(dashboard::routes())
         .layer(from_fn_with_state(state.clone(), session::ui_cookies));
     Router::new().route("/assets/{name}", get(assets::serve)).merge(pages)
 }

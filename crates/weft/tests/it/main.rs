@@ -24,6 +24,7 @@ mod store;
 mod tenancy_matrix;
 mod ui_browser;
 mod ui_browser_runs;
+mod ui_dashboard;
 mod ui_pages;
 mod ui_runs;
 mod webhook_endpoints;

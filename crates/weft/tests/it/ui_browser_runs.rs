@@ -30,5 +30,9 @@ async fn a_run_started_elsewhere_appears_live_and_succeeds() {
     assert_eq!(link, serde_json::json!(true), "the row links to the run");
     let kept = browser.eval("return window.weftNotReloaded === true").await;
     assert_eq!(kept, serde_json::json!(true), "the page was not reloaded");
+
+    browser.click(&format!("a[href='/w/{}']", ws.slug)).await;
+    browser.wait_for_text("#runs-24h-summary", "1 run: 1 succeeded").await;
+    browser.screenshot("dashboard").await;
     browser.close().await;
 }
