@@ -12,7 +12,7 @@ use weft_store::{PageRequest, RunFilter, RunStatus, RunTally, now_ms};
 
 use crate::extract::gate::WorkspaceRead;
 use crate::state::AppState;
-use crate::ui::runs::{RunRow, utc_minute, workflows_of};
+use crate::ui::runs::{RunRow, workflows_of};
 use crate::ui::session::{Page, Shell};
 use crate::ui::{UiError, render};
 
@@ -23,9 +23,9 @@ const RECENT_FAILURES: u32 = 5;
 /// How many published workflows the dashboard lists.
 const LISTED_WORKFLOWS: usize = 10;
 
-/// Chart geometry in SVG user units: the plot, with room for the axis labels left and below.
+/// Chart geometry in SVG user units (dashboard_chart.html draws the frame): the plot, with
+/// room for the axis labels left and below.
 const CHART_WIDTH: i64 = 720;
-const CHART_HEIGHT: i64 = 180;
 const PLOT_LEFT: i64 = 36;
 const PLOT_TOP: i64 = 8;
 const PLOT_BOTTOM: i64 = 156;
@@ -213,6 +213,7 @@ async fn dashboard(State(state): State<AppState>, page: Page<WorkspaceRead>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ui::runs::utc_minute;
 
     #[test]
     fn bars_stack_failures_on_successes_and_scale_to_the_tallest() {

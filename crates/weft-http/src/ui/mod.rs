@@ -11,6 +11,7 @@ mod forms;
 mod home;
 mod runs;
 mod session;
+mod webhooks;
 
 use askama::Template;
 use axum::Router;
@@ -36,6 +37,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/workspaces/new", get(home::new_workspace_page).post(home::create_workspace))
         .merge(runs::routes())
         .merge(dashboard::routes())
+        .merge(webhooks::routes())
         .layer(from_fn_with_state(state.clone(), session::ui_cookies));
     Router::new().route("/assets/{name}", get(assets::serve)).merge(pages)
 }

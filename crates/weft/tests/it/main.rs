@@ -27,6 +27,7 @@ mod ui_browser_runs;
 mod ui_dashboard;
 mod ui_pages;
 mod ui_runs;
+mod ui_webhooks;
 mod webhook_endpoints;
 mod workflows;
 mod workspaces;
