@@ -5,6 +5,7 @@
 
 mod account;
 pub mod assets;
+mod audit;
 mod dashboard;
 mod error;
 mod forms;
@@ -38,6 +39,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(runs::routes())
         .merge(dashboard::routes())
         .merge(webhooks::routes())
+        .merge(audit::routes())
         .layer(from_fn_with_state(state.clone(), session::ui_cookies));
     Router::new().route("/assets/{name}", get(assets::serve)).merge(pages)
 }

@@ -22,6 +22,7 @@ mod scale_out;
 mod schedules;
 mod store;
 mod tenancy_matrix;
+mod ui_audit;
 mod ui_browser;
 mod ui_browser_runs;
 mod ui_dashboard;
