@@ -34,5 +34,13 @@ async fn a_run_started_elsewhere_appears_live_and_succeeds() {
     browser.click(&format!("a[href='/w/{}']", ws.slug)).await;
     browser.wait_for_text("#runs-24h-summary", "1 run: 1 succeeded").await;
     browser.screenshot("dashboard").await;
+    browser.click(&format!("a[href='/w/{}/webhooks']", ws.slug)).await;
+    browser.wait_for_text("main", "No endpoints yet").await;
+    browser.click(&format!("main a[href='/w/{}/webhooks/new']", ws.slug)).await;
+    browser.wait_for_text("main", "run.failed").await;
+    browser.screenshot("new-webhook-endpoint").await;
+    browser.click(&format!("a[href='/w/{}/audit']", ws.slug)).await;
+    browser.wait_for_text(".audit-table", "workflow.created").await;
+    browser.screenshot("audit-log").await;
     browser.close().await;
 }
