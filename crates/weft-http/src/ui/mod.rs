@@ -5,10 +5,14 @@
 
 mod account;
 pub mod assets;
+mod audit;
+mod dashboard;
 mod error;
 mod forms;
 mod home;
+mod runs;
 mod session;
+mod webhooks;
 
 use askama::Template;
 use axum::Router;
@@ -32,7 +36,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/logout", post(account::logout))
         .route("/switch", get(home::switch))
         .route("/workspaces/new", get(home::new_workspace_page).post(home::create_workspace))
-        .route("/w/{ws}", get(home::dashboard))
+        .merge(runs::routes())
+        .merge(dashboard::routes())
+        .merge(webhooks::routes())
+        .merge(audit::routes())
         .layer(from_fn_with_state(state.clone(), session::ui_cookies));
     Router::new().route("/assets/{name}", get(assets::serve)).merge(pages)
 }
