@@ -19,6 +19,11 @@ use crate::convert::{self, ResultError};
 use crate::{Interrupter, Limits};
 
 const PRELUDE: &str = include_str!("prelude.js");
+/// Luxon's `DateTime` and `Duration`, written for the sandbox; see the file.
+const LUXON: &str = include_str!("luxon.js");
+/// n8n's extension methods (`"a@b.io".extractDomain()`), on this realm's prototypes.
+const EXTENSIONS: &str = include_str!("extensions.js");
+const JMESPATH: &str = include_str!("jmespath.js");
 
 /// The JavaScript a context offers: the language's own objects and nothing of a host. There is
 /// no `std` or `os` module, no loader, no `console`, no `fetch`, no timers; `performance` is
@@ -110,6 +115,7 @@ struct Compiled {
     json: bool,
     binary: bool,
     input: bool,
+    prev_node: bool,
 }
 
 impl Compiled {
@@ -122,6 +128,7 @@ impl Compiled {
             json: source.contains("$json"),
             binary: source.contains("$binary"),
             input: source.contains("$input"),
+            prev_node: source.contains("$prevNode"),
         }
     }
 }
@@ -137,8 +144,9 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    /// `run` is the object the prelude reads: `executionId`, `workflowId`, `workflowName`,
-    /// `vars` and `env`.
+    /// `run` is the object the prelude reads: `executionId`, `executionMode`, `workflowId`,
+    /// `workflowName`, `workflowActive`, `vars`, `env`, `previous`, and for the dates `zone` and
+    /// `now`.
     pub(crate) fn new(
         limits: &Limits,
         run: &Value,
@@ -154,9 +162,14 @@ impl Engine {
             .map_err(|error| Failure::Script(format!("QuickJS did not start: {error}")))?;
         context
             .with(|ctx| {
+                let zone = run.get("zone").and_then(Value::as_str).unwrap_or("UTC");
+                let now = run.get("now").and_then(Value::as_f64);
+                let luxon: Object = ctx.eval::<Function, _>(LUXON)?.call((zone_offset(&ctx)?, zone, now))?;
+                ctx.eval::<Function, _>(EXTENSIONS)?.call::<_, ()>((luxon.get::<_, JsValue>("DateTime")?,))?;
+                let jmespath: Function = ctx.eval::<Function, _>(JMESPATH)?.call(())?;
                 let prelude: Function = ctx.eval(PRELUDE)?;
                 let run = convert::json_to_js(&ctx, run)?;
-                prelude.call::<_, ()>((lookup(&ctx, outputs)?, run))
+                prelude.call::<_, ()>((lookup(&ctx, outputs)?, run, luxon, jmespath))
             })
             .map_err(|error| match error {
                 _ if watch.interrupter.is_interrupted() => Failure::Cancelled,
@@ -278,6 +291,16 @@ impl Engine {
     }
 }
 
+/// Luxon's zones ask this for an IANA zone's offset from UTC, in minutes, at an instant given
+/// in milliseconds; `undefined` for a name the tz database does not know.
+fn zone_offset<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
+    Function::new(ctx.clone(), |name: String, millis: f64| -> Option<i32> {
+        let zone = jiff::tz::TimeZone::get(&name).ok()?;
+        let instant = jiff::Timestamp::from_millisecond(millis as i64).ok()?;
+        Some(zone.to_offset(instant).seconds() / 60)
+    })
+}
+
 /// `$('Node')` asks this for a node's items the first time an engine needs them.
 fn lookup<'js>(ctx: &Ctx<'js>, outputs: Outputs) -> rquickjs::Result<Function<'js>> {
     Function::new(ctx.clone(), move |ctx: Ctx<'js>, name: String| -> rquickjs::Result<JsValue<'js>> {
@@ -291,7 +314,7 @@ fn lookup<'js>(ctx: &Ctx<'js>, outputs: Outputs) -> rquickjs::Result<Function<'j
 
 fn compile<'js>(ctx: &Ctx<'js>, driver: &Object<'js>, source: &str) -> Result<Compiled, Failure> {
     // The newline before `)` ends a trailing `//` comment.
-    let wrapped = format!("(function ($json, $binary, $itemIndex, $input) {{ return (\n{source}\n); }})");
+    let wrapped = format!("(function ($json, $binary, $itemIndex, $input, $prevNode) {{ return (\n{source}\n); }})");
     let function: Function = ctx.eval(wrapped).map_err(|error| thrown(ctx, error))?;
     let index: i32 =
         driver.get::<_, Function>("add").and_then(|add| add.call((function,))).map_err(|error| thrown(ctx, error))?;
@@ -309,6 +332,13 @@ fn run<'js>(
     let call = || -> rquickjs::Result<JsValue<'js>> {
         let run: Function = driver.get("run")?;
         let index = JsValue::new_number(ctx.clone(), context.index as f64);
+        let (node, input) = match expression.prev_node {
+            true => (
+                rquickjs::String::from_str(ctx.clone(), context.node)?.into_value(),
+                JsValue::new_number(ctx.clone(), context.input as f64),
+            ),
+            false => (undefined(), undefined()),
+        };
         if expression.input {
             let fresh = |items: &[Item]| -> rquickjs::Result<JsValue<'js>> {
                 driver.get::<_, Function>("freeze")?.call((convert::items_to_js(ctx, items)?,))
@@ -322,7 +352,7 @@ fn run<'js>(
                 // does not gets an input of just its item.
                 _ => (fresh(std::slice::from_ref(context.item))?, JsValue::new_int(ctx.clone(), 0)),
             };
-            return run.call((expression.index, undefined(), undefined(), index, items));
+            return run.call((expression.index, undefined(), undefined(), index, items, node, input));
         }
         let json = match expression.json {
             true => convert::object_to_js(ctx, &context.item.json)?.into_value(),
@@ -332,7 +362,7 @@ fn run<'js>(
             true => convert::binary_to_js(ctx, context.item)?.into_value(),
             false => undefined(),
         };
-        run.call((expression.index, json, binary, index, undefined()))
+        run.call((expression.index, json, binary, index, undefined(), node, input))
     };
     let result = call().map_err(|error| thrown(ctx, error))?;
     convert::js_to_json(ctx, result).map_err(|error| match error {

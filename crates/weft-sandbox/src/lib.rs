@@ -80,6 +80,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 use weft_engine::params::CodeMode;
+use weft_engine::definition::Connection;
 use weft_engine::{ExpressionError, Expressions, Item, ItemContext};
 
 use crate::activation::Announced;
@@ -93,10 +94,14 @@ pub use crate::interrupt::Interrupter;
 pub struct RunContext {
     /// `$execution.id`.
     pub execution_id: String,
+    /// `$execution.mode`: `test` for a manual run, `production` otherwise, as n8n names them.
+    pub execution_mode: String,
     /// `$workflow.id`.
     pub workflow_id: String,
     /// `$workflow.name`.
     pub workflow_name: String,
+    /// `$workflow.active`: whether the workflow is published.
+    pub workflow_active: bool,
     /// `$vars`.
     pub vars: Map<String, Value>,
     /// `$env`: only the values the operator allow-listed, never the process environment.
@@ -104,6 +109,39 @@ pub struct RunContext {
     /// The first output of each node that has run, by node name, for `$('Node')` and `$node`.
     /// More can be added with [`JsExpressions::record_node_output`].
     pub node_outputs: HashMap<String, Vec<Item>>,
+    /// For `$prevNode`: by node name, the node and output that feed each of its inputs
+    /// ([`RunContext::previous_nodes`] reads them from a definition's connections).
+    pub previous_nodes: HashMap<String, Vec<Option<PreviousNode>>>,
+    /// The IANA zone (or `UTC`, or an offset such as `+02:00`) of `$now`, `$today` and of
+    /// times read without an offset; UTC when empty.
+    pub timezone: String,
+    /// A fixed time for `$now` and `DateTime.now()`, in milliseconds since the epoch; the clock
+    /// when `None`. For tests.
+    pub now: Option<i64>,
+}
+
+/// The node, and which of its outputs, that feeds an input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousNode {
+    pub name: String,
+    pub output: usize,
+}
+
+impl RunContext {
+    /// [`RunContext::previous_nodes`] from a definition's connections: for an input fed by
+    /// several connections, the first.
+    pub fn previous_nodes(connections: &[Connection]) -> HashMap<String, Vec<Option<PreviousNode>>> {
+        let mut previous: HashMap<String, Vec<Option<PreviousNode>>> = HashMap::new();
+        for connection in connections {
+            let inputs = previous.entry(connection.to.clone()).or_default();
+            if inputs.len() <= connection.input {
+                inputs.resize(connection.input + 1, None);
+            }
+            inputs[connection.input]
+                .get_or_insert_with(|| PreviousNode { name: connection.from.clone(), output: connection.output });
+        }
+        previous
+    }
 }
 
 /// Resource limits of an evaluator.
@@ -151,13 +189,40 @@ impl JsExpressions {
     }
 
     pub fn with_limits(run: RunContext, limits: Limits) -> Self {
-        let RunContext { execution_id, workflow_id, workflow_name, vars, env, node_outputs } = run;
+        let RunContext {
+            execution_id,
+            execution_mode,
+            workflow_id,
+            workflow_name,
+            workflow_active,
+            vars,
+            env,
+            node_outputs,
+            previous_nodes,
+            timezone,
+            now,
+        } = run;
+        let previous: Map<String, Value> = previous_nodes
+            .into_iter()
+            .map(|(node, inputs)| {
+                let inputs = inputs
+                    .into_iter()
+                    .map(|feed| feed.map_or(Value::Null, |feed| json!({"name": feed.name, "outputIndex": feed.output})))
+                    .collect();
+                (node, Value::Array(inputs))
+            })
+            .collect();
         let run = json!({
             "executionId": execution_id,
+            "executionMode": execution_mode,
             "workflowId": workflow_id,
             "workflowName": workflow_name,
+            "workflowActive": workflow_active,
             "vars": vars,
             "env": env,
+            "previous": previous,
+            "zone": if timezone.is_empty() { "UTC".to_string() } else { timezone },
+            "now": now,
         });
         JsExpressions {
             limits,
