@@ -287,12 +287,14 @@
     },
     isInLast(count = 0, unit = "minutes") { return this >= DateTime.now().minus({ [unit]: count }) && this <= DateTime.now(); },
     extract(unit = "week") { return unit === "week" || unit === "weekNumber" ? this.weekNumber : unit === "yearDayNumber" ? this.ordinal : this.get(String(unit).replace(/s$/, "")); },
+    // `this` minus `other` in `unit`, or an object of several units.
     diffTo(other, unit = "days") {
-      const units = Array.isArray(unit) ? unit : [unit];
-      const difference = toDateTime(other).diff(this, units).toObject();
-      return units.length === 1 ? difference[Object.keys(difference)[0]] : difference;
+      const units = Array.isArray(unit) && unit.length > 0 ? unit : Array.isArray(unit) ? ["days"] : [unit];
+      const difference = this.diff(toDateTime(other), units);
+      return units.length > 1 ? difference.toObject() : difference.as(units[0]);
     },
-    diffToNow(unit = "days") { return this.diffTo(DateTime.now(), unit); },
+    diffToNow(unit = "days") { return DateTime.now().diffTo(this, unit); },
+    toInt() { return this.toMillis(); },
   };
   const toDateTime = (value) => {
     if (DateTime.isDateTime(value)) return value;
@@ -300,7 +302,7 @@
     if (typeof value === "number") return DateTime.fromMillis(value);
     return parseDateTime(String(value));
   };
-  // n8n's `plus(5, 'days')` beside Luxon's `plus({days: 5})`.
+  // n8n's `plus(5, 'days')` beside Luxon's `plus({days: 5})` and `plus(millis)`.
   const shift = (original) =>
     function (amount, unit) {
       return original.call(this, typeof amount === "number" && unit !== undefined ? { [unit]: amount } : amount);
@@ -310,11 +312,17 @@
     plus: shift(DateTime.prototype.plus),
     minus: shift(DateTime.prototype.minus),
   });
-  const onDate = (name) =>
+  // On a JavaScript Date, methods that give a date give a Date, as in n8n.
+  const onDate = (name, givesDate) =>
     function (...args) {
-      return DateTime.prototype[name].apply(DateTime.fromJSDate(this), args);
+      const result = DateTime.prototype[name].apply(DateTime.fromJSDate(this), args);
+      return givesDate ? result.toJSDate() : result;
     };
-  install(Date.prototype, Object.fromEntries(["format", "beginningOf", "endOfMonth", "isWeekend", "isDst", "isBetween", "isInLast", "extract", "diffTo", "diffToNow", "plus", "minus", "toFormat", "toISO"].map((name) => [name, onDate(name)])));
-  install(Date.prototype, { toDateTime() { return DateTime.fromJSDate(this); } });
+  install(Date.prototype, {
+    ...Object.fromEntries(["format", "isWeekend", "isDst", "isBetween", "isInLast", "extract", "diffTo", "diffToNow", "toInt"].map((name) => [name, onDate(name, false)])),
+    ...Object.fromEntries(["beginningOf", "endOfMonth", "plus", "minus"].map((name) => [name, onDate(name, true)])),
+    toDateTime() { return DateTime.fromJSDate(this); },
+  });
+
   return { toDateTime };
 });

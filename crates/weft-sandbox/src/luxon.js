@@ -94,7 +94,7 @@
     const text = String(unit);
     const lower = text.toLowerCase();
     const singular = { year: "years", quarter: "quarters", month: "months", week: "weeks", day: "days", hour: "hours", minute: "minutes", second: "seconds", millisecond: "milliseconds" };
-    const short = { y: "years", q: "quarters", M: "months", w: "weeks", d: "days", h: "hours", m: "minutes", s: "seconds", ms: "milliseconds" };
+    const short = { y: "years", q: "quarters", M: "months", w: "weeks", d: "days", h: "hours", hr: "hours", hrs: "hours", m: "minutes", min: "minutes", mins: "minutes", s: "seconds", sec: "seconds", secs: "seconds", ms: "milliseconds" };
     const name = UNITS.includes(lower) ? lower : singular[lower] ?? short[text];
     if (name === undefined) throw new Error(`Invalid unit ${text}`);
     return name;

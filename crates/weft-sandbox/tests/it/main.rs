@@ -7,6 +7,7 @@ mod globals;
 mod inputs;
 mod isolation;
 mod limits;
+mod n8n_conformance;
 mod values;
 
 use std::collections::BTreeMap;
