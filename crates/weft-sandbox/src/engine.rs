@@ -165,7 +165,8 @@ impl Engine {
                 let zone = run.get("zone").and_then(Value::as_str).unwrap_or("UTC");
                 let now = run.get("now").and_then(Value::as_f64);
                 let luxon: Object = ctx.eval::<Function, _>(LUXON)?.call((zone_offset(&ctx)?, zone, now))?;
-                ctx.eval::<Function, _>(EXTENSIONS)?.call::<_, ()>((luxon.get::<_, JsValue>("DateTime")?,))?;
+                let date_time = luxon.get::<_, JsValue>("DateTime")?;
+                ctx.eval::<Function, _>(EXTENSIONS)?.call::<_, ()>((date_time, digest(&ctx)?))?;
                 let jmespath: Function = ctx.eval::<Function, _>(JMESPATH)?.call(())?;
                 let prelude: Function = ctx.eval(PRELUDE)?;
                 let run = convert::json_to_js(&ctx, run)?;
@@ -298,6 +299,24 @@ fn zone_offset<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
         let zone = jiff::tz::TimeZone::get(&name).ok()?;
         let instant = jiff::Timestamp::from_millisecond(millis as i64).ok()?;
         Some(zone.to_offset(instant).seconds() / 60)
+    })
+}
+
+/// `"text".hash(algorithm)` asks this for the hex digest of the text's UTF-8 bytes; `undefined`
+/// for an algorithm it does not know.
+fn digest<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
+    use sha2::Digest;
+    Function::new(ctx.clone(), |algorithm: String, text: String| -> Option<String> {
+        let bytes = text.as_bytes();
+        Some(match algorithm.as_str() {
+            "md5" => hex::encode(md5::Md5::digest(bytes)),
+            "sha1" => hex::encode(sha1::Sha1::digest(bytes)),
+            "sha224" => hex::encode(sha2::Sha224::digest(bytes)),
+            "sha256" => hex::encode(sha2::Sha256::digest(bytes)),
+            "sha384" => hex::encode(sha2::Sha384::digest(bytes)),
+            "sha512" => hex::encode(sha2::Sha512::digest(bytes)),
+            _ => return None,
+        })
     })
 }
 

@@ -3,7 +3,8 @@
 // n8n rewrites expressions to call them; here they are ordinary methods, so code nodes see them
 // too. They are defined non-enumerable and writable, so that `for … in`, JSON and an object's
 // own field of the same name are unaffected. Behaviour follows n8n's documentation.
-(function (DateTime) {
+// `digest(algorithm, text)` is Rust's hex digest (md5, sha1, sha224 … sha512), or `undefined`.
+(function (DateTime, digest) {
   "use strict";
 
   const fail = (message) => {
@@ -166,6 +167,25 @@
     base64Encode() { return base64Encode(String(this)); },
     base64Decode() { return base64Decode(String(this)); },
     removeTags() { return this.replace(/<[^>]*>?/gm, ""); },
+    removeMarkdown() {
+      return this.replace(/^([\s\t]*)([*\-+]|\d\.)\s+/gm, "$1")
+        .replace(/\n={2,}/g, "\n")
+        .replace(/~~/g, "")
+        .replace(/`{3}.*\n/g, "")
+        .replace(/<[^>]+>/g, "")
+        .replace(/!\[(.*?)\][[(].*?[\])]/g, "")
+        .replace(/\[(.*?)\][[(].*?[\])]/g, "$1")
+        .replace(/^>\s?/gm, "")
+        .replace(/^#{1,6}\s*([^#]*)\s*(#{1,6})?/gm, "$1")
+        .replace(/([*_]{1,3})(\S.*?\S|\S)\1/g, "$2")
+        .replace(/`(.+?)`/g, "$1")
+        .replace(/\n{2,}/g, "\n\n");
+    },
+    hash(algorithm = "md5") {
+      const name = String(algorithm).toLowerCase();
+      if (name === "base64") return base64Encode(String(this));
+      return digest(name, String(this)) ?? fail(`Unknown algorithm ${algorithm}. Available algorithms are: md5, sha1, sha224, sha256, sha384, sha512, and base64.`);
+    },
     quote(mark = '"') { return `${mark}${this.replace(/\\/g, "\\\\").split(mark).join(`\\${mark}`)}${mark}`; },
     replaceSpecialChars() { return this.normalize("NFD").replace(/[\u0300-\u036f]/g, ""); },
   });
@@ -270,6 +290,9 @@
     // Fields of `other` are added where this object has none.
     merge(other) { return { ...other, ...this }; },
     toJsonString() { return JSON.stringify(this); },
+    // Arrays, maps and sets keep their own `keys()` and `values()`.
+    keys() { return Object.keys(this); },
+    values() { return Object.values(this); },
     urlEncode() { return Object.entries(this).map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`).join("&"); },
   });
 

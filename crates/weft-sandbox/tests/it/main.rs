@@ -2,6 +2,7 @@
 
 mod cancel;
 mod code;
+mod corpus;
 mod cost;
 mod globals;
 mod inputs;
