@@ -19,11 +19,108 @@ use crate::convert::{self, ResultError};
 use crate::{Interrupter, Limits};
 
 const PRELUDE: &str = include_str!("prelude.js");
-/// Luxon's `DateTime` and `Duration`, written for the sandbox; see the file.
+/// Luxon's `DateTime` and `Duration`, written for the sandbox; see the file. This and the two
+/// below make up the library the prelude compiles on first use.
 const LUXON: &str = include_str!("luxon.js");
 /// n8n's extension methods (`"a@b.io".extractDomain()`), on this realm's prototypes.
 const EXTENSIONS: &str = include_str!("extensions.js");
 const JMESPATH: &str = include_str!("jmespath.js");
+
+/// The methods extensions.js installs, sorted: a source that calls one (`.name(`) needs the
+/// library loaded first. A test checks the list against the file.
+const EXTENSION_METHODS: &[&str] = &[
+    "abs",
+    "append",
+    "average",
+    "base64Decode",
+    "base64Encode",
+    "beginningOf",
+    "ceil",
+    "chunk",
+    "compact",
+    "diffTo",
+    "diffToNow",
+    "difference",
+    "endOfMonth",
+    "extract",
+    "extractDomain",
+    "extractEmail",
+    "extractUrl",
+    "extractUrlPath",
+    "first",
+    "floor",
+    "format",
+    "fromBase64",
+    "fromJson",
+    "hasField",
+    "hash",
+    "intersection",
+    "isBetween",
+    "isBlank",
+    "isDomain",
+    "isDst",
+    "isEmail",
+    "isEmpty",
+    "isEven",
+    "isInLast",
+    "isInteger",
+    "isNotBlank",
+    "isNotEmpty",
+    "isNumeric",
+    "isOdd",
+    "isUrl",
+    "isWeekend",
+    "keepFieldsContaining",
+    "keys",
+    "last",
+    "max",
+    "merge",
+    "min",
+    "minus",
+    "parseJson",
+    "pluck",
+    "plus",
+    "quote",
+    "randomItem",
+    "removeDuplicates",
+    "removeField",
+    "removeFieldsContaining",
+    "removeMarkdown",
+    "removeTags",
+    "renameKeys",
+    "replaceSpecialChars",
+    "round",
+    "smartJoin",
+    "sum",
+    "toBase64",
+    "toBoolean",
+    "toDate",
+    "toDateTime",
+    "toDecimalNumber",
+    "toFloat",
+    "toInt",
+    "toJsonString",
+    "toNumber",
+    "toSentenceCase",
+    "toSnakeCase",
+    "toTitleCase",
+    "toWholeNumber",
+    "union",
+    "unique",
+    "urlDecode",
+    "urlEncode",
+    "values",
+];
+
+/// Whether `source` calls a method that extensions.js installs.
+fn calls_extension(source: &str) -> bool {
+    source.match_indices('.').any(|(dot, _)| {
+        let rest = &source[dot + 1..];
+        let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$')).unwrap_or(rest.len());
+        let (name, after) = rest.split_at(end);
+        after.trim_start().starts_with('(') && EXTENSION_METHODS.binary_search(&name).is_ok()
+    })
+}
 
 /// The JavaScript a context offers: the language's own objects and nothing of a host. There is
 /// no `std` or `os` module, no loader, no `console`, no `fetch`, no timers; `performance` is
@@ -116,6 +213,8 @@ struct Compiled {
     binary: bool,
     input: bool,
     prev_node: bool,
+    /// It calls an extension method, so the library must be loaded before it runs.
+    extensions: bool,
 }
 
 impl Compiled {
@@ -129,6 +228,7 @@ impl Compiled {
             binary: source.contains("$binary"),
             input: source.contains("$input"),
             prev_node: source.contains("$prevNode"),
+            extensions: calls_extension(source),
         }
     }
 }
@@ -141,6 +241,8 @@ pub(crate) struct Engine {
     /// By source; a source that does not compile keeps its message, so a syntax error is
     /// reported for every item without compiling again.
     compiled: HashMap<String, Result<Compiled, String>>,
+    /// Whether the prelude's library (dates, extension methods, JMESPath) is loaded.
+    library: bool,
 }
 
 impl Engine {
@@ -162,15 +264,10 @@ impl Engine {
             .map_err(|error| Failure::Script(format!("QuickJS did not start: {error}")))?;
         context
             .with(|ctx| {
-                let zone = run.get("zone").and_then(Value::as_str).unwrap_or("UTC");
-                let now = run.get("now").and_then(Value::as_f64);
-                let luxon: Object = ctx.eval::<Function, _>(LUXON)?.call((zone_offset(&ctx)?, zone, now))?;
-                let date_time = luxon.get::<_, JsValue>("DateTime")?;
-                ctx.eval::<Function, _>(EXTENSIONS)?.call::<_, ()>((date_time, digest(&ctx)?))?;
-                let jmespath: Function = ctx.eval::<Function, _>(JMESPATH)?.call(())?;
                 let prelude: Function = ctx.eval(PRELUDE)?;
                 let run = convert::json_to_js(&ctx, run)?;
-                prelude.call::<_, ()>((lookup(&ctx, outputs)?, run, luxon, jmespath))
+                let sources = Function::new(ctx.clone(), || [LUXON, EXTENSIONS, JMESPATH].to_vec())?;
+                prelude.call::<_, ()>((lookup(&ctx, outputs)?, run, zone_offset(&ctx)?, digest(&ctx)?, sources))
             })
             .map_err(|error| match error {
                 _ if watch.interrupter.is_interrupted() => Failure::Cancelled,
@@ -178,7 +275,7 @@ impl Engine {
                 // Else only a memory limit too small for the prelude itself makes it throw.
                 error => Failure::Script(format!("the expression globals could not be defined: {error}")),
             })?;
-        Ok(Engine { context, _runtime: runtime, watch, compiled: HashMap::new() })
+        Ok(Engine { context, _runtime: runtime, watch, compiled: HashMap::new(), library: false })
     }
 
     pub(crate) fn is_full(&self) -> bool {
@@ -216,7 +313,7 @@ impl Engine {
         deadline: Duration,
         keep: bool,
     ) -> Result<Value, Failure> {
-        let Engine { context: js, watch, compiled, .. } = self;
+        let Engine { context: js, watch, compiled, library, .. } = self;
         watch.arm(deadline);
         let outcome = js.with(|ctx| {
             let driver: Object = ctx.globals().get("__weft").map_err(|error| thrown(&ctx, error))?;
@@ -235,6 +332,10 @@ impl Engine {
                     Err(failure) => return Err(failure),
                 },
             };
+            if expression.extensions && !*library {
+                load_library(&driver).map_err(|error| thrown(&ctx, error))?;
+                *library = true;
+            }
             run(&ctx, &driver, expression, context, keep)
         });
         watch.disarm(outcome)
@@ -261,9 +362,14 @@ impl Engine {
         deadline: Duration,
         logs: &Arc<Mutex<Logs>>,
     ) -> Result<Vec<Item>, Failure> {
-        let Engine { context: js, watch, .. } = self;
+        let Engine { context: js, watch, library, .. } = self;
         watch.arm(deadline);
         let outcome = js.with(|ctx| {
+            if calls_extension(source) && !*library {
+                let driver: Object = ctx.globals().get("__weft").map_err(|error| thrown(&ctx, error))?;
+                load_library(&driver).map_err(|error| thrown(&ctx, error))?;
+                *library = true;
+            }
             let sink = Arc::clone(logs);
             let log = Function::new(ctx.clone(), move |line: String| {
                 sink.lock().unwrap_or_else(PoisonError::into_inner).push(line)
@@ -290,6 +396,10 @@ impl Engine {
         });
         watch.disarm(outcome)
     }
+}
+
+fn load_library(driver: &Object<'_>) -> rquickjs::Result<()> {
+    driver.get::<_, Function>("library")?.call(())
 }
 
 /// Luxon's zones ask this for an IANA zone's offset from UTC, in minutes, at an instant given
@@ -464,6 +574,35 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
+
+    #[test]
+    fn the_extension_list_is_what_extensions_js_installs() {
+        let mut sorted = EXTENSION_METHODS.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(sorted, EXTENSION_METHODS, "EXTENSION_METHODS must stay sorted for its binary search");
+        let runtime = Runtime::new().expect("a runtime");
+        let context = Context::custom::<Intrinsics>(&runtime).expect("a context");
+        let installed: Vec<String> = context
+            .with(|ctx| {
+                let luxon: Object =
+                    ctx.eval::<Function, _>(LUXON)?.call((JsValue::new_undefined(ctx.clone()), "UTC"))?;
+                let digest = Function::new(ctx.clone(), || ())?;
+                ctx.eval::<Function, _>(EXTENSIONS)?.call((luxon.get::<_, JsValue>("DateTime")?, digest))
+            })
+            .expect("extensions.js runs");
+        assert_eq!(installed, EXTENSION_METHODS);
+    }
+
+    #[test]
+    fn extension_calls_are_found_in_sources() {
+        assert!(calls_extension("$json.email.extractDomain()"));
+        assert!(calls_extension("$json.tags .unique ()"));
+        assert!(calls_extension("$json.x?.toBoolean()"));
+        assert!(!calls_extension("$json.unique"));
+        assert!(!calls_extension("$json.name.toUpperCase()"));
+        // A name JavaScript has too loads the library all the same, which costs time only.
+        assert!(calls_extension("Math.max(1, 2)"));
+    }
 
     /// Where building an engine's time goes, printed rather than asserted:
     /// `cargo test -p weft-sandbox --release -- --ignored --nocapture`.

@@ -10,8 +10,11 @@
   const fail = (message) => {
     throw new Error(message);
   };
+  // Every name installed, which `engine.rs` must know to load this file when a call needs it.
+  const installed = new Set();
   const install = (prototype, methods) => {
     for (const [name, method] of Object.entries(methods)) {
+      installed.add(name);
       Object.defineProperty(prototype, name, { value: method, writable: true, enumerable: false, configurable: true });
     }
   };
@@ -347,5 +350,5 @@
     toDateTime() { return DateTime.fromJSDate(this); },
   });
 
-  return { toDateTime };
+  return [...installed].sort();
 });

@@ -1,10 +1,34 @@
-// Evaluated once per QuickJS context, after luxon.js, extensions.js and jmespath.js. Defines
-// the run-wide globals of n8n's expressions and `__weft`, the driver that `engine.rs` calls for
-// each evaluation. `lookup(name)` asks Rust for a node's recorded output (an array of
-// `{json, binary}`, or `undefined`); `run` holds the run's ids, mode, `$vars`, `$env` and which
-// node feeds each node's inputs; `luxon` is `{DateTime, Duration}`; `jmespath(value, text)`.
-(function (lookup, run, luxon, jmespath) {
+// Evaluated once per QuickJS context. Defines the run-wide globals of n8n's expressions and
+// `__weft`, the driver that `engine.rs` calls for each evaluation. `lookup(name)` asks Rust for
+// a node's recorded output (an array of `{json, binary}`, or `undefined`); `run` holds the run's
+// ids, mode, `$vars`, `$env`, zone, clock and which node feeds each node's inputs.
+//
+// The date and extension library (luxon.js and extensions.js; with jmespath.js, the sources
+// `librarySources()` gives) is compiled only when first needed: compiling it costs several times
+// what the rest of an engine does, and most runs never use it. `DateTime`, `$now` and `$today`
+// load it when read; Rust loads it (`__weft.library()`) before an expression that
+// calls an extension method such as `"a@b.io".extractDomain()`. `zoneOffset` and `digest` are
+// the Rust functions the library uses.
+(function (lookup, run, zoneOffset, digest, librarySources) {
   "use strict";
+
+  const indirectEval = globalThis.eval;
+  let library;
+  const loadLibrary = () => {
+    if (library === undefined) {
+      const [luxonSource, extensionsSource] = librarySources();
+      const luxon = indirectEval(luxonSource)(zoneOffset, run.zone, run.now);
+      indirectEval(extensionsSource)(luxon.DateTime, digest);
+      library = Object.freeze({ DateTime: luxon.DateTime, Duration: luxon.Duration });
+    }
+    return library;
+  };
+  // JMESPath is compiled on the first `$jmespath` call, on its own.
+  let jmespath;
+  const loadJmespath = () => {
+    jmespath ??= indirectEval(librarySources()[2])();
+    return jmespath;
+  };
 
   // Values shared by every evaluation are frozen, so that one item's expression cannot change
   // what the next one reads.
@@ -94,19 +118,18 @@
   define("$runIndex", 0);
 
   // `$now` and `$today` are Luxon DateTimes in the run's zone (luxon.js); written out, ISO 8601.
-  const { DateTime, Duration } = luxon;
-  define("DateTime", DateTime);
-  define("Duration", Duration);
-  defineGetter("$now", () => DateTime.now());
-  defineGetter("$today", () => DateTime.now().startOf("day"));
+  defineGetter("DateTime", () => loadLibrary().DateTime);
+  defineGetter("Duration", () => loadLibrary().Duration);
+  defineGetter("$now", () => loadLibrary().DateTime.now());
+  defineGetter("$today", () => loadLibrary().DateTime.now().startOf("day"));
 
-  define("$jmespath", (value, expression) => jmespath(value, expression));
+  define("$jmespath", (value, expression) => loadJmespath()(value, expression));
   // n8n's helpers: `$if(condition, then, else)`, `$ifEmpty(value, fallback)`, `$max`, `$min`.
   define("$if", (condition, then, otherwise) => (condition ? then : otherwise));
   const empty = (value) =>
     value === undefined || value === null || value === "" ||
     (Array.isArray(value) && value.length === 0) ||
-    (typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0 && !(value instanceof Date) && !DateTime.isDateTime(value));
+    (typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0 && !(value instanceof Date) && !library?.DateTime.isDateTime(value));
   define("$ifEmpty", (value, fallback) => (empty(value) ? fallback : value));
   define("$max", (...values) => Math.max(...values));
   define("$min", (...values) => Math.min(...values));
@@ -192,6 +215,9 @@
       add(expression) {
         compiled.push(expression);
         return compiled.length - 1;
+      },
+      library() {
+        loadLibrary();
       },
       forget(name) {
         outputs.delete(name);
