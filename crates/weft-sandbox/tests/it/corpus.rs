@@ -193,6 +193,49 @@ fn count_calls(expressions: &[String]) -> BTreeMap<&'static str, usize> {
     counts
 }
 
+/// Uses of each `$` global (`$json`, `$now`, `$(` as `$()`) in `expressions`.
+fn count_globals(expressions: &[String]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for source in expressions {
+        for (at, _) in source.match_indices('$') {
+            let rest = &source[at + 1..];
+            let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+            let name = match &rest[..end] {
+                "" if rest.starts_with('(') => "$()".to_string(),
+                "" => continue,
+                // `$1` in a replacement pattern, `$50` in a text: not globals.
+                name if name.starts_with(|c: char| c.is_ascii_digit()) => continue,
+                name => format!("${name}"),
+            };
+            *counts.entry(name).or_default() += 1;
+        }
+    }
+    counts
+}
+
+#[test]
+fn the_globals_the_corpus_uses_are_defined() {
+    let expressions = corpus_expressions();
+    let mut by_count: Vec<_> = count_globals(&expressions).into_iter().collect();
+    by_count.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let activation = Activation::single(json!({}));
+    println!("| global | uses | defined |\n|---|---|---|");
+    let mut missing = Vec::new();
+    for (name, count) in &by_count {
+        let global = name.trim_end_matches("()");
+        // `$json`, `$binary`, `$itemIndex`, `$input` and `$prevNode` are arguments, not globals.
+        let defined = ["$json", "$binary", "$itemIndex", "$input", "$prevNode"].contains(&global)
+            || activation.value(&format!("'{global}' in globalThis")) == json!(true);
+        println!("| `{name}` | {count} | {} |", if defined { "yes" } else { "no" });
+        if !defined {
+            missing.push(name.as_str());
+        }
+    }
+    // n8n's AI tools' `$fromAI`, the HTTP node's pagination `$response` and the legacy `$item`
+    // are not expression globals Weft offers.
+    assert_eq!(missing, ["$fromAI", "$response", "$item"]);
+}
+
 #[test]
 fn extension_methods_the_corpus_calls_three_times_are_implemented() {
     let expressions = corpus_expressions();
