@@ -107,6 +107,18 @@
       },
     }),
   );
+  // `$item(i).$node["Node"].json`: n8n's older form of `$('Node').all()[i].json`.
+  define("$item", (index) =>
+    Object.freeze({
+      $node: new Proxy(Object.freeze({}), {
+        get(_, name) {
+          if (typeof name !== "string") return undefined;
+          const found = outputOf(name)[Number(index)];
+          return Object.freeze({ json: found?.json, binary: found?.binary });
+        },
+      }),
+    }),
+  );
   // `$items("Node")`: the node's items; n8n's older form of `$('Node').all()`.
   define("$items", (name) => outputOf(String(name)));
 

@@ -231,9 +231,9 @@ fn the_globals_the_corpus_uses_are_defined() {
             missing.push(name.as_str());
         }
     }
-    // n8n's AI tools' `$fromAI`, the HTTP node's pagination `$response` and the legacy `$item`
-    // are not expression globals Weft offers.
-    assert_eq!(missing, ["$fromAI", "$response", "$item"]);
+    // n8n's AI tools' `$fromAI` and the HTTP node's pagination `$response` are not expression
+    // globals Weft offers.
+    assert_eq!(missing, ["$fromAI", "$response"]);
 }
 
 #[test]

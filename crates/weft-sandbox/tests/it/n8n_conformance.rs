@@ -115,6 +115,7 @@ const GLOBALS: &[Row] = &[
     row("$node.Customer.json.email", r#""grace@example.com""#),
     row(r#"$items("Orders").length"#, "3"),
     row(r#"$items("Orders")[1].json.id"#, "11"),
+    row(r#"$item("1").$node["Orders"].json["id"]"#, "11"),
     row("$runIndex", "0"),
     row("$prevNode.name", r#""Orders""#),
     row("$prevNode.outputIndex", "0"),
