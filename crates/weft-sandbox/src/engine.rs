@@ -520,7 +520,10 @@ fn kept_input<'js>(
 /// (`TypeError: cannot read property 'a' of undefined`).
 fn thrown(ctx: &Ctx<'_>, error: rquickjs::Error) -> Failure {
     match error {
-        rquickjs::Error::Exception => exception_failure(exception_message(ctx, ctx.catch())),
+        rquickjs::Error::Exception => match ctx.catch() {
+            exception if exception.is_null() => Failure::OutOfMemory,
+            exception => exception_failure(exception_message(ctx, exception)),
+        },
         rquickjs::Error::Allocation => Failure::OutOfMemory,
         error => exception_failure(error.to_string()),
     }
@@ -531,6 +534,9 @@ fn thrown(ctx: &Ctx<'_>, error: rquickjs::Error) -> Failure {
 fn code_thrown(ctx: &Ctx<'_>, error: rquickjs::Error) -> Failure {
     let rquickjs::Error::Exception = error else { return thrown(ctx, error) };
     let exception = ctx.catch();
+    if exception.is_null() {
+        return Failure::OutOfMemory;
+    }
     let stack = exception.as_object().and_then(|object| object.get::<_, Option<String>>("stack").ok().flatten());
     match (exception_failure(exception_message(ctx, exception)), stack.as_deref().and_then(code_line)) {
         (Failure::Script(message), Some(line)) => Failure::Script(format!("{message} (line {line})")),
@@ -547,8 +553,10 @@ fn code_line(stack: &str) -> Option<u32> {
     digits.parse::<u32>().ok()?.checked_sub(2).filter(|line| *line > 0)
 }
 
+/// QuickJS reports reaching the memory limit as `InternalError: out of memory` or, when even
+/// that error cannot be allocated, by throwing `null` ([`thrown`] and [`code_thrown`] read a
+/// thrown `null` so; a script's own `throw null` reads the same, which scripts do not do).
 fn exception_failure(message: String) -> Failure {
-    // QuickJS reports reaching the memory limit as `InternalError: out of memory`.
     if message.contains("out of memory") { Failure::OutOfMemory } else { Failure::Script(message) }
 }
 
