@@ -223,6 +223,8 @@ const LUXON: &[Row] = &[
     row("$now.toLocaleString(DateTime.DATETIME_MED)", r#""Mar 10, 2024, 12:30 PM""#),
     row("$now.toLocaleString(DateTime.DATETIME_FULL)", r#""March 10, 2024 at 12:30 PM UTC""#),
     row("$now.toLocaleString()", r#""3/10/2024""#),
+    row("DateTime.fromISO($now).toLocaleString(DateTime.DATETIME_FULL)", r#""March 10, 2024 at 12:30 PM UTC""#),
+    row("DateTime.fromISO('2024-03-10T12:30:00Z').format('EEE, dd MMM @ t')", r#""Sun, 10 Mar @ 12:30 PM""#),
     row("$now.plus({days: 1}).toISODate()", r#""2024-03-11""#),
     row("$now.plus({months: 1, days: 2}).toISODate()", r#""2024-04-12""#),
     row("$now.minus({days: 30}).toISODate()", r#""2024-02-09""#),
