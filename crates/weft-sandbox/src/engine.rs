@@ -19,6 +19,108 @@ use crate::convert::{self, ResultError};
 use crate::{Interrupter, Limits};
 
 const PRELUDE: &str = include_str!("prelude.js");
+/// Luxon's `DateTime` and `Duration`, written for the sandbox; see the file. This and the two
+/// below make up the library the prelude compiles on first use.
+const LUXON: &str = include_str!("luxon.js");
+/// n8n's extension methods (`"a@b.io".extractDomain()`), on this realm's prototypes.
+const EXTENSIONS: &str = include_str!("extensions.js");
+const JMESPATH: &str = include_str!("jmespath.js");
+
+/// The methods extensions.js installs, sorted: a source that calls one (`.name(`) needs the
+/// library loaded first. A test checks the list against the file.
+const EXTENSION_METHODS: &[&str] = &[
+    "abs",
+    "append",
+    "average",
+    "base64Decode",
+    "base64Encode",
+    "beginningOf",
+    "ceil",
+    "chunk",
+    "compact",
+    "diffTo",
+    "diffToNow",
+    "difference",
+    "endOfMonth",
+    "extract",
+    "extractDomain",
+    "extractEmail",
+    "extractUrl",
+    "extractUrlPath",
+    "first",
+    "floor",
+    "format",
+    "fromBase64",
+    "fromJson",
+    "hasField",
+    "hash",
+    "intersection",
+    "isBetween",
+    "isBlank",
+    "isDomain",
+    "isDst",
+    "isEmail",
+    "isEmpty",
+    "isEven",
+    "isInLast",
+    "isInteger",
+    "isNotBlank",
+    "isNotEmpty",
+    "isNumeric",
+    "isOdd",
+    "isUrl",
+    "isWeekend",
+    "keepFieldsContaining",
+    "keys",
+    "last",
+    "max",
+    "merge",
+    "min",
+    "minus",
+    "parseJson",
+    "pluck",
+    "plus",
+    "quote",
+    "randomItem",
+    "removeDuplicates",
+    "removeField",
+    "removeFieldsContaining",
+    "removeMarkdown",
+    "removeTags",
+    "renameKeys",
+    "replaceSpecialChars",
+    "round",
+    "smartJoin",
+    "sum",
+    "toBase64",
+    "toBoolean",
+    "toDate",
+    "toDateTime",
+    "toDecimalNumber",
+    "toFloat",
+    "toInt",
+    "toJsonString",
+    "toNumber",
+    "toSentenceCase",
+    "toSnakeCase",
+    "toTitleCase",
+    "toWholeNumber",
+    "union",
+    "unique",
+    "urlDecode",
+    "urlEncode",
+    "values",
+];
+
+/// Whether `source` calls a method that extensions.js installs.
+fn calls_extension(source: &str) -> bool {
+    source.match_indices('.').any(|(dot, _)| {
+        let rest = &source[dot + 1..];
+        let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$')).unwrap_or(rest.len());
+        let (name, after) = rest.split_at(end);
+        after.trim_start().starts_with('(') && EXTENSION_METHODS.binary_search(&name).is_ok()
+    })
+}
 
 /// The JavaScript a context offers: the language's own objects and nothing of a host. There is
 /// no `std` or `os` module, no loader, no `console`, no `fetch`, no timers; `performance` is
@@ -110,6 +212,9 @@ struct Compiled {
     json: bool,
     binary: bool,
     input: bool,
+    prev_node: bool,
+    /// It calls an extension method, so the library must be loaded before it runs.
+    extensions: bool,
 }
 
 impl Compiled {
@@ -122,6 +227,8 @@ impl Compiled {
             json: source.contains("$json"),
             binary: source.contains("$binary"),
             input: source.contains("$input"),
+            prev_node: source.contains("$prevNode"),
+            extensions: calls_extension(source),
         }
     }
 }
@@ -134,11 +241,14 @@ pub(crate) struct Engine {
     /// By source; a source that does not compile keeps its message, so a syntax error is
     /// reported for every item without compiling again.
     compiled: HashMap<String, Result<Compiled, String>>,
+    /// Whether the prelude's library (dates, extension methods, JMESPath) is loaded.
+    library: bool,
 }
 
 impl Engine {
-    /// `run` is the object the prelude reads: `executionId`, `workflowId`, `workflowName`,
-    /// `vars` and `env`.
+    /// `run` is the object the prelude reads: `executionId`, `executionMode`, `workflowId`,
+    /// `workflowName`, `workflowActive`, `vars`, `env`, `previous`, and for the dates `zone` and
+    /// `now`.
     pub(crate) fn new(
         limits: &Limits,
         run: &Value,
@@ -156,7 +266,8 @@ impl Engine {
             .with(|ctx| {
                 let prelude: Function = ctx.eval(PRELUDE)?;
                 let run = convert::json_to_js(&ctx, run)?;
-                prelude.call::<_, ()>((lookup(&ctx, outputs)?, run))
+                let sources = Function::new(ctx.clone(), || [LUXON, EXTENSIONS, JMESPATH].to_vec())?;
+                prelude.call::<_, ()>((lookup(&ctx, outputs)?, run, zone_offset(&ctx)?, digest(&ctx)?, sources))
             })
             .map_err(|error| match error {
                 _ if watch.interrupter.is_interrupted() => Failure::Cancelled,
@@ -164,7 +275,7 @@ impl Engine {
                 // Else only a memory limit too small for the prelude itself makes it throw.
                 error => Failure::Script(format!("the expression globals could not be defined: {error}")),
             })?;
-        Ok(Engine { context, _runtime: runtime, watch, compiled: HashMap::new() })
+        Ok(Engine { context, _runtime: runtime, watch, compiled: HashMap::new(), library: false })
     }
 
     pub(crate) fn is_full(&self) -> bool {
@@ -202,7 +313,7 @@ impl Engine {
         deadline: Duration,
         keep: bool,
     ) -> Result<Value, Failure> {
-        let Engine { context: js, watch, compiled, .. } = self;
+        let Engine { context: js, watch, compiled, library, .. } = self;
         watch.arm(deadline);
         let outcome = js.with(|ctx| {
             let driver: Object = ctx.globals().get("__weft").map_err(|error| thrown(&ctx, error))?;
@@ -221,6 +332,10 @@ impl Engine {
                     Err(failure) => return Err(failure),
                 },
             };
+            if expression.extensions && !*library {
+                load_library(&driver).map_err(|error| thrown(&ctx, error))?;
+                *library = true;
+            }
             run(&ctx, &driver, expression, context, keep)
         });
         watch.disarm(outcome)
@@ -247,9 +362,14 @@ impl Engine {
         deadline: Duration,
         logs: &Arc<Mutex<Logs>>,
     ) -> Result<Vec<Item>, Failure> {
-        let Engine { context: js, watch, .. } = self;
+        let Engine { context: js, watch, library, .. } = self;
         watch.arm(deadline);
         let outcome = js.with(|ctx| {
+            if calls_extension(source) && !*library {
+                let driver: Object = ctx.globals().get("__weft").map_err(|error| thrown(&ctx, error))?;
+                load_library(&driver).map_err(|error| thrown(&ctx, error))?;
+                *library = true;
+            }
             let sink = Arc::clone(logs);
             let log = Function::new(ctx.clone(), move |line: String| {
                 sink.lock().unwrap_or_else(PoisonError::into_inner).push(line)
@@ -278,6 +398,38 @@ impl Engine {
     }
 }
 
+fn load_library(driver: &Object<'_>) -> rquickjs::Result<()> {
+    driver.get::<_, Function>("library")?.call(())
+}
+
+/// Luxon's zones ask this for an IANA zone's offset from UTC, in minutes, at an instant given
+/// in milliseconds; `undefined` for a name the tz database does not know.
+fn zone_offset<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
+    Function::new(ctx.clone(), |name: String, millis: f64| -> Option<i32> {
+        let zone = jiff::tz::TimeZone::get(&name).ok()?;
+        let instant = jiff::Timestamp::from_millisecond(millis as i64).ok()?;
+        Some(zone.to_offset(instant).seconds() / 60)
+    })
+}
+
+/// `"text".hash(algorithm)` asks this for the hex digest of the text's UTF-8 bytes; `undefined`
+/// for an algorithm it does not know.
+fn digest<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
+    use sha2::Digest;
+    Function::new(ctx.clone(), |algorithm: String, text: String| -> Option<String> {
+        let bytes = text.as_bytes();
+        Some(match algorithm.as_str() {
+            "md5" => hex::encode(md5::Md5::digest(bytes)),
+            "sha1" => hex::encode(sha1::Sha1::digest(bytes)),
+            "sha224" => hex::encode(sha2::Sha224::digest(bytes)),
+            "sha256" => hex::encode(sha2::Sha256::digest(bytes)),
+            "sha384" => hex::encode(sha2::Sha384::digest(bytes)),
+            "sha512" => hex::encode(sha2::Sha512::digest(bytes)),
+            _ => return None,
+        })
+    })
+}
+
 /// `$('Node')` asks this for a node's items the first time an engine needs them.
 fn lookup<'js>(ctx: &Ctx<'js>, outputs: Outputs) -> rquickjs::Result<Function<'js>> {
     Function::new(ctx.clone(), move |ctx: Ctx<'js>, name: String| -> rquickjs::Result<JsValue<'js>> {
@@ -291,7 +443,7 @@ fn lookup<'js>(ctx: &Ctx<'js>, outputs: Outputs) -> rquickjs::Result<Function<'j
 
 fn compile<'js>(ctx: &Ctx<'js>, driver: &Object<'js>, source: &str) -> Result<Compiled, Failure> {
     // The newline before `)` ends a trailing `//` comment.
-    let wrapped = format!("(function ($json, $binary, $itemIndex, $input) {{ return (\n{source}\n); }})");
+    let wrapped = format!("(function ($json, $binary, $itemIndex, $input, $prevNode) {{ return (\n{source}\n); }})");
     let function: Function = ctx.eval(wrapped).map_err(|error| thrown(ctx, error))?;
     let index: i32 =
         driver.get::<_, Function>("add").and_then(|add| add.call((function,))).map_err(|error| thrown(ctx, error))?;
@@ -309,6 +461,13 @@ fn run<'js>(
     let call = || -> rquickjs::Result<JsValue<'js>> {
         let run: Function = driver.get("run")?;
         let index = JsValue::new_number(ctx.clone(), context.index as f64);
+        let (node, input) = match expression.prev_node {
+            true => (
+                rquickjs::String::from_str(ctx.clone(), context.node)?.into_value(),
+                JsValue::new_number(ctx.clone(), context.input as f64),
+            ),
+            false => (undefined(), undefined()),
+        };
         if expression.input {
             let fresh = |items: &[Item]| -> rquickjs::Result<JsValue<'js>> {
                 driver.get::<_, Function>("freeze")?.call((convert::items_to_js(ctx, items)?,))
@@ -322,7 +481,7 @@ fn run<'js>(
                 // does not gets an input of just its item.
                 _ => (fresh(std::slice::from_ref(context.item))?, JsValue::new_int(ctx.clone(), 0)),
             };
-            return run.call((expression.index, undefined(), undefined(), index, items));
+            return run.call((expression.index, undefined(), undefined(), index, items, node, input));
         }
         let json = match expression.json {
             true => convert::object_to_js(ctx, &context.item.json)?.into_value(),
@@ -332,7 +491,7 @@ fn run<'js>(
             true => convert::binary_to_js(ctx, context.item)?.into_value(),
             false => undefined(),
         };
-        run.call((expression.index, json, binary, index, undefined()))
+        run.call((expression.index, json, binary, index, undefined(), node, input))
     };
     let result = call().map_err(|error| thrown(ctx, error))?;
     convert::js_to_json(ctx, result).map_err(|error| match error {
@@ -361,7 +520,10 @@ fn kept_input<'js>(
 /// (`TypeError: cannot read property 'a' of undefined`).
 fn thrown(ctx: &Ctx<'_>, error: rquickjs::Error) -> Failure {
     match error {
-        rquickjs::Error::Exception => exception_failure(exception_message(ctx, ctx.catch())),
+        rquickjs::Error::Exception => match ctx.catch() {
+            exception if exception.is_null() => Failure::OutOfMemory,
+            exception => exception_failure(exception_message(ctx, exception)),
+        },
         rquickjs::Error::Allocation => Failure::OutOfMemory,
         error => exception_failure(error.to_string()),
     }
@@ -372,6 +534,9 @@ fn thrown(ctx: &Ctx<'_>, error: rquickjs::Error) -> Failure {
 fn code_thrown(ctx: &Ctx<'_>, error: rquickjs::Error) -> Failure {
     let rquickjs::Error::Exception = error else { return thrown(ctx, error) };
     let exception = ctx.catch();
+    if exception.is_null() {
+        return Failure::OutOfMemory;
+    }
     let stack = exception.as_object().and_then(|object| object.get::<_, Option<String>>("stack").ok().flatten());
     match (exception_failure(exception_message(ctx, exception)), stack.as_deref().and_then(code_line)) {
         (Failure::Script(message), Some(line)) => Failure::Script(format!("{message} (line {line})")),
@@ -388,8 +553,10 @@ fn code_line(stack: &str) -> Option<u32> {
     digits.parse::<u32>().ok()?.checked_sub(2).filter(|line| *line > 0)
 }
 
+/// QuickJS reports reaching the memory limit as `InternalError: out of memory` or, when even
+/// that error cannot be allocated, by throwing `null` ([`thrown`] and [`code_thrown`] read a
+/// thrown `null` so; a script's own `throw null` reads the same, which scripts do not do).
 fn exception_failure(message: String) -> Failure {
-    // QuickJS reports reaching the memory limit as `InternalError: out of memory`.
     if message.contains("out of memory") { Failure::OutOfMemory } else { Failure::Script(message) }
 }
 
@@ -415,6 +582,35 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
+
+    #[test]
+    fn the_extension_list_is_what_extensions_js_installs() {
+        let mut sorted = EXTENSION_METHODS.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(sorted, EXTENSION_METHODS, "EXTENSION_METHODS must stay sorted for its binary search");
+        let runtime = Runtime::new().expect("a runtime");
+        let context = Context::custom::<Intrinsics>(&runtime).expect("a context");
+        let installed: Vec<String> = context
+            .with(|ctx| {
+                let luxon: Object =
+                    ctx.eval::<Function, _>(LUXON)?.call((JsValue::new_undefined(ctx.clone()), "UTC"))?;
+                let digest = Function::new(ctx.clone(), || ())?;
+                ctx.eval::<Function, _>(EXTENSIONS)?.call((luxon.get::<_, JsValue>("DateTime")?, digest))
+            })
+            .expect("extensions.js runs");
+        assert_eq!(installed, EXTENSION_METHODS);
+    }
+
+    #[test]
+    fn extension_calls_are_found_in_sources() {
+        assert!(calls_extension("$json.email.extractDomain()"));
+        assert!(calls_extension("$json.tags .unique ()"));
+        assert!(calls_extension("$json.x?.toBoolean()"));
+        assert!(!calls_extension("$json.unique"));
+        assert!(!calls_extension("$json.name.toUpperCase()"));
+        // A name JavaScript has too loads the library all the same, which costs time only.
+        assert!(calls_extension("Math.max(1, 2)"));
+    }
 
     /// Where building an engine's time goes, printed rather than asserted:
     /// `cargo test -p weft-sandbox --release -- --ignored --nocapture`.

@@ -19,7 +19,8 @@
 //! Building the engine, on an evaluator's first evaluation, costs about 0.9 ms (release build):
 //! about 0.65 ms compiling the prelude that defines the globals, 0.15 ms for the context and
 //! its intrinsics, 0.02 ms for the runtime (`where_building_an_engine_goes` and
-//! `what_an_evaluator_costs`, both ignored tests, print the figures). Engines are not pooled
+//! `what_an_evaluator_costs`, both ignored tests, print the figures). The date and extension
+//! library costs about 8 ms more (debug build), paid only by a run whose expressions use it. Engines are not pooled
 //! between runs all the same: a script can change the intrinsics (`Array.prototype.map = …`)
 //! as well as define globals, so no reset short of a fresh context keeps one run's state from
 //! the next run, maybe another workspace's. Checking every intrinsic for changes took 7 ms
@@ -29,17 +30,23 @@
 //! - `$json`, `$binary` (attachment references with Weft's field names: `key`, `mime_type`,
 //!   `size`, `file_name`), `$itemIndex`.
 //! - `$input.item`, `$input.all()`, `$input.first()`, `$input.last()`: items are `{json, binary}`.
-//! - `$('Node').all()`, `.first()`, `.last()` and `.item`, from the node's recorded first output.
-//!   `.item` approximates n8n's paired item by position: it is the item at the same index as the
-//!   one being evaluated, which is right for nodes that map items one to one.
+//! - `$('Node').all()`, `.first()`, `.last()`, `.item`, `.itemMatching(i)` and `.isExecuted`,
+//!   from the node's recorded first output; `$items('Node')` as `.all()`. `.item` approximates
+//!   n8n's paired item by position: it is the item at the same index as the one being
+//!   evaluated, which is right for nodes that map items one to one.
 //! - `$node["Node"].json` and `.binary`: the node's first item.
-//! - `$now` and `$today`: JavaScript `Date`s in UTC (`$today` at midnight) with a few of Luxon's
-//!   names (`toISO()`, `toMillis()`, `toSeconds()`, `year`, `month`, `day`, `hour`, `minute`,
-//!   `second`, `weekday`); written out, they are ISO 8601 strings. Luxon itself (`plus`,
-//!   `toFormat`, zones) is not there.
-//! - `$vars`, `$env` (exactly the allow-listed values given), `$execution.id`, `$workflow.id`,
-//!   `$workflow.name`. These, node outputs and `$input`'s items are frozen (one item's expression
-//!   must not change what the next one reads): `[...$input.all()].sort()`, not `.sort()` in place.
+//! - `$prevNode` (`name`, `outputIndex`, `runIndex`), from [`RunContext::previous_nodes`], and
+//!   `$runIndex`, always 0.
+//! - `$now`, `$today`, `DateTime` and `Duration`: a subset of Luxon written for the sandbox
+//!   (luxon.js), in [`RunContext::timezone`]; n8n's extension methods on strings, arrays,
+//!   numbers, objects and dates (extensions.js); `$jmespath` (jmespath.js); `$if`, `$ifEmpty`,
+//!   `$max`, `$min`. docs/expressions.md lists what each covers. The library is compiled when an
+//!   evaluation first needs it (a date, or a call of an extension method), as it costs several
+//!   times what the rest of an engine does.
+//! - `$vars`, `$env` (exactly the allow-listed values given), `$execution.id`, `.mode`,
+//!   `$workflow.id`, `.name`, `.active`. These, node outputs and `$input`'s items are frozen (one
+//!   item's expression must not change what the next one reads): `[...$input.all()].sort()`, not
+//!   `.sort()` in place.
 //!
 //! Nothing of a host is there: no `require`, `process`, modules, `console`, `fetch`, timers or
 //! file access. Expressions run in strict mode. Globals an expression assigns survive into later
@@ -79,6 +86,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
+use weft_engine::definition::Connection;
 use weft_engine::params::CodeMode;
 use weft_engine::{ExpressionError, Expressions, Item, ItemContext};
 
@@ -93,10 +101,14 @@ pub use crate::interrupt::Interrupter;
 pub struct RunContext {
     /// `$execution.id`.
     pub execution_id: String,
+    /// `$execution.mode`: `test` for a manual run, `production` otherwise, as n8n names them.
+    pub execution_mode: String,
     /// `$workflow.id`.
     pub workflow_id: String,
     /// `$workflow.name`.
     pub workflow_name: String,
+    /// `$workflow.active`: whether the workflow is published.
+    pub workflow_active: bool,
     /// `$vars`.
     pub vars: Map<String, Value>,
     /// `$env`: only the values the operator allow-listed, never the process environment.
@@ -104,6 +116,39 @@ pub struct RunContext {
     /// The first output of each node that has run, by node name, for `$('Node')` and `$node`.
     /// More can be added with [`JsExpressions::record_node_output`].
     pub node_outputs: HashMap<String, Vec<Item>>,
+    /// For `$prevNode`: by node name, the node and output that feed each of its inputs
+    /// ([`RunContext::previous_nodes`] reads them from a definition's connections).
+    pub previous_nodes: HashMap<String, Vec<Option<PreviousNode>>>,
+    /// The IANA zone (or `UTC`, or an offset such as `+02:00`) of `$now`, `$today` and of
+    /// times read without an offset; UTC when empty.
+    pub timezone: String,
+    /// A fixed time for `$now` and `DateTime.now()`, in milliseconds since the epoch; the clock
+    /// when `None`. For tests.
+    pub now: Option<i64>,
+}
+
+/// The node, and which of its outputs, that feeds an input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousNode {
+    pub name: String,
+    pub output: usize,
+}
+
+impl RunContext {
+    /// [`RunContext::previous_nodes`] from a definition's connections: for an input fed by
+    /// several connections, the first.
+    pub fn previous_nodes(connections: &[Connection]) -> HashMap<String, Vec<Option<PreviousNode>>> {
+        let mut previous: HashMap<String, Vec<Option<PreviousNode>>> = HashMap::new();
+        for connection in connections {
+            let inputs = previous.entry(connection.to.clone()).or_default();
+            if inputs.len() <= connection.input {
+                inputs.resize(connection.input + 1, None);
+            }
+            inputs[connection.input]
+                .get_or_insert_with(|| PreviousNode { name: connection.from.clone(), output: connection.output });
+        }
+        previous
+    }
 }
 
 /// Resource limits of an evaluator.
@@ -151,13 +196,40 @@ impl JsExpressions {
     }
 
     pub fn with_limits(run: RunContext, limits: Limits) -> Self {
-        let RunContext { execution_id, workflow_id, workflow_name, vars, env, node_outputs } = run;
+        let RunContext {
+            execution_id,
+            execution_mode,
+            workflow_id,
+            workflow_name,
+            workflow_active,
+            vars,
+            env,
+            node_outputs,
+            previous_nodes,
+            timezone,
+            now,
+        } = run;
+        let previous: Map<String, Value> = previous_nodes
+            .into_iter()
+            .map(|(node, inputs)| {
+                let inputs = inputs
+                    .into_iter()
+                    .map(|feed| feed.map_or(Value::Null, |feed| json!({"name": feed.name, "outputIndex": feed.output})))
+                    .collect();
+                (node, Value::Array(inputs))
+            })
+            .collect();
         let run = json!({
             "executionId": execution_id,
+            "executionMode": execution_mode,
             "workflowId": workflow_id,
             "workflowName": workflow_name,
+            "workflowActive": workflow_active,
             "vars": vars,
             "env": env,
+            "previous": previous,
+            "zone": if timezone.is_empty() { "UTC".to_string() } else { timezone },
+            "now": now,
         });
         JsExpressions {
             limits,

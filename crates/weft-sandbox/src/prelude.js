@@ -1,9 +1,34 @@
 // Evaluated once per QuickJS context. Defines the run-wide globals of n8n's expressions and
-// defines `__weft`, the driver that `engine.rs` calls for each evaluation. `lookup(name)` asks Rust for a
-// node's recorded output (an array of `{json, binary}`, or `undefined`); `run` holds the
-// run's ids, `$vars` and `$env`.
-(function (lookup, run) {
+// `__weft`, the driver that `engine.rs` calls for each evaluation. `lookup(name)` asks Rust for
+// a node's recorded output (an array of `{json, binary}`, or `undefined`); `run` holds the run's
+// ids, mode, `$vars`, `$env`, zone, clock and which node feeds each node's inputs.
+//
+// The date and extension library (luxon.js and extensions.js; with jmespath.js, the sources
+// `librarySources()` gives) is compiled only when first needed: compiling it costs several times
+// what the rest of an engine does, and most runs never use it. `DateTime`, `$now` and `$today`
+// load it when read; Rust loads it (`__weft.library()`) before an expression that
+// calls an extension method such as `"a@b.io".extractDomain()`. `zoneOffset` and `digest` are
+// the Rust functions the library uses.
+(function (lookup, run, zoneOffset, digest, librarySources) {
   "use strict";
+
+  const indirectEval = globalThis.eval;
+  let library;
+  const loadLibrary = () => {
+    if (library === undefined) {
+      const [luxonSource, extensionsSource] = librarySources();
+      const luxon = indirectEval(luxonSource)(zoneOffset, run.zone, run.now);
+      indirectEval(extensionsSource)(luxon.DateTime, digest);
+      library = Object.freeze({ DateTime: luxon.DateTime, Duration: luxon.Duration });
+    }
+    return library;
+  };
+  // JMESPath is compiled on the first `$jmespath` call, on its own.
+  let jmespath;
+  const loadJmespath = () => {
+    jmespath ??= indirectEval(librarySources()[2])();
+    return jmespath;
+  };
 
   // Values shared by every evaluation are frozen, so that one item's expression cannot change
   // what the next one reads.
@@ -36,85 +61,101 @@
   };
 
   // `$('Node')`. `item` stands for n8n's paired item: the item at the same index as the one
-  // being evaluated, which is what pairing gives for nodes that map items one to one.
+  // being evaluated, which is what pairing gives for nodes that map items one to one. The
+  // output is read when first used, so that `isExecuted` can say a node has not run.
   class NodeOutput {
-    #items;
-    constructor(items) {
-      this.#items = items;
+    #name;
+    constructor(name) {
+      this.#name = name;
+    }
+    get isExecuted() {
+      return outputs.has(this.#name) || lookup(this.#name) !== undefined;
     }
     all() {
-      return this.#items;
+      return outputOf(this.#name);
     }
     first() {
-      return this.#items[0];
+      return outputOf(this.#name)[0];
     }
     last() {
-      return this.#items[this.#items.length - 1];
+      const items = outputOf(this.#name);
+      return items[items.length - 1];
     }
     get item() {
-      return this.#items[current];
+      return outputOf(this.#name)[current];
+    }
+    // n8n's `itemMatching(i)`: the item paired with input item `i`, which is item `i` here.
+    itemMatching(index) {
+      return outputOf(this.#name)[index];
+    }
+    pairedItem(index = current) {
+      return outputOf(this.#name)[index];
+    }
+    get params() {
+      return Object.freeze({});
     }
   }
-  define("$", (name) => new NodeOutput(outputOf(String(name))));
-  // `$node["Node"]`: the node's first item.
+  define("$", (name) => new NodeOutput(String(name)));
+  // `$node["Node"]`: the node's first item, as `json` and `binary`.
   define(
     "$node",
     new Proxy(Object.freeze({}), {
       get(_, name) {
         if (typeof name !== "string") return undefined;
         const first = outputOf(name)[0];
-        return Object.freeze({ json: first?.json, binary: first?.binary });
+        return Object.freeze({ json: first?.json, binary: first?.binary, isExecuted: true });
       },
     }),
   );
+  // `$item(i).$node["Node"].json`: n8n's older form of `$('Node').all()[i].json`.
+  define("$item", (index) =>
+    Object.freeze({
+      $node: new Proxy(Object.freeze({}), {
+        get(_, name) {
+          if (typeof name !== "string") return undefined;
+          const found = outputOf(name)[Number(index)];
+          return Object.freeze({ json: found?.json, binary: found?.binary });
+        },
+      }),
+    }),
+  );
+  // `$items("Node")`: the node's items; n8n's older form of `$('Node').all()`.
+  define("$items", (name) => outputOf(String(name)));
 
   define("$vars", freeze(run.vars));
   define("$env", freeze(run.env));
-  define("$execution", freeze({ id: run.executionId }));
-  define("$workflow", freeze({ id: run.workflowId, name: run.workflowName }));
+  define("$execution", freeze({ id: run.executionId, mode: run.executionMode, customData: {} }));
+  define("$workflow", freeze({ id: run.workflowId, name: run.workflowName, active: run.workflowActive }));
+  // Weft runs each node once per run (a loop's passes are one activation each, not runs).
+  define("$runIndex", 0);
 
-  // `$now` and `$today` are Dates in UTC with a few of Luxon's names, not Luxon DateTimes.
-  // Written out (spliced into text, or as a result) they are ISO 8601 strings.
-  class DateTime extends Date {
-    toISO() {
-      return this.toISOString();
+  // `$now` and `$today` are Luxon DateTimes in the run's zone (luxon.js); written out, ISO 8601.
+  defineGetter("DateTime", () => loadLibrary().DateTime);
+  defineGetter("Duration", () => loadLibrary().Duration);
+  defineGetter("$now", () => loadLibrary().DateTime.now());
+  defineGetter("$today", () => loadLibrary().DateTime.now().startOf("day"));
+
+  define("$jmespath", (value, expression) => loadJmespath()(value, expression));
+  // n8n's helpers: `$if(condition, then, else)`, `$ifEmpty(value, fallback)`, `$max`, `$min`.
+  define("$if", (condition, then, otherwise) => (condition ? then : otherwise));
+  const empty = (value) =>
+    value === undefined || value === null || value === "" ||
+    (Array.isArray(value) && value.length === 0) ||
+    (typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0 && !(value instanceof Date) && !library?.DateTime.isDateTime(value));
+  define("$ifEmpty", (value, fallback) => (empty(value) ? fallback : value));
+  define("$max", (...values) => Math.max(...values));
+  define("$min", (...values) => Math.min(...values));
+
+  // `$prevNode` for the node `node`'s input `input`: the node that feeds it.
+  const previous = new Map();
+  const previousNode = (node, input) => {
+    const key = `${input}:${node}`;
+    if (!previous.has(key)) {
+      const found = run.previous?.[node]?.[input];
+      previous.set(key, freeze(found ? { name: found.name, outputIndex: found.outputIndex, runIndex: 0 } : { name: undefined, outputIndex: 0, runIndex: 0 }));
     }
-    toString() {
-      return this.toISOString();
-    }
-    toMillis() {
-      return this.getTime();
-    }
-    toSeconds() {
-      return this.getTime() / 1000;
-    }
-    get year() {
-      return this.getUTCFullYear();
-    }
-    get month() {
-      return this.getUTCMonth() + 1;
-    }
-    get day() {
-      return this.getUTCDate();
-    }
-    get hour() {
-      return this.getUTCHours();
-    }
-    get minute() {
-      return this.getUTCMinutes();
-    }
-    get second() {
-      return this.getUTCSeconds();
-    }
-    get weekday() {
-      return this.getUTCDay() || 7;
-    }
-  }
-  defineGetter("$now", () => new DateTime(Date.now()));
-  defineGetter("$today", () => {
-    const now = new Date();
-    return new DateTime(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
-  });
+    return previous.get(key);
+  };
 
   // `$input`, made for evaluations whose expression mentions it.
   class Input {
@@ -135,6 +176,9 @@
     }
     get item() {
       return this.#items[this.#index];
+    }
+    get params() {
+      return Object.freeze({});
     }
   }
 
@@ -183,6 +227,9 @@
       add(expression) {
         compiled.push(expression);
         return compiled.length - 1;
+      },
+      library() {
+        loadLibrary();
       },
       forget(name) {
         outputs.delete(name);
@@ -237,11 +284,13 @@
       },
       // `items` is the whole input, frozen, when the expression mentions `$input`; then `$json`
       // and `$binary` are read from it rather than passed.
-      run(index, json, binary, itemIndex, items) {
+      // `node` and `input` are given when the expression mentions `$prevNode`.
+      run(index, json, binary, itemIndex, items, node, input) {
         current = itemIndex;
-        if (items === undefined) return compiled[index](json, binary, itemIndex, undefined);
+        const prevNode = node === undefined ? undefined : previousNode(node, input);
+        if (items === undefined) return compiled[index](json, binary, itemIndex, undefined, prevNode);
         const item = items[itemIndex];
-        return compiled[index](item.json, item.binary, itemIndex, new Input(items, itemIndex));
+        return compiled[index](item.json, item.binary, itemIndex, new Input(items, itemIndex), prevNode);
       },
     }),
   );

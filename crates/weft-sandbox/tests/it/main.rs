@@ -2,11 +2,13 @@
 
 mod cancel;
 mod code;
+mod corpus;
 mod cost;
 mod globals;
 mod inputs;
 mod isolation;
 mod limits;
+mod n8n_conformance;
 mod values;
 
 use std::collections::BTreeMap;

@@ -578,11 +578,18 @@ async fn drive(
 
     let exprs = Arc::new(JsExpressions::new(RunContext {
         execution_id: run.id.to_string(),
+        execution_mode: if run.trigger == "manual" { "test" } else { "production" }.to_string(),
         workflow_id: run.workflow.to_string(),
         workflow_name: claim.workflow_name().to_owned(),
+        // Not known here yet; n8n's `$workflow.active` is rarely read.
+        workflow_active: false,
         vars: serde_json::Map::new(),
+        // No allow-list is configured yet, so `$env` is empty.
         env: serde_json::Map::new(),
         node_outputs: HashMap::new(),
+        previous_nodes: RunContext::previous_nodes(&definition.connections),
+        timezone: String::new(),
+        now: None,
     }));
     // The trigger is settled by the plan, not executed: its output is the run's input.
     exprs.record_node_output(&trigger.name, input_items(&run.input));
