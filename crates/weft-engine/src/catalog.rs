@@ -11,8 +11,8 @@ use crate::definition::{DefinitionProblem, NodeDef, OnError};
 use crate::formats::unclosed_expression;
 use crate::params::{
     AggregateParams, CodeParams, ConditionParams, ExecuteWorkflowParams, HttpRequestParams, LimitParams, LoopParams,
-    MergeParams, N8nPlaceholderParams, NoParams, RemoveDuplicatesParams, SetParams, SortParams, StopAndErrorParams,
-    SwitchParams, WaitParams, check_as,
+    MergeParams, N8nPlaceholderParams, NoParams, RemoveDuplicatesParams, SetParams, SortParams, SplitOutParams,
+    StopAndErrorParams, SwitchParams, WaitParams, check_as,
 };
 use crate::pointer::Pointer;
 use crate::trigger_params::{EventTriggerParams, RespondToWebhookParams, ScheduleTriggerParams, WebhookTriggerParams};
@@ -48,6 +48,7 @@ pub enum NodeKind {
     Sort,
     Limit,
     RemoveDuplicates,
+    SplitOut,
     NoOp,
     StopAndError,
     ExecuteWorkflow,
@@ -57,7 +58,7 @@ pub enum NodeKind {
 }
 
 impl NodeKind {
-    pub const ALL: [NodeKind; 22] = [
+    pub const ALL: [NodeKind; 23] = [
         NodeKind::ManualTrigger,
         NodeKind::WebhookTrigger,
         NodeKind::ScheduleTrigger,
@@ -76,6 +77,7 @@ impl NodeKind {
         NodeKind::Sort,
         NodeKind::Limit,
         NodeKind::RemoveDuplicates,
+        NodeKind::SplitOut,
         NodeKind::NoOp,
         NodeKind::StopAndError,
         NodeKind::ExecuteWorkflow,
@@ -108,6 +110,7 @@ impl NodeKind {
             NodeKind::Sort => "sort",
             NodeKind::Limit => "limit",
             NodeKind::RemoveDuplicates => "remove_duplicates",
+            NodeKind::SplitOut => "split_out",
             NodeKind::NoOp => "no_op",
             NodeKind::StopAndError => "stop_and_error",
             NodeKind::ExecuteWorkflow => "execute_workflow",
@@ -184,6 +187,7 @@ impl NodeKind {
             NodeKind::Sort => check_as::<SortParams>(params, at, problems),
             NodeKind::Limit => check_as::<LimitParams>(params, at, problems),
             NodeKind::RemoveDuplicates => check_as::<RemoveDuplicatesParams>(params, at, problems),
+            NodeKind::SplitOut => check_as::<SplitOutParams>(params, at, problems),
             NodeKind::StopAndError => check_as::<StopAndErrorParams>(params, at, problems),
             NodeKind::ExecuteWorkflow => check_as::<ExecuteWorkflowParams>(params, at, problems),
             NodeKind::N8nUnsupported => check_as::<N8nPlaceholderParams>(params, at, problems),
@@ -494,6 +498,34 @@ mod tests {
         assert!(pointers(NodeKind::Loop, json!({"batch_size": 10})).is_empty());
         assert_eq!(pointers(NodeKind::Loop, json!({"batch_size": 0})), ["/nodes/4/params/batch_size"]);
         assert_eq!(pointers(NodeKind::Loop, json!({"batch_size": "{{ $json.n }}"})), ["/nodes/4/params/batch_size"]);
+    }
+
+    #[test]
+    fn split_out_checks_its_fields_and_what_it_includes() {
+        assert!(pointers(NodeKind::SplitOut, json!({"fields": [{"field": "rows", "destination": "row"}]})).is_empty());
+        assert_eq!(pointers(NodeKind::SplitOut, json!({"fields": []})), ["/nodes/4/params/fields"]);
+        assert_eq!(
+            pointers(NodeKind::SplitOut, json!({"fields": [{"field": "a..b"}, {"field": "c", "destination": ""}]})),
+            ["/nodes/4/params/fields/0/field", "/nodes/4/params/fields/1/destination"]
+        );
+        assert_eq!(
+            pointers(NodeKind::SplitOut, json!({"fields": [{"field": "a"}], "include": "selected"})),
+            ["/nodes/4/params"]
+        );
+        assert_eq!(
+            pointers(
+                NodeKind::SplitOut,
+                json!({"fields": [{"field": "a"}], "include": "all", "include_fields": ["b"]})
+            ),
+            ["/nodes/4/params/include_fields"]
+        );
+        assert_eq!(
+            pointers(
+                NodeKind::SplitOut,
+                json!({"fields": [{"field": "a"}], "include": "selected", "include_fields": [""]})
+            ),
+            ["/nodes/4/params/include_fields/0"]
+        );
     }
 
     #[test]

@@ -551,6 +551,95 @@ impl ParamRules for AggregateParams {
     }
 }
 
+/// `split_out`: turns the list in a field of each item into one item per element, as n8n's
+/// Split Out does. Several fields are split side by side: the n-th item takes the n-th element
+/// of each.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitOutParams {
+    pub fields: Vec<SplitField>,
+    /// Which of the item's other fields each new item carries.
+    #[serde(default)]
+    pub include: SplitInclude,
+    /// The fields carried with `include: selected`.
+    #[serde(default)]
+    pub include_fields: Option<Vec<String>>,
+    /// Copy the item's binary attachments onto each item split from it.
+    #[serde(default)]
+    pub include_binary: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitField {
+    /// A dot path to the list (an object splits into its values, any other value into itself).
+    pub field: String,
+    /// The key each element goes under; without it, an object element's own fields make the
+    /// item (when it is the only field split and no other field is included) and any other
+    /// element goes under the field's name as written.
+    #[serde(default)]
+    pub destination: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SplitInclude {
+    /// Only the split elements.
+    #[default]
+    None,
+    /// Every other field of the item (the split fields are removed).
+    All,
+    /// The fields named in `include_fields`.
+    Selected,
+}
+
+impl ParamRules for SplitOutParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        let fields_at = at.key("fields");
+        if self.fields.is_empty() {
+            problems.push(fields_at.problem("needs at least one field to split"));
+        }
+        for (index, field) in self.fields.iter().enumerate() {
+            let at = fields_at.index(index);
+            check_field_name(&field.field, &at.key("field"), problems);
+            if let Some(destination) = &field.destination {
+                if destination.trim().is_empty() {
+                    problems.push(at.key("destination").problem("leave `destination` out to keep the field's name"));
+                } else if is_expression(destination) {
+                    problems.push(at.key("destination").problem("names a field, so it cannot be an expression"));
+                }
+            }
+        }
+        match (self.include, &self.include_fields) {
+            (SplitInclude::Selected, None) => {
+                problems.push(at.problem("`include: selected` needs `include_fields`, the fields to carry"))
+            }
+            (SplitInclude::Selected, Some(fields)) => check_field_list(fields, &at.key("include_fields"), problems),
+            (_, Some(_)) => problems.push(at.key("include_fields").problem("only `include: selected` uses it")),
+            (_, None) => {}
+        }
+    }
+}
+
+/// A required field name: present, and a valid dot path.
+fn check_field_name(field: &str, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+    if field.trim().is_empty() {
+        problems.push(at.problem("needs a field name"));
+    } else if let Some(problem) = field_path_problem(field) {
+        problems.push(at.problem(problem));
+    }
+}
+
+/// A list of at least one field name.
+fn check_field_list(fields: &[String], at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+    if fields.is_empty() {
+        problems.push(at.problem("needs at least one field"));
+    }
+    for (index, field) in fields.iter().enumerate() {
+        check_field_name(field, &at.index(index), problems);
+    }
+}
+
 /// `sort`: orders items by one or more fields.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -12,6 +12,7 @@ mod expression;
 mod list;
 mod merge;
 mod path;
+mod reshape;
 mod set;
 
 use serde::de::DeserializeOwned;
@@ -113,6 +114,7 @@ fn execute_activation(
         NodeKind::Limit => list::limit(params(node)?, inputs, &resolver)?,
         NodeKind::Aggregate => list::aggregate(params(node)?, inputs),
         NodeKind::RemoveDuplicates => list::remove_duplicates(params(node)?, inputs),
+        NodeKind::SplitOut => reshape::split_out(params(node)?, inputs),
         NodeKind::NoOp => vec![first_input(inputs)],
         NodeKind::StopAndError => return Err(stop(params(node)?, &inputs, &resolver)),
         NodeKind::ManualTrigger

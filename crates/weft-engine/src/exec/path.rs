@@ -40,6 +40,14 @@ pub(super) fn set(json: &mut Map<String, Value>, path: &str, value: Value) -> Re
     Ok(())
 }
 
+/// Removes the value at `path`, if every object along it exists; gives it back.
+pub(super) fn remove(json: &mut Map<String, Value>, path: &str) -> Option<Value> {
+    match path.split_once('.') {
+        Some((first, rest)) => remove(json.get_mut(first)?.as_object_mut()?, rest),
+        None => json.remove(path),
+    }
+}
+
 /// Each segment of a dot path with the byte offset where it ends.
 fn segment_ends(path: &str) -> impl Iterator<Item = (usize, &str)> {
     path.split('.').scan(0, |start, segment| {
@@ -118,6 +126,15 @@ mod tests {
             Err(NotAnObject { path: "a.b".to_string(), found: "a string" })
         );
         assert_eq!(json, before);
+    }
+
+    #[test]
+    fn remove_takes_out_the_value_at_the_path_only() {
+        let mut json = object(json!({"a": {"b": 1, "c": 2}, "d": 3}));
+        assert_eq!(remove(&mut json, "a.b"), Some(json!(1)));
+        assert_eq!(remove(&mut json, "d.x"), None);
+        assert_eq!(remove(&mut json, "zz"), None);
+        assert_eq!(Value::Object(json), json!({"a": {"c": 2}, "d": 3}));
     }
 
     #[test]

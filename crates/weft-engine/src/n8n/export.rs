@@ -402,6 +402,36 @@ fn export_params(node: &NodeDef) -> (String, Value, Value) {
             };
             base("removeDuplicates", json!(2), parameters)
         }
+        NodeKind::SplitOut => {
+            let fields = param(node, "fields").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+            let text = |key: &str| -> Vec<&str> {
+                fields.iter().map(|field| field.get(key).and_then(Value::as_str).unwrap_or_default()).collect()
+            };
+            let mut options = Map::new();
+            let destinations = text("destination");
+            if destinations.iter().any(|name| !name.is_empty()) {
+                options.insert("destinationFieldName".into(), json!(destinations.join(",")));
+            }
+            if param(node, "include_binary") == Some(&json!(true)) {
+                options.insert("includeBinary".into(), json!(true));
+            }
+            let mut parameters = json!({"fieldToSplitOut": text("field").join(","), "options": options});
+            match param(node, "include").and_then(Value::as_str) {
+                Some("all") => parameters["include"] = json!("allOtherFields"),
+                Some("selected") => {
+                    parameters["include"] = json!("selectedOtherFields");
+                    let names: Vec<&str> = param(node, "include_fields")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect();
+                    parameters["fieldsToInclude"] = json!(names.join(","));
+                }
+                _ => {}
+            }
+            base("splitOut", json!(1), parameters)
+        }
         NodeKind::StopAndError => base(
             "stopAndError",
             json!(1),

@@ -154,6 +154,7 @@ pub(super) fn import(n8n_type: &str, ctx: &mut Ctx) -> Result<Mapped, Refusal> {
             Ok(Mapped::new("limit", json!({"max_items": max, "keep": keep})))
         }
         "removeDuplicates" => remove_duplicates(ctx),
+        "splitOut" => split_out(ctx),
         "stopAndError" => {
             if ctx.text("errorType", "errorMessage") != "errorMessage" {
                 return refuse("an error object cannot be thrown yet, only a message");
@@ -927,6 +928,88 @@ fn aggregate(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         }
         _ => refuse("aggregating several or renamed fields is not supported"),
     }
+}
+
+/// A list of field names as n8n's text parameters give them: comma-separated, each perhaps
+/// with a `$json.` prefix or lodash brackets (`['a b']`), which become Weft dot paths.
+fn field_list(ctx: &Ctx, key: &str) -> Result<Vec<String>, Refusal> {
+    let text = ctx.text(key, "");
+    if text.contains("{{") {
+        return refuse(format!("`{key}` given by an expression is not supported"));
+    }
+    let text = string_to_weft(&text);
+    let mut fields = Vec::new();
+    for field in text.split(',').map(str::trim).filter(|field| !field.is_empty()) {
+        let field = field.strip_prefix("$json.").unwrap_or(field);
+        let mut path = String::new();
+        let mut rest = field;
+        while !rest.is_empty() {
+            if let Some(inner) = rest.strip_prefix("['").or_else(|| rest.strip_prefix("[\"")) {
+                let Some(end) = inner.find(['\'', '"']) else {
+                    return refuse(format!("the field `{field}` is not a path"));
+                };
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&inner[..end]);
+                rest = inner[end + 1..].strip_prefix(']').unwrap_or_default();
+                rest = rest.strip_prefix('.').unwrap_or(rest);
+            } else {
+                let end = rest.find(['.', '[']).unwrap_or(rest.len());
+                if end == 0 {
+                    return refuse(format!("the field `{field}` indexes a list, which Weft's field paths cannot"));
+                }
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&rest[..end]);
+                rest = &rest[end..];
+                rest = rest.strip_prefix('.').unwrap_or(rest);
+            }
+        }
+        fields.push(path);
+    }
+    Ok(fields)
+}
+
+fn split_out(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    let fields = field_list(ctx, "fieldToSplitOut")?;
+    if fields.is_empty() {
+        return refuse("no field to split out");
+    }
+    if ctx.option("disableDotNotation") == Some(&json!(true)) && fields.iter().any(|field| field.contains('.')) {
+        return refuse("a field name holding a dot (dot notation disabled) cannot be reached");
+    }
+    if fields.iter().any(|field| field == "$binary") {
+        return refuse("splitting binary data is not supported");
+    }
+    let destinations: Vec<String> = match ctx.option("destinationFieldName") {
+        Some(Value::String(names)) => names.split(',').map(|name| name.trim().to_string()).collect(),
+        _ => Vec::new(),
+    };
+    let fields: Vec<Value> = fields
+        .iter()
+        .enumerate()
+        .map(|(index, field)| match destinations.get(index).filter(|name| !name.is_empty()) {
+            Some(destination) => json!({"field": field, "destination": destination}),
+            None => json!({"field": field}),
+        })
+        .collect();
+    let mut params = json!({"fields": fields});
+    match ctx.text("include", "noOtherFields").as_str() {
+        "noOtherFields" => {}
+        "allOtherFields" => params["include"] = json!("all"),
+        "selectedOtherFields" => {
+            params["include"] = json!("selected");
+            params["include_fields"] = json!(field_list(ctx, "fieldsToInclude")?);
+        }
+        other => return refuse(format!("including `{other}` is not supported")),
+    }
+    if ctx.option("includeBinary") == Some(&json!(true)) {
+        params["include_binary"] = json!(true);
+    }
+    ctx.drop_options(&["destinationFieldName", "includeBinary", "disableDotNotation"]);
+    Ok(Mapped::new("split_out", params))
 }
 
 fn sort(ctx: &mut Ctx) -> Result<Mapped, Refusal> {

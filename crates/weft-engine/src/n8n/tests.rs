@@ -479,3 +479,40 @@ fn the_smaller_nodes_map() {
     assert_eq!(node["params"]["mode"], "each_item");
     assert!(node["params"]["code"].as_str().unwrap().contains("item.a = 1;"));
 }
+
+#[test]
+fn split_out_maps_fields_destinations_and_what_is_included() {
+    assert_eq!(
+        supported("splitOut", 1.0, json!({"fieldToSplitOut": "data.issues", "options": {}}))["params"],
+        json!({"fields": [{"field": "data.issues"}]})
+    );
+    assert_eq!(
+        supported(
+            "splitOut",
+            1.0,
+            json!({"fieldToSplitOut": "['text anchors']", "options": {"destinationFieldName": ""}})
+        )["params"],
+        json!({"fields": [{"field": "text anchors"}]})
+    );
+    assert_eq!(
+        supported(
+            "splitOut",
+            1.0,
+            json!({"fieldToSplitOut": "name, $json.uri", "include": "selectedOtherFields", "fieldsToInclude": "id",
+                   "options": {"destinationFieldName": ",link", "includeBinary": true}})
+        )["params"],
+        json!({"fields": [{"field": "name"}, {"field": "uri", "destination": "link"}], "include": "selected",
+               "include_fields": ["id"], "include_binary": true})
+    );
+    assert_eq!(
+        supported(
+            "splitOut",
+            1.0,
+            json!({"fieldToSplitOut": "crops", "include": "allOtherFields",
+                                            "options": {"destinationFieldName": "crop"}})
+        )["params"],
+        json!({"fields": [{"field": "crops", "destination": "crop"}], "include": "all"})
+    );
+    let (_, report) = imported("splitOut", 1.0, json!({"fieldToSplitOut": "={{ $json.f }}"}));
+    assert_eq!(report.unsupported.len(), 1);
+}

@@ -862,3 +862,64 @@ fn every_node_type_gives_as_many_outputs_as_the_catalogue_names() {
         }
     }
 }
+
+// ── split_out ────────────────────────────────────────────────────────────────────────────────
+
+fn split(params: Value) -> Value {
+    json!({"name": "Split", "type": "split_out", "params": params})
+}
+
+#[test]
+fn split_out_spreads_object_elements_and_names_the_others() {
+    let inputs = vec![vec![
+        json!({"id": 1, "rows": [{"a": 1}, {"a": 2}]}),
+        json!({"id": 2, "rows": "just one"}),
+        json!({"id": 3}),
+        json!({"id": 4, "rows": {"x": {"a": 9}}}),
+        json!({"id": 5, "rows": null}),
+    ]];
+    assert_eq!(
+        run(split(json!({"fields": [{"field": "rows"}]})), inputs),
+        [[json!({"a": 1}), json!({"a": 2}), json!({"rows": "just one"}), json!({"a": 9}), json!({"rows": null})]]
+    );
+}
+
+#[test]
+fn split_out_with_a_destination_and_all_other_fields() {
+    let params = json!({"fields": [{"field": "body.tags", "destination": "tag"}], "include": "all"});
+    let inputs = vec![vec![json!({"id": 1, "body": {"tags": ["x", {"y": 1}], "keep": true}})]];
+    assert_eq!(
+        run(split(params), inputs),
+        [[
+            json!({"id": 1, "body": {"keep": true}, "tag": "x"}),
+            json!({"id": 1, "body": {"keep": true}, "tag": {"y": 1}})
+        ]]
+    );
+    let inputs = vec![vec![json!({"id": 1, "body": {"tags": [{"y": 1}]}})]];
+    let params = json!({"fields": [{"field": "body.tags"}], "include": "all"});
+    assert_eq!(run(split(params), inputs), [[json!({"id": 1, "body": {}, "body.tags": {"y": 1}})]]);
+}
+
+#[test]
+fn split_out_side_by_side_and_selected_fields() {
+    let params = json!({
+        "fields": [{"field": "name"}, {"field": "uri", "destination": "link"}],
+        "include": "selected", "include_fields": ["owner.id", "name", "missing"]
+    });
+    let inputs = vec![vec![json!({"name": ["a", "b"], "uri": ["u1"], "owner": {"id": 7}})]];
+    assert_eq!(
+        run(split(params), inputs),
+        [[json!({"owner.id": 7, "name": "a", "link": "u1"}), json!({"owner.id": 7, "name": "b"})]]
+    );
+}
+
+#[test]
+fn split_out_keeps_attachments_only_when_asked() {
+    let inputs = || vec![vec![with_binary(json!({"rows": [1, 2]}), "photo")]];
+    let plain = execute_items(split(json!({"fields": [{"field": "rows"}]})), inputs(), &NoExpressions).unwrap();
+    assert!(plain[0].iter().all(|item| item.binary.is_none()));
+    let params = json!({"fields": [{"field": "rows"}], "include_binary": true});
+    let kept = execute_items(split(params), inputs(), &NoExpressions).unwrap();
+    assert_eq!(kept[0].len(), 2);
+    assert!(kept[0].iter().all(|item| attachments(item) == ["photo"]));
+}
