@@ -501,6 +501,26 @@ mod tests {
     }
 
     #[test]
+    fn aggregate_takes_a_field_or_fields_or_a_destination() {
+        assert!(
+            pointers(NodeKind::Aggregate, json!({"fields": [{"field": "a.b", "output": "bs"}], "merge_lists": true}))
+                .is_empty()
+        );
+        assert!(pointers(NodeKind::Aggregate, json!({"destination": "data"})).is_empty());
+        assert_eq!(pointers(NodeKind::Aggregate, json!({"field": "a", "fields": []})), ["/nodes/4/params"]);
+        assert_eq!(pointers(NodeKind::Aggregate, json!({"fields": []})), ["/nodes/4/params/fields"]);
+        assert_eq!(
+            pointers(NodeKind::Aggregate, json!({"fields": [{"field": "a", "output": "b..c"}]})),
+            ["/nodes/4/params/fields/0/output"]
+        );
+        assert_eq!(
+            pointers(NodeKind::Aggregate, json!({"field": "a", "destination": "d"})),
+            ["/nodes/4/params/destination"]
+        );
+        assert_eq!(pointers(NodeKind::Aggregate, json!({"keep_missing": true})), ["/nodes/4/params"]);
+    }
+
+    #[test]
     fn split_out_checks_its_fields_and_what_it_includes() {
         assert!(pointers(NodeKind::SplitOut, json!({"fields": [{"field": "rows", "destination": "row"}]})).is_empty());
         assert_eq!(pointers(NodeKind::SplitOut, json!({"fields": []})), ["/nodes/4/params/fields"]);

@@ -534,19 +534,69 @@ impl ParamRules for LoopParams {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AggregateParams {
-    /// Collect this field's values into a list under the same name; without it, the items' JSON
-    /// is collected under `items`.
+    /// Collect this field's values into a list under the same name.
     #[serde(default)]
     pub field: Option<String>,
+    /// Collect several fields' values, each into its own list.
+    #[serde(default)]
+    pub fields: Option<Vec<AggregateField>>,
+    /// Without `field` or `fields`, the items' JSON is collected in a list under this key
+    /// (default `items`).
+    #[serde(default)]
+    pub destination: Option<String>,
+    /// Keep missing and `null` values (as `null`) instead of leaving them out.
+    #[serde(default)]
+    pub keep_missing: bool,
+    /// A value that is a list adds its elements rather than itself.
+    #[serde(default)]
+    pub merge_lists: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AggregateField {
+    pub field: String,
+    /// Where the list goes (a dot path); without it, at `field`'s own path.
+    #[serde(default)]
+    pub output: Option<String>,
 }
 
 impl ParamRules for AggregateParams {
     fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
-        let Some(field) = &self.field else { return };
-        if field.trim().is_empty() {
-            problems.push(at.key("field").problem("leave `field` out to collect whole items; it cannot be empty"));
-        } else if let Some(problem) = field_path_problem(field) {
-            problems.push(at.key("field").problem(problem));
+        match (&self.field, &self.fields) {
+            (Some(_), Some(_)) => problems.push(at.problem("give `field` or `fields`, not both")),
+            (Some(field), None) if field.trim().is_empty() => {
+                problems.push(at.key("field").problem("leave `field` out to collect whole items; it cannot be empty"));
+            }
+            (Some(field), None) => check_field_name(field, &at.key("field"), problems),
+            (None, Some(fields)) => {
+                let fields_at = at.key("fields");
+                if fields.is_empty() {
+                    problems.push(fields_at.problem("leave `fields` out to collect whole items; it cannot be empty"));
+                }
+                for (index, field) in fields.iter().enumerate() {
+                    check_field_name(&field.field, &fields_at.index(index).key("field"), problems);
+                    if let Some(output) = &field.output {
+                        check_field_name(output, &fields_at.index(index).key("output"), problems);
+                    }
+                }
+            }
+            (None, None) => {
+                if self.keep_missing || self.merge_lists {
+                    problems.push(
+                        at.problem("`keep_missing` and `merge_lists` are about fields; whole items take neither"),
+                    );
+                }
+            }
+        }
+        if let Some(destination) = &self.destination {
+            if self.field.is_some() || self.fields.is_some() {
+                problems.push(
+                    at.key("destination").problem("only whole items (no `field` or `fields`) take a destination"),
+                );
+            } else {
+                check_field_name(destination, &at.key("destination"), problems);
+            }
         }
     }
 }

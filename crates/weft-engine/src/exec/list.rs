@@ -60,22 +60,45 @@ pub(super) fn limit(
     Ok(vec![items])
 }
 
-/// One item, even from no items. With `field`, values that are missing or `null` add nothing
-/// (as with n8n's default), and the list is put at the same path (`customer.email` gives
-/// `{"customer": {"email": […]}}`) so that later nodes find it where the field was. Attachments
-/// are not carried over: which item's would win is anyone's guess.
+/// One item, even from no items, as n8n's Aggregate: with `field` (or each of `fields`), values
+/// that are missing or `null` add nothing unless `keep_missing` (and `null`s inside a list are
+/// left out with them), and the list is put at the same path (`customer.email` gives
+/// `{"customer": {"email": […]}}`) or at the field's `output`. Attachments are not carried
+/// over: which item's would win is anyone's guess.
 pub(super) fn aggregate(params: AggregateParams, inputs: Vec<Vec<Item>>) -> Vec<Vec<Item>> {
     let items = first_input(inputs);
-    let json = match &params.field {
-        Some(field) => {
-            let values = items.iter().filter_map(|item| path::present(&item.json, field)).cloned().collect();
-            path::nest(field, Value::Array(values))
+    let single = params.field.iter().map(|field| (field.as_str(), field.as_str()));
+    let several = params
+        .fields
+        .iter()
+        .flatten()
+        .map(|field| (field.field.as_str(), field.output.as_deref().unwrap_or(&field.field)));
+    let wanted: Vec<(&str, &str)> = single.chain(several).collect();
+    if wanted.is_empty() {
+        let destination = params.destination.as_deref().unwrap_or("items");
+        let all = items.into_iter().map(|item| Value::Object(item.json)).collect();
+        return vec![vec![Item::new(path::nest(destination, Value::Array(all)))]];
+    }
+    let mut json = Map::new();
+    for (field, output) in wanted {
+        let mut values = Vec::new();
+        for item in &items {
+            let value = path::get(&item.json, field);
+            let value = match value {
+                Some(Value::Array(list)) if !params.keep_missing => {
+                    Value::Array(list.iter().filter(|value| !value.is_null()).cloned().collect())
+                }
+                None | Some(Value::Null) if !params.keep_missing => continue,
+                value => value.cloned().unwrap_or(Value::Null),
+            };
+            match value {
+                Value::Array(list) if params.merge_lists => values.extend(list),
+                value => values.push(value),
+            }
         }
-        None => {
-            let all = items.into_iter().map(|item| Value::Object(item.json)).collect();
-            Map::from_iter([("items".to_string(), Value::Array(all))])
-        }
-    };
+        // Outputs are checked paths; one blocked by an earlier list is left as that list.
+        let _ = path::set(&mut json, output, Value::Array(values));
+    }
     vec![vec![Item::new(json)]]
 }
 

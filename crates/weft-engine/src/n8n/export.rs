@@ -364,11 +364,32 @@ fn export_params(node: &NodeDef) -> (String, Value, Value) {
             base("splitInBatches", json!(3), json!({"batchSize": batch, "options": {}}))
         }
         NodeKind::Aggregate => {
-            let parameters = match param(node, "field") {
-                Some(field) => {
-                    json!({"fieldsToAggregate": {"fieldToAggregate": [{"fieldToAggregate": field}]}, "options": {}})
+            let mut options = Map::new();
+            for (param_name, option) in [("keep_missing", "keepMissing"), ("merge_lists", "mergeLists")] {
+                if param(node, param_name) == Some(&json!(true)) {
+                    options.insert(option.into(), json!(true));
                 }
-                None => json!({"aggregate": "aggregateAllItemData", "destinationFieldName": "items", "options": {}}),
+            }
+            // A dotted field without `output` keeps its path, which n8n says by renaming to it.
+            let field = |field: &Value, output: Option<&Value>| match output
+                .or(field.as_str().is_some_and(|name| name.contains('.')).then_some(field))
+            {
+                Some(output) => json!({"fieldToAggregate": field, "renameField": true, "outputFieldName": output}),
+                None => json!({"fieldToAggregate": field}),
+            };
+            let fields: Vec<Value> = match (param(node, "field"), param(node, "fields")) {
+                (Some(single), _) => vec![field(single, None)],
+                (None, Some(Value::Array(several))) => several
+                    .iter()
+                    .map(|entry| field(entry.get("field").unwrap_or(&Value::Null), entry.get("output")))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let parameters = if fields.is_empty() {
+                let destination = param(node, "destination").cloned().unwrap_or(json!("items"));
+                json!({"aggregate": "aggregateAllItemData", "destinationFieldName": destination, "options": options})
+            } else {
+                json!({"fieldsToAggregate": {"fieldToAggregate": fields}, "options": options})
             };
             base("aggregate", json!(1), parameters)
         }

@@ -914,20 +914,49 @@ fn split_in_batches(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
 }
 
 fn aggregate(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
-    ctx.drop_options(&[]);
+    ctx.drop_options(&["include", "keepMissing", "mergeLists", "disableDotNotation"]);
+    if ctx.option("disableDotNotation") == Some(&json!(true)) {
+        ctx.warn("field names with dots are read as paths in Weft (n8n's dot notation was off)");
+    }
     if ctx.text("aggregate", "aggregateIndividualFields") == "aggregateAllItemData" {
-        if ctx.text("destinationFieldName", "data") != "items" {
-            return refuse("aggregating whole items under another field than `items` is not supported");
+        if ctx.option("include").and_then(Value::as_str).is_some_and(|include| include != "allFields") {
+            return refuse("aggregating only some fields of whole items is not supported");
         }
-        return Ok(Mapped::new("aggregate", json!({})));
-    }
-    match collection(ctx.params, "fieldsToAggregate", "fieldToAggregate") {
-        [field] if field.get("renameField") != Some(&json!(true)) => {
-            let name = field.get("fieldToAggregate").and_then(Value::as_str).unwrap_or_default();
-            Ok(Mapped::new("aggregate", json!({"field": name})))
+        let destination = ctx.text("destinationFieldName", "data");
+        if destination.contains("{{") {
+            return refuse("a destination field given by an expression is not supported");
         }
-        _ => refuse("aggregating several or renamed fields is not supported"),
+        let params = if destination == "items" { json!({}) } else { json!({"destination": destination}) };
+        return Ok(Mapped::new("aggregate", params));
     }
+    let mut fields = Vec::new();
+    for entry in collection(ctx.params, "fieldsToAggregate", "fieldToAggregate") {
+        let field = entry.get("fieldToAggregate").and_then(Value::as_str).unwrap_or_default().trim();
+        if field.is_empty() {
+            continue;
+        }
+        let renamed = entry.get("renameField") == Some(&json!(true));
+        let output = match entry.get("outputFieldName").and_then(Value::as_str) {
+            Some(output) if renamed && !output.is_empty() => output,
+            // n8n names the list after the last part of a dotted field.
+            _ => field.rsplit('.').next().unwrap_or(field),
+        };
+        if field.contains("{{") || output.contains("{{") {
+            return refuse("a field given by an expression is not supported");
+        }
+        fields.push(if output == field { json!({"field": field}) } else { json!({"field": field, "output": output}) });
+    }
+    let mut params = match fields.as_slice() {
+        [] => return refuse("no field to aggregate"),
+        [only] if only.get("output").is_none() => json!({"field": only["field"]}),
+        _ => json!({"fields": fields}),
+    };
+    for (option, param) in [("keepMissing", "keep_missing"), ("mergeLists", "merge_lists")] {
+        if ctx.option(option) == Some(&json!(true)) {
+            params[param] = json!(true);
+        }
+    }
+    Ok(Mapped::new("aggregate", params))
 }
 
 /// A list of field names as n8n's text parameters give them: comma-separated, each perhaps

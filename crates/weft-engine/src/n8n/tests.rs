@@ -516,3 +516,42 @@ fn split_out_maps_fields_destinations_and_what_is_included() {
     let (_, report) = imported("splitOut", 1.0, json!({"fieldToSplitOut": "={{ $json.f }}"}));
     assert_eq!(report.unsupported.len(), 1);
 }
+
+#[test]
+fn aggregate_maps_renamed_and_several_fields_and_whole_items_under_a_name() {
+    assert_eq!(
+        supported("aggregate", 1.0, json!({"aggregate": "aggregateAllItemData"}))["params"],
+        json!({"destination": "data"})
+    );
+    assert_eq!(
+        supported("aggregate", 1.0, json!({"aggregate": "aggregateAllItemData", "destinationFieldName": "items"}))["params"],
+        Value::Null
+    );
+    assert_eq!(
+        supported(
+            "aggregate",
+            1.0,
+            json!({"fieldsToAggregate": {"fieldToAggregate": [
+                {"fieldToAggregate": "name", "outputFieldName": "labels", "renameField": true},
+                {"fieldToAggregate": "image.file.url"}
+            ]}, "options": {"mergeLists": true}})
+        )["params"],
+        json!({"fields": [{"field": "name", "output": "labels"}, {"field": "image.file.url", "output": "url"}], "merge_lists": true})
+    );
+    let (_, report) = imported(
+        "aggregate",
+        1.0,
+        json!({"aggregate": "aggregateAllItemData", "options": {"include": "specifiedFields", "fieldsToInclude": "a"}}),
+    );
+    assert_eq!(report.unsupported.len(), 1);
+}
+
+#[test]
+fn a_weft_aggregate_of_a_dotted_field_survives_an_export() {
+    let weft = json!({"nodes": [
+        {"name": "Start", "type": "manual_trigger"},
+        {"name": "A", "type": "aggregate", "params": {"field": "customer.email"}}
+    ], "connections": [{"from": "Start", "to": "A"}]});
+    let back = import_workflow(&export_workflow(&weft).unwrap()).unwrap();
+    assert_eq!(back.workflow["nodes"][1]["params"], json!({"field": "customer.email"}));
+}

@@ -923,3 +923,31 @@ fn split_out_keeps_attachments_only_when_asked() {
     assert_eq!(kept[0].len(), 2);
     assert!(kept[0].iter().all(|item| attachments(item) == ["photo"]));
 }
+
+#[test]
+fn aggregate_of_several_fields_with_outputs_keep_missing_and_merge_lists() {
+    let inputs = || {
+        vec![vec![
+            json!({"label": {"name": "a"}, "tags": ["x", null]}),
+            json!({"tags": "y"}),
+            json!({"label": {"name": null}, "tags": ["z"]}),
+        ]]
+    };
+    let params = json!({"fields": [{"field": "label.name", "output": "names"}, {"field": "tags"}]});
+    assert_eq!(
+        run(json!({"name": "A", "type": "aggregate", "params": params}), inputs()),
+        [[json!({"names": ["a"], "tags": [["x"], "y", ["z"]]})]]
+    );
+    let params = json!({"fields": [{"field": "label.name", "output": "names"}, {"field": "tags"}],
+                        "keep_missing": true, "merge_lists": true});
+    assert_eq!(
+        run(json!({"name": "A", "type": "aggregate", "params": params}), inputs()),
+        [[json!({"names": ["a", null, null], "tags": ["x", null, "y", "z"]})]]
+    );
+}
+
+#[test]
+fn aggregate_of_whole_items_under_a_destination() {
+    let node = json!({"name": "A", "type": "aggregate", "params": {"destination": "data"}});
+    assert_eq!(run(node, vec![vec![json!({"a": 1}), json!({"b": 2})]]), [[json!({"data": [{"a": 1}, {"b": 2}]})]]);
+}
