@@ -521,6 +521,17 @@ mod tests {
     }
 
     #[test]
+    fn set_json_output_is_an_object_or_an_expression_and_alone() {
+        assert!(pointers(NodeKind::Set, json!({"json_output": "{\"a\": \"{{ $json.b }}\"}"})).is_empty());
+        assert!(pointers(NodeKind::Set, json!({"json_output": "{\"a\": 1}"})).is_empty());
+        assert_eq!(pointers(NodeKind::Set, json!({"json_output": "[1]"})), ["/nodes/4/params/json_output"]);
+        assert_eq!(
+            pointers(NodeKind::Set, json!({"json_output": "{}", "assignments": [{"name": "a", "value": 1}]})),
+            ["/nodes/4/params/json_output"]
+        );
+    }
+
+    #[test]
     fn split_out_checks_its_fields_and_what_it_includes() {
         assert!(pointers(NodeKind::SplitOut, json!({"fields": [{"field": "rows", "destination": "row"}]})).is_empty());
         assert_eq!(pointers(NodeKind::SplitOut, json!({"fields": []})), ["/nodes/4/params/fields"]);

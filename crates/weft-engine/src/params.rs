@@ -101,7 +101,12 @@ impl ParamRules for NoParams {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetParams {
+    #[serde(default)]
     pub assignments: Vec<Assignment>,
+    /// Instead of assignments, an object whose members are all assigned: JSON text with
+    /// expressions spliced in, or one expression giving an object (n8n's JSON output mode).
+    #[serde(default)]
+    pub json_output: Option<String>,
     /// Drop every field that is not assigned here.
     #[serde(default)]
     pub keep_only: ParamValue<bool>,
@@ -119,6 +124,15 @@ pub struct Assignment {
 
 impl ParamRules for SetParams {
     fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        if let Some(text) = &self.json_output {
+            if !self.assignments.is_empty() {
+                problems.push(at.key("json_output").problem("give `assignments` or `json_output`, not both"));
+            } else if !is_expression(text) && !matches!(serde_json::from_str(text), Ok(Value::Object(_))) {
+                problems.push(
+                    at.key("json_output").problem("must be a JSON object, or text or an expression that gives one"),
+                );
+            }
+        }
         let at = at.key("assignments");
         let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
         for (index, assignment) in self.assignments.iter().enumerate() {
@@ -306,6 +320,9 @@ pub enum MergeMode {
     ByPosition,
     /// Like `append`, but runs only if both inputs have items; otherwise it is skipped.
     WaitBoth,
+    /// Every pairing of an input 0 item with an input 1 item (n8n's multiplex / all
+    /// combinations), merging input 1's fields into input 0's; nothing if either is empty.
+    CrossJoin,
 }
 
 impl ParamRules for MergeParams {
@@ -320,7 +337,7 @@ impl ParamRules for MergeParams {
                     problems.push(at.key("key").problem(problem));
                 }
             }
-            (MergeMode::Append | MergeMode::ByPosition | MergeMode::WaitBoth, Some(_)) => {
+            (MergeMode::Append | MergeMode::ByPosition | MergeMode::WaitBoth | MergeMode::CrossJoin, Some(_)) => {
                 problems.push(at.key("key").problem("only `by_key` uses `key`"));
             }
             _ => {}

@@ -25,6 +25,9 @@ pub(super) fn merge(
             all.extend(second);
             all
         }
+        MergeMode::CrossJoin => {
+            first.iter().flat_map(|item| second.iter().map(|other| combine(item.clone(), other))).collect()
+        }
         MergeMode::ByPosition => first.into_iter().zip(&second).map(|(item, other)| combine(item, other)).collect(),
         MergeMode::ByKey => {
             let Some(key) = &params.key else {

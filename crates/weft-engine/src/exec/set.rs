@@ -1,6 +1,6 @@
 //! `set`: assigns fields on each item.
 
-use serde_json::Map;
+use serde_json::{Map, Value};
 
 use super::expression::Resolver;
 use super::{NodeError, path};
@@ -42,6 +42,43 @@ pub(super) fn set(
                     ),
                 )
             })?;
+        }
+        if let Some(text) = &params.json_output {
+            let at = at.key("json_output");
+            let members = match resolver.value(&Value::String(text.clone()), &at, &context)?.into_owned() {
+                Value::Object(members) => members,
+                Value::String(text) => match serde_json::from_str(&text) {
+                    Ok(Value::Object(members)) => members,
+                    _ => {
+                        return Err(resolver.param_error(
+                            &at,
+                            format!("gave `{text}` on item {}, which is not a JSON object", context.index),
+                        ));
+                    }
+                },
+                other => {
+                    return Err(resolver.param_error(
+                        &at,
+                        format!("gave {} on item {}, not an object", path::kind(&other), context.index),
+                    ));
+                }
+            };
+            for (name, value) in members {
+                // A member's name is a path, as in n8n; one that is not a path is a plain key.
+                if name.split('.').any(str::is_empty) {
+                    json.insert(name, value);
+                } else {
+                    path::set(&mut json, &name, value).map_err(|blocked| {
+                        resolver.param_error(
+                            &at,
+                            format!(
+                                "cannot set `{name}` on item {}: `{}` is {}, not an object",
+                                context.index, blocked.path, blocked.found
+                            ),
+                        )
+                    })?;
+                }
+            }
         }
         output.push(Item { json, binary: context.item.binary.clone() });
     }

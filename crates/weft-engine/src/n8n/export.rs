@@ -289,6 +289,13 @@ fn export_params(node: &NodeDef) -> (String, Value, Value) {
                 })
                 .collect();
             let keep_only = param(node, "keep_only") == Some(&json!(true));
+            if let Some(Value::String(template)) = param(node, "json_output") {
+                return base(
+                    "set",
+                    json!(3.4),
+                    json!({"mode": "raw", "jsonOutput": string_to_n8n(template), "includeOtherFields": !keep_only, "options": {}}),
+                );
+            }
             base(
                 "set",
                 json!(3.4),
@@ -326,6 +333,7 @@ fn export_params(node: &NodeDef) -> (String, Value, Value) {
         NodeKind::Merge => {
             let parameters = match param(node, "mode").and_then(Value::as_str) {
                 Some("by_position") => json!({"mode": "combine", "combineBy": "combineByPosition", "options": {}}),
+                Some("cross_join") => json!({"mode": "combine", "combineBy": "combineAll", "options": {}}),
                 Some("by_key") => json!({"mode": "combine", "fieldsToMatchString": param(node, "key"), "options": {}}),
                 _ => json!({}),
             };

@@ -419,11 +419,17 @@ fn set(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         }
         if ctx.text("mode", "manual") == "raw" {
             let text = ctx.text("jsonOutput", "{}");
-            let Value::Object(members) = json_text(&text) else {
-                return refuse("a JSON output given by an expression is not supported");
-            };
-            for (name, value) in members {
-                assignments.push(json!({"name": name, "value": value}));
+            match json_text(&text) {
+                Value::Object(members) => {
+                    for (name, value) in members {
+                        assignments.push(json!({"name": name, "value": value}));
+                    }
+                }
+                Value::String(template) if template.contains("{{") => {
+                    ctx.drop_options(&["dotNotation", "ignoreConversionErrors"]);
+                    return Ok(Mapped::new("set", json!({"json_output": template, "keep_only": keep_only})));
+                }
+                _ => return refuse("the JSON output is not a JSON object"),
             }
         } else if ctx.version >= 3.3 {
             for entry in collection(ctx.params, "assignments", "assignments").to_vec() {
@@ -635,6 +641,7 @@ fn merge(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
             }
             match by.as_str() {
                 "combineByPosition" => json!({"mode": "by_position"}),
+                "multiplex" | "combineAll" => json!({"mode": "cross_join"}),
                 "combineByFields" => {
                     if ctx.text("joinMode", "keepMatches") != "keepMatches"
                         || ctx.text("outputDataFrom", "both") != "both"

@@ -555,3 +555,25 @@ fn a_weft_aggregate_of_a_dotted_field_survives_an_export() {
     let back = import_workflow(&export_workflow(&weft).unwrap()).unwrap();
     assert_eq!(back.workflow["nodes"][1]["params"], json!({"field": "customer.email"}));
 }
+
+#[test]
+fn set_json_output_templates_and_merge_multiplex_map() {
+    let node = supported(
+        "set",
+        3.4,
+        json!({"mode": "raw", "jsonOutput": "={\n  \"to\": \"{{ $json.email }}\"\n}", "includeOtherFields": true}),
+    );
+    assert_eq!(node["params"], json!({"json_output": "{\n  \"to\": \"{{ $json.email }}\"\n}", "keep_only": false}));
+    assert_eq!(
+        supported("set", 3.3, json!({"mode": "raw", "jsonOutput": "={{ $json.data }}"}))["params"]["json_output"],
+        "{{ $json.data }}"
+    );
+    assert_eq!(
+        supported("merge", 2.1, json!({"mode": "combine", "combinationMode": "multiplex", "options": {}}))["params"],
+        json!({"mode": "cross_join"})
+    );
+    assert_eq!(
+        supported("merge", 3.0, json!({"mode": "combine", "combineBy": "combineAll", "options": {}}))["params"],
+        json!({"mode": "cross_join"})
+    );
+}

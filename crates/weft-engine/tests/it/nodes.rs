@@ -833,9 +833,10 @@ fn params_that_do_not_read_are_a_located_error_not_a_panic() {
         &NoExpressions,
     );
     assert_eq!(error.pointer(), Some("/params/max_items"));
-    let error = fail(json!({"name": "Shape", "type": "set"}), vec![vec![json!({})]], &NoExpressions);
+    // `set` may leave out `assignments` (for `json_output`); `stop_and_error` needs its message.
+    let error = fail(json!({"name": "Reject", "type": "stop_and_error"}), vec![vec![json!({})]], &NoExpressions);
     assert_eq!(error.pointer(), Some("/params"));
-    assert!(error.to_string().contains("assignments"), "{error}");
+    assert!(error.to_string().contains("message"), "{error}");
 }
 
 #[test]
@@ -950,4 +951,44 @@ fn aggregate_of_several_fields_with_outputs_keep_missing_and_merge_lists() {
 fn aggregate_of_whole_items_under_a_destination() {
     let node = json!({"name": "A", "type": "aggregate", "params": {"destination": "data"}});
     assert_eq!(run(node, vec![vec![json!({"a": 1}), json!({"b": 2})]]), [[json!({"data": [{"a": 1}, {"b": 2}]})]]);
+}
+
+// ── set json_output, merge cross_join ────────────────────────────────────────────────────────
+
+#[test]
+fn set_json_output_assigns_every_member_of_the_object_it_gives() {
+    let set = json!({"name": "Reply", "type": "set", "params": {
+        "json_output": "{\"to\": \"{{ $json.email }}\", \"n\": {{ $itemIndex }}, \"deep.x\": 1}"
+    }});
+    let inputs = vec![vec![json!({"email": "a@x", "keep": 1}), json!({"email": "b@x"})]];
+    assert_eq!(
+        run_with(set, inputs, &FakeJs::default()).unwrap(),
+        [[
+            json!({"email": "a@x", "keep": 1, "to": "a@x", "n": 0, "deep": {"x": 1}}),
+            json!({"email": "b@x", "to": "b@x", "n": 1, "deep": {"x": 1}})
+        ]]
+    );
+    let whole =
+        json!({"name": "Copy", "type": "set", "params": {"json_output": "{{ $json.inner }}", "keep_only": true}});
+    let inputs = vec![vec![json!({"inner": {"a": 1}, "b": 2})]];
+    assert_eq!(run_with(whole, inputs, &FakeJs::default()).unwrap(), [[json!({"a": 1})]]);
+}
+
+#[test]
+fn set_json_output_that_is_not_an_object_fails_on_its_item() {
+    let set = json!({"name": "Reply", "type": "set", "params": {"json_output": "{{ $json.text }}"}});
+    let error = fail(set, vec![vec![json!({"text": "[1, 2]"})]], &FakeJs::default());
+    assert_eq!(error.pointer(), Some("/params/json_output"));
+    assert!(error.to_string().contains("not a JSON object"), "{error}");
+}
+
+#[test]
+fn merge_cross_join_pairs_every_item_of_one_input_with_every_item_of_the_other() {
+    let node = merge(json!({"mode": "cross_join"}));
+    let inputs = vec![vec![json!({"a": 1}), json!({"a": 2})], vec![json!({"b": 1}), json!({"b": 2, "a": 9})]];
+    assert_eq!(
+        run(node.clone(), inputs),
+        [[json!({"a": 1, "b": 1}), json!({"a": 9, "b": 2}), json!({"a": 2, "b": 1}), json!({"a": 9, "b": 2})]]
+    );
+    assert_eq!(run(node, vec![vec![json!({"a": 1})], vec![]]), [Vec::<Value>::new()]);
 }
