@@ -155,6 +155,7 @@ pub(super) fn import(n8n_type: &str, ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         }
         "removeDuplicates" => remove_duplicates(ctx),
         "splitOut" => split_out(ctx),
+        "html" => html(ctx),
         "stopAndError" => {
             if ctx.text("errorType", "errorMessage") != "errorMessage" {
                 return refuse("an error object cannot be thrown yet, only a message");
@@ -1046,6 +1047,27 @@ fn split_out(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
     }
     ctx.drop_options(&["destinationFieldName", "includeBinary", "disableDotNotation"]);
     Ok(Mapped::new("split_out", params))
+}
+
+/// n8n's HTML node: generating from a template is a `set` of `html` alone (n8n's output item is
+/// `{html}`, the template with each `{{ … }}` evaluated); the other operations need an HTML
+/// parser with CSS selectors, which Weft does not have.
+fn html(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    match ctx.text("operation", "generateHtmlTemplate").as_str() {
+        "generateHtmlTemplate" => {
+            let Some(template) = ctx.get("html") else {
+                return refuse(
+                    "n8n's sample template (the `html` parameter was left at its default) is not carried over",
+                );
+            };
+            let template = to_weft(template);
+            ctx.drop_options(&[]);
+            Ok(Mapped::new("set", json!({"assignments": [{"name": "html", "value": template}], "keep_only": true})))
+        }
+        other => refuse(format!(
+            "the `{other}` operation needs an HTML parser with CSS selectors, which Weft does not have yet"
+        )),
+    }
 }
 
 fn sort(ctx: &mut Ctx) -> Result<Mapped, Refusal> {

@@ -577,3 +577,13 @@ fn set_json_output_templates_and_merge_multiplex_map() {
         json!({"mode": "cross_join"})
     );
 }
+
+#[test]
+fn an_html_template_becomes_a_set_of_html_alone() {
+    assert_eq!(
+        supported("html", 1.2, json!({"html": "<p>Hello {{ $json.name }}</p>"}))["params"],
+        json!({"assignments": [{"name": "html", "value": "<p>Hello {{ $json.name }}</p>"}], "keep_only": true})
+    );
+    let (_, report) = imported("html", 1.2, json!({"operation": "extractHtmlContent", "sourceData": "json"}));
+    assert!(report.unsupported[0].reason.as_deref().unwrap_or_default().contains("CSS selectors"));
+}
