@@ -11,8 +11,8 @@ use crate::definition::{DefinitionProblem, NodeDef, OnError};
 use crate::formats::unclosed_expression;
 use crate::params::{
     AggregateParams, CodeParams, ConditionParams, ExecuteWorkflowParams, HttpRequestParams, LimitParams, LoopParams,
-    MergeParams, N8nPlaceholderParams, NoParams, RemoveDuplicatesParams, SetParams, SortParams, SplitOutParams,
-    StopAndErrorParams, SwitchParams, WaitParams, check_as,
+    MergeParams, N8nPlaceholderParams, NoParams, RemoveDuplicatesParams, RenameKeysParams, SetParams, SortParams,
+    SplitOutParams, StopAndErrorParams, SwitchParams, WaitParams, check_as,
 };
 use crate::pointer::Pointer;
 use crate::trigger_params::{EventTriggerParams, RespondToWebhookParams, ScheduleTriggerParams, WebhookTriggerParams};
@@ -49,6 +49,7 @@ pub enum NodeKind {
     Limit,
     RemoveDuplicates,
     SplitOut,
+    RenameKeys,
     NoOp,
     StopAndError,
     ExecuteWorkflow,
@@ -58,7 +59,7 @@ pub enum NodeKind {
 }
 
 impl NodeKind {
-    pub const ALL: [NodeKind; 23] = [
+    pub const ALL: [NodeKind; 24] = [
         NodeKind::ManualTrigger,
         NodeKind::WebhookTrigger,
         NodeKind::ScheduleTrigger,
@@ -78,6 +79,7 @@ impl NodeKind {
         NodeKind::Limit,
         NodeKind::RemoveDuplicates,
         NodeKind::SplitOut,
+        NodeKind::RenameKeys,
         NodeKind::NoOp,
         NodeKind::StopAndError,
         NodeKind::ExecuteWorkflow,
@@ -111,6 +113,7 @@ impl NodeKind {
             NodeKind::Limit => "limit",
             NodeKind::RemoveDuplicates => "remove_duplicates",
             NodeKind::SplitOut => "split_out",
+            NodeKind::RenameKeys => "rename_keys",
             NodeKind::NoOp => "no_op",
             NodeKind::StopAndError => "stop_and_error",
             NodeKind::ExecuteWorkflow => "execute_workflow",
@@ -188,6 +191,7 @@ impl NodeKind {
             NodeKind::Limit => check_as::<LimitParams>(params, at, problems),
             NodeKind::RemoveDuplicates => check_as::<RemoveDuplicatesParams>(params, at, problems),
             NodeKind::SplitOut => check_as::<SplitOutParams>(params, at, problems),
+            NodeKind::RenameKeys => check_as::<RenameKeysParams>(params, at, problems),
             NodeKind::StopAndError => check_as::<StopAndErrorParams>(params, at, problems),
             NodeKind::ExecuteWorkflow => check_as::<ExecuteWorkflowParams>(params, at, problems),
             NodeKind::N8nUnsupported => check_as::<N8nPlaceholderParams>(params, at, problems),
@@ -528,6 +532,16 @@ mod tests {
         assert_eq!(
             pointers(NodeKind::Set, json!({"json_output": "{}", "assignments": [{"name": "a", "value": 1}]})),
             ["/nodes/4/params/json_output"]
+        );
+    }
+
+    #[test]
+    fn rename_keys_needs_paths_both_ways() {
+        assert!(pointers(NodeKind::RenameKeys, json!({"keys": [{"from": "a.b", "to": "c"}]})).is_empty());
+        assert_eq!(pointers(NodeKind::RenameKeys, json!({"keys": []})), ["/nodes/4/params/keys"]);
+        assert_eq!(
+            pointers(NodeKind::RenameKeys, json!({"keys": [{"from": "", "to": "{{ $json.k }}"}]})),
+            ["/nodes/4/params/keys/0/from", "/nodes/4/params/keys/0/to"]
         );
     }
 

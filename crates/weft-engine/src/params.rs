@@ -618,6 +618,35 @@ impl ParamRules for AggregateParams {
     }
 }
 
+/// `rename_keys`: moves fields to new names on every item.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenameKeysParams {
+    pub keys: Vec<RenameKey>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenameKey {
+    /// The field's dot path now.
+    pub from: String,
+    /// Its dot path afterwards.
+    pub to: String,
+}
+
+impl ParamRules for RenameKeysParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        let at = at.key("keys");
+        if self.keys.is_empty() {
+            problems.push(at.problem("needs at least one key to rename"));
+        }
+        for (index, key) in self.keys.iter().enumerate() {
+            check_field_name(&key.from, &at.index(index).key("from"), problems);
+            check_field_name(&key.to, &at.index(index).key("to"), problems);
+        }
+    }
+}
+
 /// `split_out`: turns the list in a field of each item into one item per element, as n8n's
 /// Split Out does. Several fields are split side by side: the n-th item takes the n-th element
 /// of each.

@@ -115,6 +115,7 @@ fn execute_activation(
         NodeKind::Aggregate => list::aggregate(params(node)?, inputs),
         NodeKind::RemoveDuplicates => list::remove_duplicates(params(node)?, inputs),
         NodeKind::SplitOut => reshape::split_out(params(node)?, inputs),
+        NodeKind::RenameKeys => reshape::rename_keys(params(node)?, inputs, &resolver)?,
         NodeKind::NoOp => vec![first_input(inputs)],
         NodeKind::StopAndError => return Err(stop(params(node)?, &inputs, &resolver)),
         NodeKind::ManualTrigger

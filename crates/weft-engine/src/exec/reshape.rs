@@ -1,10 +1,12 @@
-//! Node types that change the shape of items rather than their number alone: `split_out`.
+//! Node types that change the shape of items: `split_out` and `rename_keys`.
 
 use serde_json::{Map, Value};
 
-use super::{first_input, path};
+use super::expression::Resolver;
+use super::{NodeError, first_input, path};
 use crate::item::Item;
-use crate::params::{SplitInclude, SplitOutParams};
+use crate::params::{RenameKeysParams, SplitInclude, SplitOutParams};
+use crate::pointer::Pointer;
 
 /// n8n's Split Out, item by item: a missing field splits into nothing, an object into its
 /// values, any other value (`null` included) into itself. The new items carry the input
@@ -59,4 +61,33 @@ pub(super) fn split_out(params: SplitOutParams, inputs: Vec<Vec<Item>>) -> Vec<V
         }
     }
     vec![output]
+}
+
+/// n8n's Rename Keys: renames apply in order, each value read from the item as it arrived; a
+/// field the item lacks is not renamed. Attachments are kept.
+pub(super) fn rename_keys(
+    params: RenameKeysParams,
+    inputs: Vec<Vec<Item>>,
+    resolver: &Resolver<'_>,
+) -> Result<Vec<Vec<Item>>, NodeError> {
+    let mut output = Vec::new();
+    for (index, item) in first_input(inputs).into_iter().enumerate() {
+        let mut json = item.json.clone();
+        for (key_index, key) in params.keys.iter().enumerate() {
+            let Some(value) = path::get(&item.json, &key.from) else { continue };
+            path::remove(&mut json, &key.from);
+            path::set(&mut json, &key.to, value.clone()).map_err(|blocked| {
+                let at = Pointer::root().key("params").key("keys").index(key_index).key("to");
+                resolver.param_error(
+                    &at,
+                    format!(
+                        "cannot set `{}` on item {index}: `{}` is {}, not an object",
+                        key.to, blocked.path, blocked.found
+                    ),
+                )
+            })?;
+        }
+        output.push(Item { json, binary: item.binary });
+    }
+    Ok(vec![output])
 }

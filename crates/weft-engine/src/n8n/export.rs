@@ -431,6 +431,15 @@ fn export_params(node: &NodeDef) -> (String, Value, Value) {
             };
             base("removeDuplicates", json!(2), parameters)
         }
+        NodeKind::RenameKeys => {
+            let keys: Vec<Value> = param(node, "keys")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|key| json!({"currentKey": key.get("from"), "newKey": key.get("to")}))
+                .collect();
+            base("renameKeys", json!(1), json!({"keys": {"key": keys}, "additionalOptions": {}}))
+        }
         NodeKind::SplitOut => {
             let fields = param(node, "fields").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
             let text = |key: &str| -> Vec<&str> {

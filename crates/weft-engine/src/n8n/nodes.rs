@@ -156,6 +156,7 @@ pub(super) fn import(n8n_type: &str, ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         "removeDuplicates" => remove_duplicates(ctx),
         "splitOut" => split_out(ctx),
         "html" => html(ctx),
+        "renameKeys" => rename_keys(ctx),
         "stopAndError" => {
             if ctx.text("errorType", "errorMessage") != "errorMessage" {
                 return refuse("an error object cannot be thrown yet, only a message");
@@ -1068,6 +1069,25 @@ fn html(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
             "the `{other}` operation needs an HTML parser with CSS selectors, which Weft does not have yet"
         )),
     }
+}
+
+fn rename_keys(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    if ctx.get("additionalOptions").and_then(|options| options.get("regexReplacement")).is_some() {
+        return refuse("renaming by regular expression is not supported");
+    }
+    let mut keys = Vec::new();
+    for key in collection(ctx.params, "keys", "key") {
+        let text = |name: &str| key.get(name).and_then(Value::as_str).unwrap_or_default().trim().to_string();
+        let (from, to) = (text("currentKey"), text("newKey"));
+        if from.contains("{{") || to.contains("{{") || from.starts_with('=') || to.starts_with('=') {
+            return refuse("a key given by an expression is not supported");
+        }
+        // n8n skips a rename with either name empty or both the same.
+        if !from.is_empty() && !to.is_empty() && from != to {
+            keys.push(json!({"from": from, "to": to}));
+        }
+    }
+    Ok(Mapped::new("rename_keys", json!({"keys": keys})))
 }
 
 fn sort(ctx: &mut Ctx) -> Result<Mapped, Refusal> {

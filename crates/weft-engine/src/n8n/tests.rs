@@ -587,3 +587,20 @@ fn an_html_template_becomes_a_set_of_html_alone() {
     let (_, report) = imported("html", 1.2, json!({"operation": "extractHtmlContent", "sourceData": "json"}));
     assert!(report.unsupported[0].reason.as_deref().unwrap_or_default().contains("CSS selectors"));
 }
+
+#[test]
+fn rename_keys_maps_its_pairs_and_skips_empty_ones() {
+    assert_eq!(
+        supported(
+            "renameKeys",
+            1.0,
+            json!({"keys": {"key": [
+            {"currentKey": "data", "newKey": "allCredentials"}, {"currentKey": "", "newKey": "x"}
+        ]}, "additionalOptions": {}})
+        )["params"],
+        json!({"keys": [{"from": "data", "to": "allCredentials"}]})
+    );
+    let (_, report) =
+        imported("renameKeys", 1.0, json!({"additionalOptions": {"regexReplacement": {"replacements": []}}}));
+    assert_eq!(report.unsupported.len(), 1);
+}

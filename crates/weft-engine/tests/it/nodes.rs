@@ -992,3 +992,21 @@ fn merge_cross_join_pairs_every_item_of_one_input_with_every_item_of_the_other()
     );
     assert_eq!(run(node, vec![vec![json!({"a": 1})], vec![]]), [Vec::<Value>::new()]);
 }
+
+// ── rename_keys ──────────────────────────────────────────────────────────────────────────────
+
+#[test]
+fn rename_keys_moves_each_field_the_item_has() {
+    let node = json!({"name": "Rename", "type": "rename_keys", "params": {"keys": [
+        {"from": "a", "to": "z"}, {"from": "b", "to": "c"}, {"from": "user.mail", "to": "contact.email"}, {"from": "nope", "to": "x"}
+    ]}});
+    let inputs = vec![vec![json!({"a": 1, "b": 2, "user": {"mail": "m@x", "id": 3}})]];
+    assert_eq!(run(node, inputs), [[json!({"z": 1, "c": 2, "user": {"id": 3}, "contact": {"email": "m@x"}})]]);
+}
+
+#[test]
+fn rename_keys_fails_rather_than_overwrite_a_field_on_the_way() {
+    let node = json!({"name": "Rename", "type": "rename_keys", "params": {"keys": [{"from": "a", "to": "s.x"}]}});
+    let error = fail(node, vec![vec![json!({"a": 1, "s": "text"})]], &NoExpressions);
+    assert_eq!(error.pointer(), Some("/params/keys/0/to"));
+}
