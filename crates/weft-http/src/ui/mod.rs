@@ -8,6 +8,7 @@ pub mod assets;
 mod error;
 mod forms;
 mod home;
+mod members;
 mod session;
 
 use askama::Template;
@@ -33,6 +34,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/switch", get(home::switch))
         .route("/workspaces/new", get(home::new_workspace_page).post(home::create_workspace))
         .route("/w/{ws}", get(home::dashboard))
+        .merge(account::routes())
+        .merge(members::routes())
         .layer(from_fn_with_state(state.clone(), session::ui_cookies));
     Router::new().route("/assets/{name}", get(assets::serve)).merge(pages)
 }
