@@ -4,6 +4,7 @@
 //! `TenantScope` checks ([`session::Page`] wraps the API's `Authorized`).
 
 mod account;
+mod api_keys;
 pub mod assets;
 mod error;
 mod forms;
@@ -36,6 +37,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/w/{ws}", get(home::dashboard))
         .merge(account::routes())
         .merge(members::routes())
+        .merge(api_keys::routes())
         .layer(from_fn_with_state(state.clone(), session::ui_cookies));
     Router::new().route("/assets/{name}", get(assets::serve)).merge(pages)
 }

@@ -23,6 +23,7 @@ mod schedules;
 mod store;
 mod tenancy_matrix;
 mod ui_account;
+mod ui_api_keys;
 mod ui_browser;
 mod ui_browser_members;
 mod ui_members;

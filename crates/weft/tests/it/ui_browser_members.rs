@@ -69,3 +69,35 @@ async fn invite_a_member_who_signs_up_and_accepts() {
     owner.screenshot("member-listed").await;
     owner.close().await;
 }
+
+#[tokio::test]
+async fn create_use_and_revoke_an_api_key() {
+    let app = TestApp::spawn(TestBackend::Sqlite).await;
+    let ws = app.new_workspace("owner@example.com").await;
+    let keys = format!("/w/{}/api-keys", ws.slug);
+    let browser = Browser::start("create_use_and_revoke_an_api_key").await;
+    sign_in(&browser, &app, "owner@example.com", &keys).await;
+    browser.wait_for_path(&keys).await;
+    browser.wait_for_text("main", "No API keys yet").await;
+    browser.screenshot("no-keys").await;
+    browser.fill("#key-name", "deploy script").await;
+    browser.click("input[name=scopes][value='workflows:read']").await;
+    browser.screenshot("key-form").await;
+    browser.click("#key-form button[type=submit]").await;
+    let secret = browser.wait_for_text("#api-key-secret", "weft_").await;
+    browser.screenshot("key-created").await;
+
+    let workflows = ws.path("/workflows");
+    assert_eq!(app.get(&workflows, Some(secret.trim())).await.status(), 200, "the key works");
+
+    browser.goto(&app.url(&keys)).await;
+    let row = browser.wait_for_text("tr.key-row", "deploy script").await;
+    assert!(row.contains("workflows:read") && !row.contains(secret.trim()), "{row}");
+    browser.screenshot("key-listed").await;
+    browser.eval("window.confirm = () => true; return true").await;
+    browser.click("tr.key-row form button[type=submit]").await;
+    browser.wait_for_text(".flash", "is revoked").await;
+    browser.screenshot("key-revoked").await;
+    assert_eq!(app.get(&workflows, Some(secret.trim())).await.status(), 401, "the revoked key is refused");
+    browser.close().await;
+}
