@@ -11,6 +11,7 @@ mod forms;
 mod home;
 mod members;
 mod session;
+mod settings;
 
 use askama::Template;
 use axum::Router;
@@ -38,6 +39,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(account::routes())
         .merge(members::routes())
         .merge(api_keys::routes())
+        .merge(settings::routes())
         .layer(from_fn_with_state(state.clone(), session::ui_cookies));
     Router::new().route("/assets/{name}", get(assets::serve)).merge(pages)
 }

@@ -28,6 +28,7 @@ mod ui_browser;
 mod ui_browser_members;
 mod ui_members;
 mod ui_pages;
+mod ui_settings;
 mod webhook_endpoints;
 mod workflows;
 mod workspaces;
