@@ -117,7 +117,7 @@ pub(crate) async fn new_workspace(
     let slug = slug.and_then(|slug| validation.check("/slug", Slug::parse(slug)));
     validation.finish()?;
     let name = name.unwrap_or_default();
-    Ok(state.store.create_workspace(owner, origin, &name, slug.as_ref()).await.map_err(slug_conflict)?)
+    state.store.create_workspace(owner, origin, &name, slug.as_ref()).await.map_err(slug_conflict)
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -185,7 +185,7 @@ pub(crate) async fn edit_workspace(
     let slug = slug.and_then(|slug| validation.check("/slug", Slug::parse(slug)));
     validation.finish()?;
     let patch = WorkspacePatch { name: name.as_deref(), slug: slug.as_ref() };
-    Ok(state.store.update_workspace(&auth.scope, &auth.origin, patch).await.map_err(slug_conflict)?)
+    state.store.update_workspace(&auth.scope, &auth.origin, patch).await.map_err(slug_conflict)
 }
 
 /// Delete a workspace. It disappears at once and is purged after the grace period
