@@ -14,6 +14,7 @@ use weft_store::{ApiKey, PageRequest};
 use crate::api::api_keys::issue_key;
 use crate::extract::gate::{KeysRead, KeysWrite};
 use crate::state::AppState;
+use crate::ui::account::NoFields;
 use crate::ui::forms::FormErrors;
 use crate::ui::members::utc_minute;
 use crate::ui::session::{CsrfForm, Flash, Page, Shell};
@@ -169,9 +170,6 @@ pub async fn create_key(
         }
     }
 }
-
-#[derive(Deserialize)]
-pub struct NoFields {}
 
 pub async fn revoke_key(
     State(state): State<AppState>,

@@ -16,6 +16,7 @@ use crate::api::members::{change_role, invite};
 use crate::error::ApiError;
 use crate::extract::gate::{MembersRead, MembersWrite};
 use crate::state::AppState;
+use crate::ui::account::NoFields;
 use crate::ui::forms::FormErrors;
 use crate::ui::session::{CsrfForm, Flash, Page, Shell};
 use crate::ui::{UiError, render_with};
@@ -191,9 +192,6 @@ pub async fn update_role(
         Err(error) => refused(&state, page, InviteDraft::default(), error).await,
     }
 }
-
-#[derive(Deserialize)]
-pub struct NoFields {}
 
 pub async fn remove_member(
     State(state): State<AppState>,

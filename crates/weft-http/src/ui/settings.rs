@@ -14,6 +14,7 @@ use crate::api::workspaces::{edit_workspace, remove_workspace};
 use crate::error::ApiError;
 use crate::extract::gate::{MembershipLeave, WorkspaceDelete, WorkspaceRead, WorkspaceWrite};
 use crate::state::AppState;
+use crate::ui::account::NoFields;
 use crate::ui::forms::FormErrors;
 use crate::ui::members::utc_minute;
 use crate::ui::session::{CsrfForm, Flash, Page, Shell};
@@ -87,9 +88,6 @@ pub async fn update_settings(
         }
     }
 }
-
-#[derive(Deserialize)]
-pub struct NoFields {}
 
 pub async fn delete_workspace(
     State(state): State<AppState>,
