@@ -7,8 +7,11 @@ mod account;
 pub mod assets;
 mod error;
 mod forms;
+mod graph;
 mod home;
+mod run;
 mod session;
+mod workflows;
 
 use askama::Template;
 use axum::Router;
@@ -33,6 +36,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/switch", get(home::switch))
         .route("/workspaces/new", get(home::new_workspace_page).post(home::create_workspace))
         .route("/w/{ws}", get(home::dashboard))
+        .merge(workflows::routes())
+        .merge(run::routes())
         .layer(from_fn_with_state(state.clone(), session::ui_cookies));
     Router::new().route("/assets/{name}", get(assets::serve)).merge(pages)
 }
