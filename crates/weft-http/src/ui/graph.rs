@@ -72,7 +72,7 @@ pub fn render(definition: &WorkflowDef, states: Option<&HashMap<String, StepStat
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r#"<svg class="graph" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" aria-label="Workflow graph">"#
+        r#"<svg class="graph" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="Workflow graph">"#
     );
     for edge in &edges {
         let (fx, fy) = position(edge.from);

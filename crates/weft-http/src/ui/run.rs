@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use futures_util::stream::{self, StreamExt};
 use serde::Deserialize;
 use weft_domain::TenantScope;
-use weft_store::{Run, Step, StepStatus, StoreError};
+use weft_store::{Run, RunStatus, Step, StepStatus, StoreError};
 
 use crate::api::runs::retry;
 use crate::error::ApiError;
@@ -285,11 +285,16 @@ async fn cancel_run(
     page: Page<RunsWrite, Run>,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, UiError> {
-    let flash = match state.store.request_cancel(&page.auth.scope, &page.auth.resource.id).await.map_err(ApiError::from)
-    {
-        Ok(_) => Flash::success("Cancel requested."),
-        Err(ApiError::Conflict(reason)) => Flash::error(reason),
-        Err(other) => return Err(other.into()),
+    // The store returns a finished run as it is; say so rather than claim a cancel.
+    let flash = if page.auth.resource.finished_at.is_some() {
+        Flash::error("This run has already finished.")
+    } else {
+        match state.store.request_cancel(&page.auth.scope, &page.auth.resource.id).await?.status {
+            RunStatus::Running => {
+                Flash::success("Cancel requested: the run stops at once, or after the node in flight.")
+            }
+            _ => Flash::success("Run cancelled."),
+        }
     };
     let to = format!("/w/{}/runs/{}", page.shell.slug(), page.auth.resource.id);
     Ok(([(header::SET_COOKIE, flash.to_cookie(&state))], Redirect::to(&to)).into_response())
