@@ -207,10 +207,10 @@ async fn live(State(state): State<AppState>, page: Page<RunsRead, Run>) -> Resul
             let finished = run.finished_at.is_some();
             let now = fingerprint(&run, &steps);
             let mut events = Vec::new();
-            if shown.as_ref() != Some(&now) {
-                if let Ok(html) = fragment_for(&csrf, &slug, can_write, run, &steps, definition.as_ref()).render() {
-                    events.push(Event::default().event("html").data(html));
-                }
+            if shown.as_ref() != Some(&now)
+                && let Ok(html) = fragment_for(&csrf, &slug, can_write, run, &steps, definition.as_ref()).render()
+            {
+                events.push(Event::default().event("html").data(html));
             }
             if finished {
                 events.push(Event::default().event("done").data("finished"));
