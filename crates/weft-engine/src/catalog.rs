@@ -312,6 +312,22 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn the_reference_lists_params_the_format_documents() {
+        let docs = include_str!("../../../docs/workflow-format.md");
+        for kind in NodeKind::ALL {
+            let section = format!("### {}\n", kind.type_name());
+            let start = docs.find(&section).unwrap_or_else(|| panic!("docs/workflow-format.md has no {section}"));
+            let body = &docs[start + section.len()..];
+            let body = &body[..body.find("\n### ").or_else(|| body.find("\n## ")).unwrap_or(body.len())];
+            assert!(!kind.summary().is_empty());
+            for (param, _) in kind.params_reference() {
+                let documented = body.contains(&format!("`{param}`")) || docs.contains(&format!("| `{param}` |"));
+                assert!(documented, "{}'s param `{param}` is not in its section of the docs", kind.type_name());
+            }
+        }
+    }
+
     fn node(value: Value) -> NodeDef {
         serde_json::from_value(value).unwrap()
     }

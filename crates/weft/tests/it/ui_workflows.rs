@@ -57,6 +57,11 @@ backend_test!(
         assert!(page.body.contains("manual_trigger") && page.body.contains("http_request"), "the node reference");
         let blank = created(&mut ui, &ws, "Blank one", "").await;
         assert!(ui.get(&blank).await.body.contains("No nodes yet."));
+        let hooked = r#"{"nodes": [{"name": "Order in", "type": "webhook_trigger"}]}"#;
+        let hooked = created(&mut ui, &ws, "Hooked", hooked).await;
+        let hooked = ui.get(&hooked).await.body;
+        assert!(hooked.contains("Order in") && hooked.contains("/hooks/") && hooked.contains("/hooks-test/"), "{hooked}");
+        assert!(hooked.contains("data-copy-target=\"hook-1\""), "a copy button");
 
         let all = ui.get(&list).await.body;
         assert!(all.contains("Greeter") && all.contains("Blank one"), "{all}");
@@ -64,6 +69,17 @@ backend_test!(
         assert!(tagged.contains("Greeter") && !tagged.contains("Blank one"), "{tagged}");
         let searched = ui.get(&format!("{list}?q=blank")).await.body;
         assert!(searched.contains("Blank one") && !searched.contains("Greeter"), "{searched}");
+
+        // 28 workflows: a full page of 25, then the rest.
+        for n in 0..25 {
+            app.new_workflow(&ws, &format!("Bulk {n:02}")).await;
+        }
+        let first = ui.get(&list).await.body;
+        let next = first.split("class=\"pager\"").nth(1).and_then(|pager| pager.split("href=\"").nth(1));
+        let next = next.and_then(|rest| rest.split('"').next()).expect("a next-page link").replace("&#38;", "&");
+        let second = ui.get(&next).await;
+        assert_eq!(second.status, 200, "{next}");
+        assert_eq!(second.body.matches("<tr>").count() - 1, 3, "the header row and the last three: {}", second.body);
         let none = ui.get(&format!("{list}?q=nothing+like+it")).await.body;
         assert!(none.contains("No workflow matches"), "{none}");
     }
