@@ -11,8 +11,8 @@ use crate::definition::{DefinitionProblem, NodeDef, OnError};
 use crate::formats::unclosed_expression;
 use crate::params::{
     AggregateParams, CodeParams, ConditionParams, ExecuteWorkflowParams, HttpRequestParams, LimitParams, LoopParams,
-    MergeParams, NoParams, RemoveDuplicatesParams, SetParams, SortParams, StopAndErrorParams, SwitchParams, WaitParams,
-    check_as,
+    MergeParams, N8nPlaceholderParams, NoParams, RemoveDuplicatesParams, SetParams, SortParams, StopAndErrorParams,
+    SwitchParams, WaitParams, check_as,
 };
 use crate::pointer::Pointer;
 use crate::trigger_params::{EventTriggerParams, RespondToWebhookParams, ScheduleTriggerParams, WebhookTriggerParams};
@@ -21,6 +21,11 @@ use crate::trigger_params::{EventTriggerParams, RespondToWebhookParams, Schedule
 pub const LOOP_DONE: usize = 0;
 /// The index of a `loop` node's `loop` output: the current batch, into the loop's body.
 pub const LOOP_BODY: usize = 1;
+/// How many inputs an `n8n_unsupported` placeholder accepts: enough for any n8n node, so that
+/// the imported connections are kept as they were.
+pub const PLACEHOLDER_INPUTS: usize = 10;
+/// The most outputs an `n8n_unsupported` placeholder declares.
+pub const PLACEHOLDER_OUTPUTS: u64 = 64;
 
 /// A built-in node type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -46,10 +51,13 @@ pub enum NodeKind {
     NoOp,
     StopAndError,
     ExecuteWorkflow,
+    /// An imported n8n node whose type Weft does not implement: it keeps the original so that an
+    /// export restores it, and validation refuses it until it is replaced.
+    N8nUnsupported,
 }
 
 impl NodeKind {
-    pub const ALL: [NodeKind; 21] = [
+    pub const ALL: [NodeKind; 22] = [
         NodeKind::ManualTrigger,
         NodeKind::WebhookTrigger,
         NodeKind::ScheduleTrigger,
@@ -71,6 +79,7 @@ impl NodeKind {
         NodeKind::NoOp,
         NodeKind::StopAndError,
         NodeKind::ExecuteWorkflow,
+        NodeKind::N8nUnsupported,
     ];
 
     /// The kind a definition's `type` names, if it is a built-in one.
@@ -102,6 +111,7 @@ impl NodeKind {
             NodeKind::NoOp => "no_op",
             NodeKind::StopAndError => "stop_and_error",
             NodeKind::ExecuteWorkflow => "execute_workflow",
+            NodeKind::N8nUnsupported => "n8n_unsupported",
         }
     }
 
@@ -129,6 +139,7 @@ impl NodeKind {
             NodeKind::NoOp => "Passes its items on unchanged.",
             NodeKind::StopAndError => "Fails the run with a message.",
             NodeKind::ExecuteWorkflow => "Runs another workflow's published version with the items, and waits for it.",
+            NodeKind::N8nUnsupported => "An imported n8n node Weft does not implement; replace it before publishing.",
         }
     }
 
@@ -197,6 +208,12 @@ impl NodeKind {
             NodeKind::RemoveDuplicates => &[("fields", "the fields that make items equal; default: the whole JSON")],
             NodeKind::StopAndError => &[("message", "required: the run's error message")],
             NodeKind::ExecuteWorkflow => &[("workflow_id", "required: wf_… or an expression")],
+            NodeKind::N8nUnsupported => &[
+                ("n8n_type", "the n8n type, e.g. n8n-nodes-base.slack"),
+                ("type_version", "n8n's typeVersion"),
+                ("parameters", "n8n's parameters, untouched"),
+                ("outputs", "how many outputs the original had"),
+            ],
         }
     }
 
@@ -212,19 +229,24 @@ impl NodeKind {
         match self {
             kind if kind.is_trigger() => 0,
             NodeKind::Merge => 2,
+            NodeKind::N8nUnsupported => PLACEHOLDER_INPUTS,
             _ => 1,
         }
     }
 
-    /// The type's own outputs, before any `error` output. Only `switch` depends on its params
-    /// (one output per rule, then `fallback`); rules that are not a list count as none, which
-    /// the params check reports.
+    /// The type's own outputs, before any `error` output. Only `switch` (one output per rule,
+    /// then `fallback`; rules that are not a list count as none, which the params check reports)
+    /// and `n8n_unsupported` (its `outputs` param) depend on their params.
     pub fn outputs(self, params: &Map<String, Value>) -> Vec<String> {
         let fixed = |names: &[&str]| names.iter().map(|name| name.to_string()).collect();
         match self {
             NodeKind::If => fixed(&["true", "false"]),
             NodeKind::Loop => fixed(&["done", "loop"]),
             NodeKind::StopAndError => Vec::new(),
+            NodeKind::N8nUnsupported => {
+                let count = params.get("outputs").and_then(Value::as_u64).unwrap_or(1);
+                (0..count.min(PLACEHOLDER_OUTPUTS)).map(|index| format!("output_{index}")).collect()
+            }
             NodeKind::Switch => {
                 let rules = params.get("rules").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
                 let names = rules.iter().enumerate().map(|(index, rule)| match rule.get("name") {
@@ -266,6 +288,7 @@ impl NodeKind {
             NodeKind::RemoveDuplicates => check_as::<RemoveDuplicatesParams>(params, at, problems),
             NodeKind::StopAndError => check_as::<StopAndErrorParams>(params, at, problems),
             NodeKind::ExecuteWorkflow => check_as::<ExecuteWorkflowParams>(params, at, problems),
+            NodeKind::N8nUnsupported => check_as::<N8nPlaceholderParams>(params, at, problems),
         }
     }
 }
@@ -363,7 +386,7 @@ mod tests {
         assert!(
             NodeKind::ALL
                 .iter()
-                .filter(|kind| !kind.is_trigger() && **kind != NodeKind::Merge)
+                .filter(|kind| !kind.is_trigger() && !matches!(kind, NodeKind::Merge | NodeKind::N8nUnsupported))
                 .all(|kind| kind.input_count() == 1)
         );
     }

@@ -5,6 +5,8 @@
 //! and fixed later. The rules are [`crate::validate`]'s business. Node params stay a JSON object
 //! here because their shape depends on the node's type; the catalogue checks them.
 
+use std::collections::BTreeMap;
+
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -58,6 +60,22 @@ pub struct NodeDef {
     pub disabled: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    /// Named credential slots (an imported n8n node's credential references, by credential
+    /// type), kept so that an export restores them; Weft fills them in later.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub credentials: BTreeMap<String, CredentialSlot>,
+}
+
+/// A credential the node needs, as its source named it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialSlot {
+    /// The credential's name where the workflow came from (`Slack account`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The id n8n gave the credential, so that an export back to n8n finds it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n8n_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,6 +148,24 @@ pub struct Settings {
     /// How many of one run's nodes may execute at the same time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrency: Option<u32>,
+    /// n8n's `settings.executionOrder` of an imported workflow, kept for export. Weft's planner
+    /// does not read it: it runs every ready node, whatever the order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_order: Option<ExecutionOrder>,
+    /// Sample items by node name (n8n's `pinData`), kept as test input: a list of items
+    /// (`{"json": …}`) per node.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pin_data: BTreeMap<String, Vec<Value>>,
+}
+
+/// n8n's two orders of running branches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExecutionOrder {
+    /// n8n's legacy order: each branch to its end, first connections first.
+    V0,
+    /// n8n's order since 1.0: branches in canvas order, top to bottom, then left to right.
+    V1,
 }
 
 impl Settings {

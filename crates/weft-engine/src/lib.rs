@@ -10,6 +10,7 @@ pub mod exec;
 mod formats;
 mod graph;
 pub mod item;
+pub mod n8n;
 pub mod params;
 pub mod plan;
 mod pointer;

@@ -673,3 +673,37 @@ impl ParamRules for ExecuteWorkflowParams {
         }
     }
 }
+
+/// `n8n_unsupported`: an imported n8n node Weft cannot run, kept whole for export. Validation
+/// always refuses it, so a workflow holding one saves as a draft but does not publish.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct N8nPlaceholderParams {
+    /// The n8n type, e.g. `n8n-nodes-base.slack`.
+    pub n8n_type: String,
+    /// n8n's `typeVersion`, a number such as `1` or `2.1`.
+    pub type_version: Value,
+    /// n8n's `parameters`, untouched.
+    #[serde(default)]
+    pub parameters: Map<String, Value>,
+    /// How many main outputs the n8n node has (connections use them by index).
+    #[serde(default)]
+    pub outputs: Option<u64>,
+    /// n8n connections of other kinds than `main` that leave this node (`ai_languageModel`, …),
+    /// in n8n's shape, so that an export restores them.
+    #[serde(default)]
+    pub connections: Map<String, Value>,
+    /// Why the importer kept the node as a placeholder, when the type itself is known to Weft.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl ParamRules for N8nPlaceholderParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        let mut detail = format!("unsupported n8n node type {} (typeVersion {})", self.n8n_type, self.type_version);
+        if let Some(reason) = &self.reason {
+            detail.push_str(&format!(": {reason}"));
+        }
+        problems.push(at.key("n8n_type").problem(detail));
+    }
+}

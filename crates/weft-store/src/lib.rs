@@ -21,6 +21,7 @@ mod migrations;
 mod page;
 mod payload;
 mod retention;
+mod run_stats;
 mod runs;
 mod schedules;
 mod signals;
@@ -42,6 +43,7 @@ pub use members::Member;
 pub use page::{Page, PageRequest};
 pub use payload::{load_payload, store_payload};
 pub use retention::Compaction;
+pub use run_stats::RunTally;
 pub use runs::{
     ClaimRequest, ClaimedRun, NewRun, Renewal, RetryFrom, Run, RunEnd, RunFilter, RunStatus, Step, StepOutcome,
     StepStart, StepStatus, UnknownStatus, WEBHOOK_TRIGGER,

@@ -7,6 +7,8 @@ use crate::app::TestApp;
 
 pub struct UiSession<'a> {
     app: &'a TestApp,
+    /// Keeps connections alive across requests and never follows redirects, so tests see them.
+    client: reqwest::Client,
     cookies: BTreeMap<String, String>,
 }
 
@@ -28,7 +30,12 @@ pub fn csrf_of(html: &str) -> Option<String> {
 impl<'a> UiSession<'a> {
     /// A browser that has not signed in yet.
     pub fn anonymous(app: &'a TestApp) -> Self {
-        UiSession { app, cookies: BTreeMap::new() }
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("HTTP client");
+        UiSession { app, client, cookies: BTreeMap::new() }
     }
 
     /// Signs in through the login form.
@@ -63,13 +70,10 @@ impl<'a> UiSession<'a> {
         PageResponse { status, location, body: response.text().await.expect("page body") }
     }
 
-    fn client() -> reqwest::Client {
-        reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().expect("HTTP client")
-    }
-
     /// GETs a page without following redirects.
     pub async fn get(&mut self, path: &str) -> PageResponse {
-        let response = Self::client()
+        let response = self
+            .client
             .get(self.app.url(path))
             .header(reqwest::header::COOKIE, self.cookie_header())
             .header(reqwest::header::ACCEPT, "text/html")
@@ -86,7 +90,8 @@ impl<'a> UiSession<'a> {
         for (name, value) in fields {
             body.append_pair(name, value);
         }
-        let response = Self::client()
+        let response = self
+            .client
             .post(self.app.url(path))
             .header(reqwest::header::COOKIE, self.cookie_header())
             .header(reqwest::header::ACCEPT, "text/html")

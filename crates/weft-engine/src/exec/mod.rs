@@ -119,7 +119,8 @@ fn execute_activation(
         | NodeKind::WebhookTrigger
         | NodeKind::ScheduleTrigger
         | NodeKind::EventTrigger
-        | NodeKind::Loop => {
+        | NodeKind::Loop
+        | NodeKind::N8nUnsupported => {
             return Err(NodeError::NotExecutable { node: node.name.clone(), kind });
         }
         NodeKind::Code => return Err(unsupported(node, kind, "JavaScript sandbox")),

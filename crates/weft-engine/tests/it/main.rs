@@ -2,5 +2,6 @@
 //! API, and the examples of `docs/workflow-format.md`.
 
 mod doc_examples;
+mod n8n_corpus;
 mod nodes;
 mod planning;

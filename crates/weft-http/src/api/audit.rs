@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use weft_store::{AuditEntry, AuditFilter};
+use weft_domain::TenantScope;
+use weft_store::{AuditEntry, AuditFilter, Page, PageRequest};
 
 use crate::api::page::{ApiQuery, PageOut, PageQuery, request, time_param};
 use crate::api::rfc3339;
@@ -67,18 +68,18 @@ impl From<AuditEntry> for AuditEntryOut {
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-struct AuditQuery {
+pub(crate) struct AuditQuery {
     /// `user:usr_…`, `api_key:key_…`, or a bare actor type such as `system`.
-    actor: Option<String>,
+    pub actor: Option<String>,
     /// An action name, e.g. `api_key.created`.
-    action: Option<String>,
+    pub action: Option<String>,
     /// A target type, e.g. `user`, `api_key`, `invitation`, `workspace`.
-    target_type: Option<String>,
-    target_id: Option<String>,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
     /// RFC 3339; entries at or after this time.
-    since: Option<String>,
+    pub since: Option<String>,
     /// RFC 3339; entries before this time.
-    until: Option<String>,
+    pub until: Option<String>,
 }
 
 /// Read the workspace's audit log, newest first.
@@ -92,6 +93,18 @@ async fn list_audit_log(
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (limit, after) = page.decode()?;
+    let page = audit_log_page(&state, &auth.scope, &query, request(limit, &after)).await?;
+    Ok(axum::Json(PageOut::from_page(page, AuditEntryOut::from)))
+}
+
+/// A page of the audit log narrowed by the query's filters (times in RFC 3339), for the API and
+/// the audit page alike; a bad time is a validation error naming its parameter.
+pub(crate) async fn audit_log_page(
+    state: &AppState,
+    scope: &TenantScope,
+    query: &AuditQuery,
+    page: PageRequest<'_>,
+) -> Result<Page<AuditEntry>, ApiError> {
     let mut validation = Validation::default();
     let since_ms = time_param(&mut validation, "?since", query.since.as_deref());
     let until_ms = time_param(&mut validation, "?until", query.until.as_deref());
@@ -104,6 +117,5 @@ async fn list_audit_log(
         since_ms,
         until_ms,
     };
-    let page = state.store.audit_log(&auth.scope, &filter, request(limit, &after)).await?;
-    Ok(axum::Json(PageOut::from_page(page, AuditEntryOut::from)))
+    Ok(state.store.audit_log(scope, &filter, page).await?)
 }

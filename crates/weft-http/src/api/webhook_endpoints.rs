@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use weft_domain::{EventType, TenantScope};
-use weft_store::{NewWebhookEndpoint, WebhookAttempt, WebhookEndpoint, WebhookEndpointPatch};
+use weft_store::{NewWebhookEndpoint, Origin, WebhookAttempt, WebhookEndpoint, WebhookEndpointPatch};
 use weft_worker::outbound::{OutboundError, vet_url};
 
 use crate::api::events::EventOut;
@@ -216,6 +216,39 @@ fn check_rate_limit(validation: &mut Validation, limit: Option<u32>) {
     }
 }
 
+/// A new endpoint as a client asked for it, unchecked.
+pub(crate) struct NewEndpointSpec<'a> {
+    pub url: &'a str,
+    pub description: &'a str,
+    pub event_types: &'a [String],
+    pub rate_limit: Option<u32>,
+}
+
+/// Checks and creates an endpoint, for the API and the pages alike; returns it with its
+/// signing secret, which is never shown again.
+pub(crate) async fn new_webhook_endpoint(
+    state: &AppState,
+    scope: &TenantScope,
+    origin: &Origin,
+    spec: NewEndpointSpec<'_>,
+) -> Result<(WebhookEndpoint, String), ApiError> {
+    let mut validation = Validation::default();
+    let url = spec.url.trim();
+    check_url(state, &mut validation, url).await?;
+    check_description(&mut validation, spec.description);
+    let event_types = check_event_types(&mut validation, spec.event_types);
+    check_rate_limit(&mut validation, spec.rate_limit);
+    validation.finish()?;
+    let new = NewWebhookEndpoint {
+        url,
+        description: spec.description.trim(),
+        event_types: &event_types,
+        rate_limit: spec.rate_limit,
+    };
+    let (endpoint, secret) = state.store.create_webhook_endpoint(scope, origin, new).await?;
+    Ok((endpoint, secret.expose()))
+}
+
 /// Create a webhook endpoint; the answer holds its signing secret, shown this once.
 #[utoipa::path(post, path = "/workspaces/{ws}/webhook-endpoints", tag = "webhooks", params(WsPath),
     request_body = WebhookEndpointIn,
@@ -226,21 +259,14 @@ async fn create_webhook_endpoint(
     auth: Authorized<WebhooksWrite>,
     ApiJson(input): ApiJson<WebhookEndpointIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let mut validation = Validation::default();
-    let url = input.url.trim();
-    check_url(&state, &mut validation, url).await?;
-    check_description(&mut validation, &input.description);
-    let event_types = check_event_types(&mut validation, &input.event_types);
-    check_rate_limit(&mut validation, input.rate_limit);
-    validation.finish()?;
-    let new = NewWebhookEndpoint {
-        url,
-        description: input.description.trim(),
-        event_types: &event_types,
+    let spec = NewEndpointSpec {
+        url: &input.url,
+        description: &input.description,
+        event_types: &input.event_types,
         rate_limit: input.rate_limit,
     };
-    let (endpoint, secret) = state.store.create_webhook_endpoint(&auth.scope, &auth.origin, new).await?;
-    let created = WebhookEndpointSecretOut { endpoint: endpoint.into(), secret: secret.expose() };
+    let (endpoint, secret) = new_webhook_endpoint(&state, &auth.scope, &auth.origin, spec).await?;
+    let created = WebhookEndpointSecretOut { endpoint: endpoint.into(), secret };
     Ok((StatusCode::CREATED, axum::Json(created)))
 }
 

@@ -1,4 +1,4 @@
-//! The way in: the front door, the workspace switcher, creating a workspace, and the dashboard.
+//! The way in: the front door, the workspace switcher and creating a workspace.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -9,10 +9,9 @@ use weft_store::PageRequest;
 
 use crate::api::workspaces::new_workspace;
 use crate::extract::ClientInfo;
-use crate::extract::gate::WorkspaceRead;
 use crate::state::AppState;
 use crate::ui::forms::FormErrors;
-use crate::ui::session::{CsrfForm, Flash, Page, Shell, SignedIn};
+use crate::ui::session::{CsrfForm, Flash, Shell, SignedIn};
 use crate::ui::{UiError, render, render_with};
 
 /// The front door: the first workspace's dashboard, or the form to create one.
@@ -84,15 +83,4 @@ pub async fn create_workspace(
             render_with(status, &page)
         }
     }
-}
-
-#[derive(Template)]
-#[template(path = "dashboard.html")]
-struct DashboardPage {
-    shell: Shell,
-    section: &'static str,
-}
-
-pub async fn dashboard(page: Page<WorkspaceRead>) -> Result<Response, UiError> {
-    render(&DashboardPage { shell: page.shell, section: "dashboard" })
 }

@@ -5,12 +5,16 @@
 
 mod account;
 pub mod assets;
+mod audit;
+mod dashboard;
 mod error;
 mod forms;
 mod graph;
 mod home;
 mod run;
+mod runs;
 mod session;
+mod webhooks;
 mod workflows;
 
 use askama::Template;
@@ -35,7 +39,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/logout", post(account::logout))
         .route("/switch", get(home::switch))
         .route("/workspaces/new", get(home::new_workspace_page).post(home::create_workspace))
-        .route("/w/{ws}", get(home::dashboard))
+        .merge(runs::routes())
+        .merge(dashboard::routes())
+        .merge(webhooks::routes())
+        .merge(audit::routes())
         .merge(workflows::routes())
         .merge(run::routes())
         .layer(from_fn_with_state(state.clone(), session::ui_cookies));

@@ -21,8 +21,8 @@ use crate::api::runs::retry;
 use crate::error::ApiError;
 use crate::extract::gate::{RunsRead, RunsWrite};
 use crate::state::AppState;
+use crate::ui::runs::{duration_text, utc_minute};
 use crate::ui::session::{CsrfForm, Flash, Page, Shell};
-use crate::ui::workflows::when;
 use crate::ui::{UiError, graph, render};
 
 /// How often the live region looks for changes.
@@ -36,15 +36,6 @@ pub fn routes() -> Router<AppState> {
         .route("/w/{ws}/runs/{run}/live", get(live))
         .route("/w/{ws}/runs/{run}/retry", post(retry_run))
         .route("/w/{ws}/runs/{run}/cancel", post(cancel_run))
-}
-
-/// `1.2 s`, `340 ms`, `3 min 4 s`.
-fn duration_text(ms: i64) -> String {
-    match ms {
-        ms if ms < 1_000 => format!("{ms} ms"),
-        ms if ms < 60_000 => format!("{:.1} s", ms as f64 / 1000.0),
-        ms => format!("{} min {} s", ms / 60_000, (ms % 60_000) / 1000),
-    }
 }
 
 fn pretty_json(value: &serde_json::Value) -> String {
@@ -94,7 +85,7 @@ impl From<&Step> for StepView {
             node: step.node.clone(),
             status: step.status.as_str(),
             attempt: step.attempt,
-            started: when(step.started_at),
+            started: utc_minute(step.started_at),
             duration: step.finished_at.map(|end| duration_text(end - step.started_at)),
             input: step.input.as_ref().map(pretty_json),
             output: step.output.as_ref().map(pretty_json),
@@ -175,7 +166,7 @@ async fn run_page(State(state): State<AppState>, page: Page<RunsRead, Run>) -> R
     let page = RunPage {
         shell: page.shell,
         section: "runs",
-        created: when(run.created_at),
+        created: utc_minute(run.created_at),
         input: pretty_json(&run.input),
         live: run.finished_at.is_none(),
         workflow_name,
@@ -243,8 +234,8 @@ fn fragment_for(
         can_write,
         status: run.status.as_str(),
         finished: run.finished_at.is_some(),
-        started: run.started_at.map(when),
-        finished_at: run.finished_at.map(when),
+        started: run.started_at.map(utc_minute),
+        finished_at: run.finished_at.map(utc_minute),
         duration: run.started_at.zip(run.finished_at).map(|(start, end)| duration_text(end - start)),
         error: run.error.as_ref().map(ErrorView::of),
         output: run.output.as_ref().map(pretty_json),
@@ -298,16 +289,4 @@ async fn cancel_run(
     };
     let to = format!("/w/{}/runs/{}", page.shell.slug(), page.auth.resource.id);
     Ok(([(header::SET_COOKIE, flash.to_cookie(&state))], Redirect::to(&to)).into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(duration_text(340), "340 ms");
-        assert_eq!(duration_text(1_250), "1.2 s");
-        assert_eq!(duration_text(184_000), "3 min 4 s");
-    }
 }

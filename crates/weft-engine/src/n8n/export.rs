@@ -1,0 +1,481 @@
+//! Weft definitions → n8n exports. Each Weft type is written as the n8n type and typeVersion
+//! whose parameters express it (the current versions: set 3.4, if 2.2, httpRequest 4.2, …), so
+//! that importing the export gives back the same definition.
+
+use serde_json::{Map, Value, json};
+
+use super::STICKY_NOTE;
+use super::expr::{condition_to_n8n, js_of, single_expression, string_to_n8n, to_n8n};
+use crate::catalog::NodeKind;
+use crate::definition::{DefinitionProblem, ExecutionOrder, NodeDef, OnError, parse};
+
+/// Converts a Weft definition (optionally with the workflow's `name`, `description` and
+/// `tags` beside it, as the API's export body has them) into an n8n export. Fails only when the
+/// definition does not parse.
+pub fn export_workflow(weft: &Value) -> Result<Value, Vec<DefinitionProblem>> {
+    let mut definition = weft.clone();
+    let mut about = Map::new();
+    if let Value::Object(members) = &mut definition {
+        for key in ["name", "description", "tags"] {
+            if let Some(value) = members.remove(key) {
+                about.insert(key.to_string(), value);
+            }
+        }
+    }
+    let definition = parse(&definition)?;
+    let mut nodes = Vec::new();
+    let mut timezone = None;
+    for (index, node) in definition.nodes.iter().enumerate() {
+        if node.node_type == NodeKind::ScheduleTrigger.type_name()
+            && let Some(Value::String(zone)) = node.params.get("timezone")
+        {
+            timezone.get_or_insert_with(|| zone.clone());
+        }
+        nodes.push(export_node(node, index));
+    }
+    if let Some(Value::String(description)) = about.get("description")
+        && !description.trim().is_empty()
+    {
+        let mut name = "Sticky Note".to_string();
+        while definition.nodes.iter().any(|node| node.name == name) {
+            name.push('_');
+        }
+        nodes.push(json!({
+            "id": node_id(&name), "name": name, "type": STICKY_NOTE, "typeVersion": 1,
+            "position": [-480, -240], "parameters": {"content": description, "width": 400, "height": 320}
+        }));
+    }
+
+    let mut connections = Map::new();
+    for connection in &definition.connections {
+        let entry = connections.entry(connection.from.clone()).or_insert_with(|| json!({"main": []}));
+        let Some(Value::Array(main)) = entry.get_mut("main") else { continue };
+        while main.len() <= connection.output {
+            main.push(json!([]));
+        }
+        if let Value::Array(targets) = &mut main[connection.output] {
+            targets.push(json!({"node": connection.to, "type": "main", "index": connection.input}));
+        }
+    }
+    for node in &definition.nodes {
+        if let Some(Value::Object(stash)) = node.params.get("connections")
+            && node.node_type == NodeKind::N8nUnsupported.type_name()
+        {
+            let entry = connections.entry(node.name.clone()).or_insert_with(|| json!({}));
+            for (kind, outputs) in stash {
+                entry[kind] = outputs.clone();
+            }
+        }
+    }
+
+    let mut settings = Map::new();
+    match definition.settings.execution_order {
+        Some(ExecutionOrder::V0) => settings.insert("executionOrder".into(), json!("v0")),
+        Some(ExecutionOrder::V1) => settings.insert("executionOrder".into(), json!("v1")),
+        None => None,
+    };
+    if let Some(timeout) = definition.settings.timeout_ms {
+        settings.insert("executionTimeout".into(), json!(timeout.div_ceil(1000)));
+    }
+    if let Some(zone) = timezone {
+        settings.insert("timezone".into(), json!(zone));
+    }
+    let mut export = json!({
+        "name": about.get("name").cloned().unwrap_or(json!("Weft workflow")),
+        "nodes": nodes,
+        "connections": connections,
+        "settings": settings,
+        "pinData": definition.settings.pin_data,
+        "active": false
+    });
+    if let Some(Value::Array(tags)) = about.get("tags") {
+        export["tags"] = tags.iter().filter_map(Value::as_str).map(|tag| json!({"name": tag})).collect();
+    }
+    Ok(export)
+}
+
+/// A stable uuid-shaped id for a node, from its name: n8n wants one, and the same definition
+/// should export the same way every time.
+fn node_id(name: &str) -> String {
+    let hash =
+        |seed: u64| name.bytes().fold(seed, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3));
+    let hex = format!("{:016x}{:016x}", hash(0xcbf2_9ce4_8422_2325), hash(0x8422_2325_cbf2_9ce4));
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
+fn number(value: f64) -> Value {
+    if value.fract() == 0.0 && value.abs() < 9e15 { json!(value as i64) } else { json!(value) }
+}
+
+fn export_node(node: &NodeDef, index: usize) -> Value {
+    let (n8n_type, version, parameters) = export_params(node);
+    let position = match node.position {
+        Some([x, y]) => json!([number(x), number(y)]),
+        None => json!([index as i64 * 220, 0]),
+    };
+    let mut out = json!({
+        "id": node_id(&node.name),
+        "name": node.name,
+        "type": n8n_type,
+        "typeVersion": version,
+        "position": position,
+        "parameters": parameters
+    });
+    if node.node_type == NodeKind::WebhookTrigger.type_name() {
+        out["webhookId"] = json!(node_id(&node.name));
+    }
+    if node.disabled {
+        out["disabled"] = json!(true);
+    }
+    if let Some(notes) = &node.notes {
+        out["notes"] = json!(notes);
+    }
+    if !node.credentials.is_empty() {
+        let credentials: Map<String, Value> = node
+            .credentials
+            .iter()
+            .map(|(slot, credential)| {
+                let mut reference = Map::new();
+                if let Some(id) = &credential.n8n_id {
+                    reference.insert("id".into(), json!(id));
+                }
+                if let Some(name) = &credential.name {
+                    reference.insert("name".into(), json!(name));
+                }
+                (slot.clone(), Value::Object(reference))
+            })
+            .collect();
+        out["credentials"] = Value::Object(credentials);
+    }
+    match node.on_error {
+        OnError::Stop => {}
+        OnError::Continue => out["onError"] = json!("continueRegularOutput"),
+        OnError::ErrorOutput => out["onError"] = json!("continueErrorOutput"),
+    }
+    if let Some(retry) = &node.retry {
+        out["retryOnFail"] = json!(true);
+        out["maxTries"] = json!(retry.max_attempts);
+        out["waitBetweenTries"] = json!(retry.backoff.initial_ms);
+    }
+    out
+}
+
+fn param<'a>(node: &'a NodeDef, key: &str) -> Option<&'a Value> {
+    node.params.get(key)
+}
+
+fn conditions_to_n8n(node: &str, conditions: Option<&Value>, combine: Option<&Value>) -> Value {
+    let list: Vec<Value> = conditions
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(index, condition)| condition_to_n8n(condition, node_id(&format!("{node}/{index}"))))
+        .collect();
+    let combinator = if combine == Some(&json!("any")) { "or" } else { "and" };
+    json!({
+        "options": {"caseSensitive": true, "leftValue": "", "typeValidation": "strict", "version": 2},
+        "conditions": list,
+        "combinator": combinator
+    })
+}
+
+/// `{parameters: [{name, value}]}` from a Weft object; list values repeat the name.
+fn keypairs(values: Option<&Value>) -> Value {
+    let mut pairs = Vec::new();
+    for (name, value) in values.and_then(Value::as_object).into_iter().flatten() {
+        match value {
+            Value::Array(values) => pairs.extend(values.iter().map(|v| json!({"name": name, "value": to_n8n(v)}))),
+            value => pairs.push(json!({"name": name, "value": to_n8n(value)})),
+        }
+    }
+    json!({"parameters": pairs})
+}
+
+fn export_params(node: &NodeDef) -> (String, Value, Value) {
+    let base =
+        |short: &str, version: Value, parameters: Value| (format!("n8n-nodes-base.{short}"), version, parameters);
+    let Some(kind) = NodeKind::from_type_name(&node.node_type) else {
+        return (format!("weft.{}", node.node_type), json!(1), Value::Object(node.params.clone()));
+    };
+    match kind {
+        NodeKind::ManualTrigger => base("manualTrigger", json!(1), json!({})),
+        NodeKind::NoOp => base("noOp", json!(1), json!({})),
+        NodeKind::ScheduleTrigger => {
+            let rule = match (param(node, "cron"), param(node, "interval_secs")) {
+                (Some(cron), _) => json!({"field": "cronExpression", "expression": cron}),
+                (_, Some(seconds)) => json!({"field": "seconds", "secondsInterval": seconds}),
+                _ => json!({}),
+            };
+            base("scheduleTrigger", json!(1.2), json!({"rule": {"interval": [rule]}}))
+        }
+        NodeKind::WebhookTrigger => {
+            let methods = param(node, "methods").cloned().unwrap_or(json!(["POST"]));
+            let mut parameters = json!({"path": node_id(&node.name), "options": {}});
+            match methods.as_array().map(Vec::as_slice) {
+                Some([single]) => parameters["httpMethod"] = single.clone(),
+                _ => {
+                    parameters["multipleMethods"] = json!(true);
+                    parameters["httpMethod"] = methods.clone();
+                }
+            }
+            let mode = match param(node, "response_mode").and_then(Value::as_str) {
+                Some("last_node") => "lastNode",
+                Some("respond_node") => "responseNode",
+                _ => "onReceived",
+            };
+            parameters["responseMode"] = json!(mode);
+            let data = match param(node, "response_data").and_then(Value::as_str) {
+                Some("all_entries") => "allEntries",
+                Some("no_data") => "noData",
+                _ => "firstEntryJson",
+            };
+            parameters["responseData"] = json!(data);
+            let auth = match param(node, "auth").and_then(|auth| auth.get("type")).and_then(Value::as_str) {
+                Some("basic") => "basicAuth",
+                Some("header") => "headerAuth",
+                _ => "none",
+            };
+            parameters["authentication"] = json!(auth);
+            base("webhook", json!(2), parameters)
+        }
+        NodeKind::RespondToWebhook => {
+            let mut options = Map::new();
+            options.insert("responseCode".into(), to_n8n(param(node, "status").unwrap_or(&json!(200))));
+            if let Some(Value::Object(headers)) = param(node, "headers") {
+                let entries: Vec<Value> =
+                    headers.iter().map(|(name, value)| json!({"name": name, "value": to_n8n(value)})).collect();
+                options.insert("responseHeaders".into(), json!({"entries": entries}));
+            }
+            let mut parameters = json!({});
+            let respond_with = match (param(node, "respond_with").and_then(Value::as_str), param(node, "body")) {
+                (Some("all_items"), _) => "allIncomingItems",
+                (Some("no_data"), _) => "noData",
+                (Some("body"), Some(Value::String(text))) => {
+                    parameters["responseBody"] = json!(string_to_n8n(text));
+                    "text"
+                }
+                (Some("body"), Some(body)) => {
+                    parameters["responseBody"] = json!(body.to_string());
+                    "json"
+                }
+                _ => "firstIncomingItem",
+            };
+            parameters["respondWith"] = json!(respond_with);
+            parameters["options"] = Value::Object(options);
+            base("respondToWebhook", json!(1.1), parameters)
+        }
+        NodeKind::Set => {
+            let assignments: Vec<Value> = param(node, "assignments")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .map(|(index, assignment)| {
+                    let value = assignment.get("value").cloned().unwrap_or(Value::Null);
+                    let kind = match value {
+                        Value::Number(_) => "number",
+                        Value::Bool(_) => "boolean",
+                        Value::Array(_) => "array",
+                        Value::Object(_) => "object",
+                        _ => "string",
+                    };
+                    json!({
+                        "id": node_id(&format!("{}/{index}", node.name)),
+                        "name": assignment.get("name").cloned().unwrap_or(json!("")),
+                        "value": to_n8n(&value),
+                        "type": kind
+                    })
+                })
+                .collect();
+            let keep_only = param(node, "keep_only") == Some(&json!(true));
+            base(
+                "set",
+                json!(3.4),
+                json!({"mode": "manual", "assignments": {"assignments": assignments}, "includeOtherFields": !keep_only, "options": {}}),
+            )
+        }
+        NodeKind::If | NodeKind::Filter => {
+            let short = if kind == NodeKind::If { "if" } else { "filter" };
+            let conditions = conditions_to_n8n(&node.name, param(node, "conditions"), param(node, "combine"));
+            base(short, json!(2.2), json!({"conditions": conditions, "options": {}}))
+        }
+        NodeKind::Switch => {
+            let rules: Vec<Value> = param(node, "rules")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .map(|(index, rule)| {
+                    let name = format!("{}/rule{index}", node.name);
+                    let mut out =
+                        json!({"conditions": conditions_to_n8n(&name, rule.get("conditions"), rule.get("combine"))});
+                    if let Some(Value::String(key)) = rule.get("name") {
+                        out["renameOutput"] = json!(true);
+                        out["outputKey"] = json!(key);
+                    }
+                    out
+                })
+                .collect();
+            let mut options = json!({"fallbackOutput": "extra"});
+            if let Some(all) = param(node, "all_matches") {
+                options["allMatchingOutputs"] = to_n8n(all);
+            }
+            base("switch", json!(3.2), json!({"rules": {"values": rules}, "options": options}))
+        }
+        NodeKind::Merge => {
+            let parameters = match param(node, "mode").and_then(Value::as_str) {
+                Some("by_position") => json!({"mode": "combine", "combineBy": "combineByPosition", "options": {}}),
+                Some("by_key") => json!({"mode": "combine", "fieldsToMatchString": param(node, "key"), "options": {}}),
+                _ => json!({}),
+            };
+            base("merge", json!(3), parameters)
+        }
+        NodeKind::Code => {
+            let mode = if param(node, "mode") == Some(&json!("each_item")) {
+                "runOnceForEachItem"
+            } else {
+                "runOnceForAllItems"
+            };
+            base("code", json!(2), json!({"mode": mode, "jsCode": param(node, "code")}))
+        }
+        NodeKind::HttpRequest => export_http(node),
+        NodeKind::Wait => {
+            let parameters = match (param(node, "duration_ms"), param(node, "until")) {
+                (_, Some(until)) => json!({"resume": "specificTime", "dateTime": to_n8n(until)}),
+                (Some(Value::Number(ms)), _) => {
+                    json!({"resume": "timeInterval", "amount": number(ms.as_f64().unwrap_or(1.0) / 1000.0), "unit": "seconds"})
+                }
+                (Some(Value::String(text)), _) => {
+                    let amount = single_expression(text)
+                        .and_then(|body| body.strip_prefix("Math.round((")?.strip_suffix(") * 1000)"))
+                        .map_or_else(
+                            || format!("={{{{ {} / 1000 }}}}", js_of(&json!(text))),
+                            |inner| format!("={{{{ {inner} }}}}"),
+                        );
+                    json!({"resume": "timeInterval", "amount": amount, "unit": "seconds"})
+                }
+                _ => json!({}),
+            };
+            base("wait", json!(1.1), parameters)
+        }
+        NodeKind::Loop => {
+            let batch = param(node, "batch_size").cloned().unwrap_or(json!(1));
+            base("splitInBatches", json!(3), json!({"batchSize": batch, "options": {}}))
+        }
+        NodeKind::Aggregate => {
+            let parameters = match param(node, "field") {
+                Some(field) => {
+                    json!({"fieldsToAggregate": {"fieldToAggregate": [{"fieldToAggregate": field}]}, "options": {}})
+                }
+                None => json!({"aggregate": "aggregateAllItemData", "destinationFieldName": "items", "options": {}}),
+            };
+            base("aggregate", json!(1), parameters)
+        }
+        NodeKind::Sort => {
+            let fields: Vec<Value> = param(node, "fields")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|field| {
+                    let order = if field.get("order") == Some(&json!("desc")) { "descending" } else { "ascending" };
+                    json!({"fieldName": field.get("field"), "order": order})
+                })
+                .collect();
+            base("sort", json!(1), json!({"sortFieldsUi": {"sortField": fields}, "options": {}}))
+        }
+        NodeKind::Limit => {
+            let keep = if param(node, "keep") == Some(&json!("last")) { "lastItems" } else { "firstItems" };
+            base(
+                "limit",
+                json!(1),
+                json!({"maxItems": to_n8n(param(node, "max_items").unwrap_or(&json!(1))), "keep": keep}),
+            )
+        }
+        NodeKind::RemoveDuplicates => {
+            let parameters = match param(node, "fields").and_then(Value::as_array) {
+                Some(fields) => {
+                    let list: Vec<&str> = fields.iter().filter_map(Value::as_str).collect();
+                    json!({"compare": "selectedFields", "fieldsToCompare": list.join(","), "options": {}})
+                }
+                None => json!({"options": {}}),
+            };
+            base("removeDuplicates", json!(2), parameters)
+        }
+        NodeKind::StopAndError => base(
+            "stopAndError",
+            json!(1),
+            json!({"errorMessage": to_n8n(param(node, "message").unwrap_or(&json!("")))}),
+        ),
+        NodeKind::ExecuteWorkflow => {
+            let id = to_n8n(param(node, "workflow_id").unwrap_or(&json!("")));
+            base(
+                "executeWorkflow",
+                json!(1.1),
+                json!({"source": "database", "workflowId": {"__rl": true, "mode": "id", "value": id}, "options": {}}),
+            )
+        }
+        NodeKind::N8nUnsupported => (
+            param(node, "n8n_type").and_then(Value::as_str).unwrap_or_default().to_string(),
+            param(node, "type_version").cloned().unwrap_or(json!(1)),
+            param(node, "parameters").cloned().unwrap_or(json!({})),
+        ),
+        NodeKind::EventTrigger => ("weft.event_trigger".to_string(), json!(1), Value::Object(node.params.clone())),
+    }
+}
+
+fn export_http(node: &NodeDef) -> (String, Value, Value) {
+    let mut parameters = json!({
+        "method": to_n8n(param(node, "method").unwrap_or(&json!("GET"))),
+        "url": to_n8n(param(node, "url").unwrap_or(&json!("")))
+    });
+    if let Some(query) = param(node, "query") {
+        parameters["sendQuery"] = json!(true);
+        parameters["queryParameters"] = keypairs(Some(query));
+    }
+    if let Some(headers) = param(node, "headers") {
+        parameters["sendHeaders"] = json!(true);
+        parameters["headerParameters"] = keypairs(Some(headers));
+    }
+    if let Some(body) = param(node, "body") {
+        parameters["sendBody"] = json!(true);
+        if let Some(json) = body.get("json") {
+            match json {
+                Value::Object(_) => parameters["bodyParameters"] = keypairs(Some(json)),
+                Value::String(text) if text.contains("{{") => {
+                    parameters["specifyBody"] = json!("json");
+                    parameters["jsonBody"] = json!(string_to_n8n(text));
+                }
+                other => {
+                    parameters["specifyBody"] = json!("json");
+                    parameters["jsonBody"] = json!(other.to_string());
+                }
+            }
+        } else if let Some(form) = body.get("form") {
+            parameters["contentType"] = json!("form-urlencoded");
+            parameters["bodyParameters"] = keypairs(Some(form));
+        } else if let Some(raw) = body.get("raw") {
+            parameters["contentType"] = json!("raw");
+            parameters["body"] = to_n8n(raw);
+            if let Some(kind) = body.get("content_type") {
+                parameters["rawContentType"] = to_n8n(kind);
+            }
+        }
+    }
+    let mut response = Map::new();
+    if param(node, "response") == Some(&json!("text")) {
+        response.insert("responseFormat".into(), json!("text"));
+    }
+    if param(node, "fail_on_non_2xx") == Some(&json!(false)) {
+        response.insert("neverError".into(), json!(true));
+    }
+    let mut options = Map::new();
+    if !response.is_empty() {
+        options.insert("response".into(), json!({"response": response}));
+    }
+    if let Some(timeout) = node.timeout_ms {
+        options.insert("timeout".into(), json!(timeout));
+    }
+    parameters["options"] = Value::Object(options);
+    ("n8n-nodes-base.httpRequest".to_string(), json!(4.2), parameters)
+}

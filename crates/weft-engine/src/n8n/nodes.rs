@@ -1,0 +1,998 @@
+//! n8n node types → Weft node types, one function per n8n type. Each reads n8n's parameters
+//! (which an export leaves out when they hold their default, so every default is spelled out
+//! here, by typeVersion) and either builds Weft params or says why the node stays a placeholder.
+
+use serde_json::{Map, Value, json};
+
+use super::expr::{compare, condition, literal_with_braces, single_expression, string_to_weft, to_weft};
+
+/// What an import of one node needs besides its parameters.
+pub(super) struct Ctx<'a> {
+    pub node: &'a str,
+    pub version: f64,
+    pub params: &'a Map<String, Value>,
+    pub timezone: Option<&'a str>,
+    pub warnings: &'a mut Vec<String>,
+}
+
+/// A node Weft can run: its type and params, and how n8n's main output indices map onto it.
+pub(super) struct Mapped {
+    pub node_type: &'static str,
+    pub params: Map<String, Value>,
+    /// For each n8n main output, the Weft outputs it becomes; `None` when they are the same.
+    pub outputs: Option<Vec<Vec<usize>>>,
+    /// How many main outputs the n8n node has (its error output comes after them).
+    pub n8n_outputs: usize,
+    pub timeout_ms: Option<u64>,
+}
+
+impl Mapped {
+    fn new(node_type: &'static str, params: Value) -> Self {
+        let params = match params {
+            Value::Object(members) => members,
+            _ => Map::new(),
+        };
+        Mapped { node_type, params, outputs: None, n8n_outputs: 1, timeout_ms: None }
+    }
+}
+
+/// Why a known n8n type stays a placeholder (`None` for a type Weft has no kind for).
+pub(super) type Refusal = Option<String>;
+
+fn refuse<T>(reason: impl Into<String>) -> Result<T, Refusal> {
+    Err(Some(reason.into()))
+}
+
+impl Ctx<'_> {
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.params.get(key)
+    }
+
+    fn text(&self, key: &str, default: &str) -> String {
+        match self.get(key) {
+            Some(Value::String(text)) => text.clone(),
+            _ => default.to_string(),
+        }
+    }
+
+    fn flag(&self, key: &str, default: bool) -> bool {
+        self.get(key).and_then(Value::as_bool).unwrap_or(default)
+    }
+
+    fn warn(&mut self, message: impl AsRef<str>) {
+        self.warnings.push(format!("node `{}`: {}", self.node, message.as_ref()));
+    }
+
+    fn dropped(&mut self, option: &str) {
+        self.warn(format!("option `{option}` has no Weft equivalent and was dropped"));
+    }
+
+    /// Warns about each member of `options` other than `handled`.
+    fn drop_options(&mut self, handled: &[&str]) {
+        let keys: Vec<String> = match self.get("options") {
+            Some(Value::Object(options)) => {
+                options.keys().filter(|key| !handled.contains(&key.as_str())).cloned().collect()
+            }
+            _ => Vec::new(),
+        };
+        for key in keys {
+            self.dropped(&format!("options.{key}"));
+        }
+    }
+
+    fn option(&self, key: &str) -> Option<&Value> {
+        self.get("options").and_then(|options| options.get(key))
+    }
+
+    /// A converted string value, warning about literal braces that Weft would evaluate.
+    fn value(&mut self, value: &Value) -> Value {
+        if let Value::String(text) = value
+            && literal_with_braces(text)
+        {
+            self.warn(format!("the literal text `{text}` holds `{{{{`, which Weft evaluates as an expression"));
+        }
+        to_weft(value)
+    }
+}
+
+/// The list under `outer.inner` (n8n's fixed collections: `{"parameters": [{…}]}`).
+fn collection<'a>(params: &'a Map<String, Value>, outer: &str, inner: &str) -> &'a [Value] {
+    params
+        .get(outer)
+        .and_then(|value| value.get(inner))
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+}
+
+fn number(value: Option<&Value>, default: f64) -> f64 {
+    value.and_then(Value::as_f64).unwrap_or(default)
+}
+
+/// Imports one node of an n8n type that has a Weft kind.
+pub(super) fn import(n8n_type: &str, ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    let short = n8n_type.strip_prefix("n8n-nodes-base.").ok_or(None)?;
+    match short {
+        "manualTrigger" => Ok(Mapped::new("manual_trigger", json!({}))),
+        "executeWorkflowTrigger" | "errorTrigger" => {
+            if short == "executeWorkflowTrigger"
+                && ctx.params.keys().any(|key| key != "inputSource" || ctx.text(key, "") != "passthrough")
+            {
+                ctx.warn(
+                    "the declared sub-workflow inputs were dropped: a Weft sub-workflow run gets its caller's items",
+                );
+            }
+            Ok(Mapped::new("manual_trigger", json!({})))
+        }
+        "noOp" => Ok(Mapped::new("no_op", json!({}))),
+        "scheduleTrigger" => schedule(ctx),
+        "cron" => cron(ctx),
+        "interval" => interval(ctx),
+        "webhook" => webhook(ctx),
+        "respondToWebhook" => respond(ctx),
+        "set" => set(ctx),
+        "if" => conditions_node("if", ctx),
+        "filter" => conditions_node("filter", ctx),
+        "switch" => switch(ctx),
+        "merge" => merge(ctx),
+        "code" => code(ctx),
+        "function" => Ok(Mapped::new("code", json!({"mode": "all_items", "code": ctx.text("functionCode", "")}))),
+        "functionItem" => {
+            let body = ctx.text("functionCode", "");
+            let code = format!("return {{ json: ((item) => {{\n{body}\n}})($json) }};");
+            Ok(Mapped::new("code", json!({"mode": "each_item", "code": code})))
+        }
+        "httpRequest" => http(ctx),
+        "wait" => wait(ctx),
+        "splitInBatches" => split_in_batches(ctx),
+        "aggregate" => aggregate(ctx),
+        "sort" => sort(ctx),
+        "limit" => {
+            let keep = if ctx.text("keep", "firstItems") == "lastItems" { "last" } else { "first" };
+            let max = ctx.get("maxItems").cloned().unwrap_or(json!(1));
+            let max = ctx.value(&max);
+            Ok(Mapped::new("limit", json!({"max_items": max, "keep": keep})))
+        }
+        "removeDuplicates" => remove_duplicates(ctx),
+        "stopAndError" => {
+            if ctx.text("errorType", "errorMessage") != "errorMessage" {
+                return refuse("an error object cannot be thrown yet, only a message");
+            }
+            let message = ctx.get("errorMessage").cloned().unwrap_or(json!(""));
+            let message = ctx.value(&message);
+            Ok(Mapped::new("stop_and_error", json!({"message": message})))
+        }
+        "executeWorkflow" => execute_workflow(ctx),
+        _ => Err(None),
+    }
+}
+
+fn schedule(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    let rules = collection(ctx.params, "rule", "interval").to_vec();
+    let rules = if rules.is_empty() { vec![json!({})] } else { rules };
+    if rules.len() > 1 {
+        ctx.warn("only the first of several schedule rules was kept; add a schedule trigger per rule");
+    }
+    let rule = rules[0].as_object().cloned().unwrap_or_default();
+    let n = |key: &str, default: f64| number(rule.get(key), default) as u64;
+    let at_minute = n("triggerAtMinute", 0.0);
+    let at_hour = n("triggerAtHour", 0.0);
+    let field = rule.get("field").and_then(Value::as_str).unwrap_or("days");
+    let recurrence = match field {
+        "seconds" => return Ok(schedule_node(ctx, json!({"interval_secs": n("secondsInterval", 30.0).max(1)}))),
+        "minutes" => {
+            let every = n("minutesInterval", 5.0).max(1);
+            if every >= 60 {
+                return Ok(schedule_node(ctx, json!({"interval_secs": every * 60})));
+            }
+            format!("*/{every} * * * *")
+        }
+        "hours" => format!("{at_minute} */{} * * *", n("hoursInterval", 1.0).max(1)),
+        "days" => match n("daysInterval", 1.0).max(1) {
+            1 => format!("{at_minute} {at_hour} * * *"),
+            every => format!("{at_minute} {at_hour} */{every} * *"),
+        },
+        "weeks" => {
+            if n("weeksInterval", 1.0) > 1 {
+                ctx.warn("a schedule every few weeks runs every week in Weft");
+            }
+            let days: Vec<String> = match rule.get("triggerAtDay").and_then(Value::as_array) {
+                Some(days) if !days.is_empty() => {
+                    days.iter().map(|day| day.to_string().trim_matches('"').to_string()).collect()
+                }
+                _ => vec!["0".to_string()],
+            };
+            format!("{at_minute} {at_hour} * * {}", days.join(","))
+        }
+        "months" => {
+            format!(
+                "{at_minute} {at_hour} {} */{} *",
+                n("triggerAtDayOfMonth", 1.0).max(1),
+                n("monthsInterval", 1.0).max(1)
+            )
+        }
+        "cronExpression" => rule.get("expression").and_then(Value::as_str).unwrap_or_default().trim().to_string(),
+        other => return refuse(format!("schedule rule `{other}` is not known")),
+    };
+    Ok(schedule_node(ctx, json!({"cron": recurrence})))
+}
+
+fn schedule_node(ctx: &Ctx, mut params: Value) -> Mapped {
+    if let Some(zone) = ctx.timezone {
+        params["timezone"] = json!(zone);
+    }
+    Mapped::new("schedule_trigger", params)
+}
+
+fn cron(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    let items = collection(ctx.params, "triggerTimes", "item").to_vec();
+    if items.len() > 1 {
+        ctx.warn("only the first of several trigger times was kept; add a schedule trigger per time");
+    }
+    let Some(item) = items.first() else {
+        return refuse("a cron node without trigger times never fires");
+    };
+    let n = |key: &str, default: f64| number(item.get(key), default) as u64;
+    let text = |key: &str, default: &str| item.get(key).and_then(Value::as_str).unwrap_or(default).to_string();
+    let (minute, hour) = (n("minute", 0.0), n("hour", 14.0));
+    let expression = match text("mode", "everyDay").as_str() {
+        "everyMinute" => "* * * * *".to_string(),
+        "everyHour" => format!("{minute} * * * *"),
+        "everyDay" => format!("{minute} {hour} * * *"),
+        "everyWeek" => format!("{minute} {hour} * * {}", text("weekday", "1")),
+        "everyMonth" => format!("{minute} {hour} {} * *", n("dayOfMonth", 1.0)),
+        "everyX" if text("unit", "hours") == "minutes" => format!("*/{} * * * *", n("value", 2.0).max(1)),
+        "everyX" => format!("0 */{} * * *", n("value", 2.0).max(1)),
+        "custom" => text("cronExpression", "* * * * * *"),
+        other => return refuse(format!("cron mode `{other}` is not known")),
+    };
+    Ok(schedule_node(ctx, json!({"cron": expression})))
+}
+
+fn interval(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    let unit = match ctx.text("unit", "seconds").as_str() {
+        "minutes" => 60.0,
+        "hours" => 3600.0,
+        _ => 1.0,
+    };
+    let seconds = (number(ctx.get("interval"), 1.0) * unit).round().max(1.0) as u64;
+    Ok(Mapped::new("schedule_trigger", json!({"interval_secs": seconds})))
+}
+
+fn webhook(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    let methods = match ctx.get("httpMethod") {
+        Some(Value::Array(methods)) => methods.clone(),
+        Some(method @ Value::String(_)) => vec![method.clone()],
+        _ => vec![json!("GET")],
+    };
+    let response_mode = match ctx.text("responseMode", "onReceived").as_str() {
+        "onReceived" => "accepted",
+        "lastNode" => "last_node",
+        "responseNode" => "respond_node",
+        other => return refuse(format!("response mode `{other}` is not supported")),
+    };
+    let response_data = match ctx.text("responseData", "firstEntryJson").as_str() {
+        "allEntries" => "all_entries",
+        "noData" => "no_data",
+        "firstEntryJson" => "first_entry",
+        other => return refuse(format!("response data `{other}` is not supported")),
+    };
+    let auth = match ctx.text("authentication", "none").as_str() {
+        "none" => json!({"type": "none"}),
+        "basicAuth" => json!({"type": "basic", "username": "", "password": ""}),
+        "headerAuth" => json!({"type": "header", "name": "", "value": ""}),
+        other => return refuse(format!("webhook authentication `{other}` is not supported")),
+    };
+    if auth["type"] != "none" {
+        ctx.warn("the webhook's credential must be entered again: its username/password or header fields are empty");
+    }
+    let path = ctx.text("path", "");
+    if !path.is_empty() {
+        ctx.warn(format!("the webhook path `{path}` is not kept: Weft gives each webhook trigger its own URL"));
+    }
+    ctx.drop_options(&[]);
+    Ok(Mapped::new(
+        "webhook_trigger",
+        json!({"methods": methods, "response_mode": response_mode, "response_data": response_data, "auth": auth}),
+    ))
+}
+
+fn respond(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    let mut headers = Map::new();
+    for entry in ctx
+        .option("responseHeaders")
+        .and_then(|h| h.get("entries"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+    {
+        if let (Some(Value::String(name)), Some(value)) = (entry.get("name"), entry.get("value")) {
+            let value = ctx.value(value);
+            headers.insert(name.clone(), value);
+        }
+    }
+    let mut status = ctx.option("responseCode").cloned().map(|code| to_weft(&code));
+    let (respond_with, body) = match ctx.text("respondWith", "firstIncomingItem").as_str() {
+        "firstIncomingItem" => ("first_item", None),
+        "allIncomingItems" => ("all_items", None),
+        "noData" => ("no_data", None),
+        "text" => {
+            let body = ctx.get("responseBody").cloned().unwrap_or(json!(""));
+            ("body", Some(ctx.value(&body)))
+        }
+        "json" => {
+            let text = ctx.text("responseBody", "");
+            let body = json_text(&text);
+            if let Value::String(_) = body
+                && single_expression(&string_to_weft(&text)).is_none()
+                && !headers.keys().any(|name| name.eq_ignore_ascii_case("content-type"))
+            {
+                headers.insert("Content-Type".into(), json!("application/json"));
+            }
+            ("body", Some(body))
+        }
+        "redirect" => {
+            let location = ctx.get("redirectURL").cloned().unwrap_or(json!(""));
+            headers.insert("Location".into(), ctx.value(&location));
+            status.get_or_insert(json!(307));
+            ("no_data", None)
+        }
+        other => return refuse(format!("responding with `{other}` is not supported")),
+    };
+    ctx.drop_options(&["responseCode", "responseHeaders"]);
+    let mut params = json!({"respond_with": respond_with, "status": status.unwrap_or(json!(200))});
+    if !headers.is_empty() {
+        params["headers"] = Value::Object(headers);
+    }
+    if let Some(body) = body {
+        params["body"] = body;
+    }
+    Ok(Mapped::new("respond_to_webhook", params))
+}
+
+/// n8n's JSON-as-text parameters: a literal is parsed (left as text if it is not JSON), an
+/// expression stays a Weft expression string.
+fn json_text(text: &str) -> Value {
+    if text.starts_with('=') && text.contains("{{") {
+        return json!(string_to_weft(text));
+    }
+    let literal = string_to_weft(text);
+    serde_json::from_str(&literal).unwrap_or(Value::String(literal))
+}
+
+/// A value of n8n's typed assignments (`type` = string, number, boolean, array, object).
+fn typed(ctx: &mut Ctx, value: &Value, kind: &str) -> Value {
+    let value = ctx.value(value);
+    let Value::String(text) = &value else { return value };
+    if text.contains("{{") {
+        return value;
+    }
+    let parsed = match kind {
+        "number" | "numberValue" => {
+            text.trim().parse::<f64>().ok().and_then(serde_json::Number::from_f64).map(Value::Number)
+        }
+        "boolean" | "booleanValue" => match text.trim() {
+            "true" => Some(json!(true)),
+            "false" => Some(json!(false)),
+            _ => None,
+        },
+        "array" | "object" | "arrayValue" | "objectValue" => serde_json::from_str(text).ok(),
+        _ => return value,
+    };
+    parsed
+        .map(|parsed| match parsed {
+            Value::Number(n) if n.as_f64().is_some_and(|f| f.fract() == 0.0 && f.abs() < 9e15) => {
+                json!(n.as_f64().unwrap_or_default() as i64)
+            }
+            other => other,
+        })
+        .unwrap_or(value)
+}
+
+fn set(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    let mut assignments = Vec::new();
+    let keep_only;
+    if ctx.version < 3.0 {
+        for kind in ["boolean", "number", "string"] {
+            let default = match kind {
+                "boolean" => json!(false),
+                "number" => json!(0),
+                _ => json!(""),
+            };
+            for entry in collection(ctx.params, "values", kind).to_vec() {
+                let name = entry.get("name").and_then(Value::as_str).unwrap_or("propertyName").to_string();
+                let value = entry.get("value").cloned().unwrap_or(default.clone());
+                assignments.push(json!({"name": name, "value": ctx.value(&value)}));
+            }
+        }
+        keep_only = ctx.flag("keepOnlySet", false);
+    } else {
+        let include = ctx.text("include", "all");
+        keep_only = if ctx.version >= 3.3 {
+            !ctx.flag("includeOtherFields", false) || include == "none"
+        } else {
+            include == "none"
+        };
+        if !keep_only && matches!(include.as_str(), "selected" | "except") {
+            return refuse("keeping only selected input fields is not supported");
+        }
+        if ctx.text("mode", "manual") == "raw" {
+            let text = ctx.text("jsonOutput", "{}");
+            let Value::Object(members) = json_text(&text) else {
+                return refuse("a JSON output given by an expression is not supported");
+            };
+            for (name, value) in members {
+                assignments.push(json!({"name": name, "value": value}));
+            }
+        } else if ctx.version >= 3.3 {
+            for entry in collection(ctx.params, "assignments", "assignments").to_vec() {
+                let name = entry.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+                let kind = entry.get("type").and_then(Value::as_str).unwrap_or("string").to_string();
+                let value = typed(ctx, entry.get("value").unwrap_or(&json!("")), &kind);
+                assignments.push(json!({"name": string_to_weft(&name), "value": value}));
+            }
+        } else {
+            for entry in collection(ctx.params, "fields", "values").to_vec() {
+                let name = entry.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+                let kind = entry.get("type").and_then(Value::as_str).unwrap_or("stringValue").to_string();
+                let value = typed(ctx, entry.get(&kind).unwrap_or(&json!("")), &kind);
+                assignments.push(json!({"name": string_to_weft(&name), "value": value}));
+            }
+        }
+    }
+    if ctx.option("dotNotation") == Some(&json!(false)) {
+        ctx.warn("field names with dots are read as paths in Weft (n8n's dot notation was off)");
+    }
+    ctx.drop_options(&["dotNotation", "ignoreConversionErrors"]);
+    Ok(Mapped::new("set", json!({"assignments": assignments, "keep_only": keep_only})))
+}
+
+/// n8n's v1 conditions (`{string: [{value1, operation, value2}], number: […], …}`), in the
+/// order n8n evaluates their types.
+fn conditions_v1(ctx: &mut Ctx, conditions: &Value) -> Result<Vec<Value>, Refusal> {
+    let mut found = Vec::new();
+    for (kind, default_op, default_right) in [
+        ("boolean", "equal", json!(false)),
+        ("dateTime", "after", json!("")),
+        ("number", "smaller", json!(0)),
+        ("string", "equal", json!("")),
+    ] {
+        for entry in conditions.get(kind).and_then(Value::as_array).cloned().unwrap_or_default() {
+            let left = ctx.value(entry.get("value1").unwrap_or(&default_right));
+            let right = ctx.value(entry.get("value2").unwrap_or(&default_right));
+            let operation = entry.get("operation").and_then(Value::as_str).unwrap_or(default_op);
+            match compare(left, operation, right, kind) {
+                Some(condition) => found.push(condition),
+                None => return refuse(format!("the {kind} operation `{operation}` is not supported")),
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// n8n's v2 filter (`{conditions: [{leftValue, rightValue, operator}], combinator, options}`).
+fn conditions_v2(ctx: &mut Ctx, filter: &Value) -> Result<(Vec<Value>, &'static str), Refusal> {
+    let options = filter.get("options");
+    if options.and_then(|o| o.get("caseSensitive")) == Some(&json!(false))
+        || ctx.option("ignoreCase") == Some(&json!(true))
+    {
+        ctx.warn("comparisons ignored case in n8n; Weft's are case-sensitive");
+    }
+    if options.and_then(|o| o.get("typeValidation")) == Some(&json!("loose")) || ctx.flag("looseTypeValidation", false)
+    {
+        ctx.warn("n8n converted value types loosely; Weft compares them strictly");
+    }
+    let mut found = Vec::new();
+    for entry in filter.get("conditions").and_then(Value::as_array).cloned().unwrap_or_default() {
+        let operator = entry.get("operator").cloned().unwrap_or(json!({}));
+        let kind = operator.get("type").and_then(Value::as_str).unwrap_or("string");
+        let operation = operator.get("operation").and_then(Value::as_str).unwrap_or("equals");
+        let left = ctx.value(entry.get("leftValue").unwrap_or(&json!("")));
+        let right = ctx.value(entry.get("rightValue").unwrap_or(&json!("")));
+        match compare(left, operation, right, kind) {
+            Some(condition) => found.push(condition),
+            None => return refuse(format!("the {kind} operation `{operation}` is not supported")),
+        }
+    }
+    let combine = if filter.get("combinator").and_then(Value::as_str) == Some("or") { "any" } else { "all" };
+    Ok((found, combine))
+}
+
+fn conditions_node(node_type: &'static str, ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    let conditions = ctx.get("conditions").cloned().unwrap_or(json!({}));
+    let (found, combine) = if ctx.version < 2.0 {
+        let combine = if ctx.text("combineOperation", "all") == "any" { "any" } else { "all" };
+        (conditions_v1(ctx, &conditions)?, combine)
+    } else {
+        conditions_v2(ctx, &conditions)?
+    };
+    ctx.drop_options(&["ignoreCase", "looseTypeValidation"]);
+    let mut mapped = Mapped::new(node_type, json!({"conditions": found, "combine": combine}));
+    mapped.n8n_outputs = if node_type == "if" { 2 } else { 1 };
+    Ok(mapped)
+}
+
+fn switch(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    let mut rules = Vec::new();
+    // For each Weft rule, the n8n output it feeds.
+    let mut targets = Vec::new();
+    let fallback;
+    let n8n_outputs;
+    let expression_mode = ctx.text("mode", "rules") == "expression";
+    if expression_mode {
+        let output = ctx.get("output").cloned().unwrap_or(json!(""));
+        let output = ctx.value(&output);
+        let count = if ctx.version >= 3.0 {
+            number(ctx.get("numberOutputs"), 4.0)
+        } else {
+            number(ctx.get("outputsAmount"), 4.0)
+        } as usize;
+        for index in 0..count {
+            rules.push(
+                json!({"conditions": [condition(output.clone(), "equals", Some(json!(index)))], "combine": "all"}),
+            );
+            targets.push(index);
+        }
+        n8n_outputs = count;
+        fallback = None;
+    } else if ctx.version >= 3.0 {
+        for (index, rule) in collection(ctx.params, "rules", "values").to_vec().iter().enumerate() {
+            let (conditions, combine) = conditions_v2(ctx, rule.get("conditions").unwrap_or(&json!({})))?;
+            let mut weft = json!({"conditions": conditions, "combine": combine});
+            let key = rule.get("outputKey").and_then(Value::as_str).unwrap_or_default();
+            if rule.get("renameOutput") == Some(&json!(true)) && !key.trim().is_empty() {
+                weft["name"] = json!(key);
+            }
+            rules.push(weft);
+            targets.push(index);
+        }
+        fallback = match ctx.option("fallbackOutput") {
+            Some(Value::String(extra)) if extra == "extra" => Some(rules.len()),
+            Some(Value::Number(index)) => index.as_u64().map(|index| index as usize),
+            _ => None,
+        };
+        n8n_outputs = rules.len() + usize::from(fallback == Some(rules.len()));
+    } else {
+        let kind = ctx.text("dataType", "number");
+        let (default_op, default_right) = match kind.as_str() {
+            "number" => ("smaller", json!(0)),
+            "boolean" => ("equal", json!(false)),
+            "dateTime" => ("after", json!("")),
+            _ => ("equal", json!("")),
+        };
+        let left = ctx.get("value1").cloned().unwrap_or(default_right.clone());
+        let left = ctx.value(&left);
+        for (index, rule) in collection(ctx.params, "rules", "rules").to_vec().iter().enumerate() {
+            let operation = rule.get("operation").and_then(Value::as_str).unwrap_or(default_op);
+            let right = ctx.value(rule.get("value2").unwrap_or(&default_right));
+            let Some(condition) = compare(left.clone(), operation, right, &kind) else {
+                return refuse(format!("the {kind} operation `{operation}` is not supported"));
+            };
+            let mut weft = json!({"conditions": [condition], "combine": "all"});
+            if let Some(Value::String(key)) = rule.get("outputKey")
+                && !key.trim().is_empty()
+            {
+                weft["name"] = json!(key);
+            }
+            rules.push(weft);
+            let output = if ctx.version >= 2.0 { index } else { number(rule.get("output"), 0.0) as usize };
+            targets.push(output);
+        }
+        fallback = match ctx.get("fallbackOutput") {
+            Some(Value::Number(index)) => index.as_u64().map(|index| index as usize),
+            Some(Value::String(extra)) if extra == "extra" => Some(rules.len()),
+            _ => None,
+        };
+        n8n_outputs = if ctx.version >= 2.0 { rules.len() + usize::from(fallback == Some(rules.len())) } else { 4 };
+    }
+    let all_matches = ctx.option("allMatchingOutputs").cloned().unwrap_or(json!(false));
+    let all_matches = ctx.value(&all_matches);
+    ctx.drop_options(&[
+        "fallbackOutput",
+        "allMatchingOutputs",
+        "ignoreCase",
+        "renameFallbackOutput",
+        "looseTypeValidation",
+    ]);
+    let fallback_index = rules.len();
+    let mut table = vec![Vec::new(); n8n_outputs.max(targets.iter().map(|t| t + 1).max().unwrap_or(0))];
+    for (rule, target) in targets.iter().enumerate() {
+        table[*target].push(rule);
+    }
+    if let Some(target) = fallback {
+        if target >= table.len() {
+            table.resize(target + 1, Vec::new());
+        }
+        table[target].push(fallback_index);
+    }
+    let mut mapped = Mapped::new("switch", json!({"rules": rules, "all_matches": all_matches}));
+    mapped.outputs = Some(table);
+    mapped.n8n_outputs = n8n_outputs;
+    Ok(mapped)
+}
+
+fn merge(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    if number(ctx.get("numberInputs"), 2.0) > 2.0 {
+        return refuse("merging more than two inputs is not supported");
+    }
+    let mode = ctx.text("mode", "append");
+    let params = match (mode.as_str(), ctx.version) {
+        ("append", _) => json!({"mode": "append"}),
+        ("mergeByIndex", _) if ctx.text("join", "inner") == "inner" => json!({"mode": "by_position"}),
+        ("combine", version) => {
+            let by = if version >= 3.0 {
+                ctx.text("combineBy", "combineByFields")
+            } else {
+                match ctx.text("combinationMode", "mergeByFields").as_str() {
+                    "mergeByFields" => "combineByFields".to_string(),
+                    "mergeByPosition" => "combineByPosition".to_string(),
+                    other => other.to_string(),
+                }
+            };
+            if ctx.option("includeUnpaired") == Some(&json!(true)) {
+                return refuse("keeping unpaired items is not supported");
+            }
+            match by.as_str() {
+                "combineByPosition" => json!({"mode": "by_position"}),
+                "combineByFields" => {
+                    if ctx.text("joinMode", "keepMatches") != "keepMatches"
+                        || ctx.text("outputDataFrom", "both") != "both"
+                    {
+                        return refuse(format!("join mode `{}` is not supported", ctx.text("joinMode", "keepMatches")));
+                    }
+                    let advanced = version < 3.0 || ctx.flag("advanced", false);
+                    let key = if advanced {
+                        let pairs = collection(ctx.params, "mergeByFields", "values");
+                        match pairs {
+                            [pair] if pair.get("field1") == pair.get("field2") => {
+                                pair.get("field1").and_then(Value::as_str).unwrap_or_default().to_string()
+                            }
+                            _ => return refuse("matching on differently named or several fields is not supported"),
+                        }
+                    } else {
+                        ctx.text("fieldsToMatchString", "")
+                    };
+                    if key.contains(',') {
+                        return refuse("matching on several fields is not supported");
+                    }
+                    json!({"mode": "by_key", "key": key.trim()})
+                }
+                other => return refuse(format!("combining by `{other}` is not supported")),
+            }
+        }
+        (other, _) => return refuse(format!("merge mode `{other}` is not supported")),
+    };
+    ctx.drop_options(&["includeUnpaired"]);
+    Ok(Mapped::new("merge", params))
+}
+
+fn code(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    if ctx.text("language", "javaScript") != "javaScript" {
+        return refuse("Python is not supported yet");
+    }
+    let mode = if ctx.text("mode", "runOnceForAllItems") == "runOnceForEachItem" { "each_item" } else { "all_items" };
+    Ok(Mapped::new("code", json!({"mode": mode, "code": ctx.text("jsCode", "")})))
+}
+
+/// `{name, value}` pairs of a keypair list, by name; repeated names become lists.
+fn pairs(ctx: &mut Ctx, list: &[Value]) -> Map<String, Value> {
+    let mut found = Map::new();
+    for pair in list {
+        let Some(name) = pair.get("name").and_then(Value::as_str).filter(|name| !name.is_empty()) else { continue };
+        let value = ctx.value(pair.get("value").unwrap_or(&json!("")));
+        match found.get_mut(name) {
+            Some(Value::Array(values)) => values.push(value),
+            Some(first) => *first = json!([first.clone(), value]),
+            None => {
+                found.insert(name.to_string(), value);
+            }
+        }
+    }
+    found
+}
+
+fn object_of(ctx: &mut Ctx, text: &str, what: &str) -> Result<Map<String, Value>, Refusal> {
+    match json_text(text) {
+        Value::Object(members) => Ok(members.into_iter().map(|(k, v)| (k, to_weft(&v))).collect()),
+        _ => {
+            ctx.warn(format!("the {what} were given as JSON Weft cannot read before the run"));
+            refuse(format!("{what} given by an expression are not supported"))
+        }
+    }
+}
+
+fn headers_of(ctx: &mut Ctx, headers: Map<String, Value>) -> Map<String, Value> {
+    let mut found = Map::new();
+    for (name, value) in headers {
+        let value = match value {
+            Value::String(text) => Value::String(text),
+            Value::Array(_) => {
+                ctx.warn(format!("header `{name}` was given several times; Weft keeps the last"));
+                match value.as_array().and_then(|v| v.last()) {
+                    Some(Value::String(text)) => json!(text),
+                    Some(other) => json!(other.to_string()),
+                    None => json!(""),
+                }
+            }
+            other => json!(other.to_string()),
+        };
+        found.insert(name, value);
+    }
+    found
+}
+
+fn http(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    let mut params = Map::new();
+    let legacy = ctx.version < 3.0;
+    let method = if legacy { ctx.text("requestMethod", "GET") } else { ctx.text("method", "GET") };
+    params.insert("method".into(), json!(string_to_weft(&method)));
+    let url = ctx.get("url").cloned().unwrap_or(json!(""));
+    params.insert("url".into(), ctx.value(&url));
+    let (query, headers, body) = if legacy { http_v1_parts(ctx)? } else { http_v3_parts(ctx)? };
+    if !query.is_empty() {
+        params.insert("query".into(), Value::Object(query));
+    }
+    let headers = headers_of(ctx, headers);
+    if !headers.is_empty() {
+        params.insert("headers".into(), Value::Object(headers));
+    }
+    if let Some(body) = body {
+        params.insert("body".into(), body);
+    }
+    let format = if legacy {
+        ctx.text("responseFormat", "json")
+    } else {
+        ctx.option("response")
+            .and_then(|r| r.get("response"))
+            .and_then(|r| r.get("responseFormat"))
+            .and_then(Value::as_str)
+            .unwrap_or("autodetect")
+            .to_string()
+    };
+    match format.as_str() {
+        "file" => return refuse("downloading a file is not supported yet"),
+        "text" | "string" => {
+            params.insert("response".into(), json!("text"));
+        }
+        _ => {}
+    }
+    let never_error = if legacy {
+        ctx.option("ignoreResponseCode")
+    } else {
+        ctx.option("response").and_then(|r| r.get("response")).and_then(|r| r.get("neverError"))
+    };
+    if never_error == Some(&json!(true)) {
+        params.insert("fail_on_non_2xx".into(), json!(false));
+    }
+    let authentication = ctx.text("authentication", "none");
+    if authentication != "none" {
+        ctx.warn(format!(
+            "authentication `{authentication}` is kept as a credential slot but not applied by Weft's http_request yet"
+        ));
+    }
+    let mut mapped = Mapped::new("http_request", Value::Object(params));
+    mapped.timeout_ms =
+        ctx.option("timeout").and_then(Value::as_u64).map(|ms| ms.clamp(1, crate::validate::MAX_NODE_TIMEOUT_MS));
+    ctx.drop_options(&["timeout", "response", "ignoreResponseCode", "fullResponse", "bodyContentType"]);
+    Ok(mapped)
+}
+
+type HttpParts = (Map<String, Value>, Map<String, Value>, Option<Value>);
+
+fn http_v1_parts(ctx: &mut Ctx) -> Result<HttpParts, Refusal> {
+    let method = ctx.text("requestMethod", "GET");
+    let content = ctx.option("bodyContentType").and_then(Value::as_str).unwrap_or("json").to_string();
+    let (query, headers, body) = if ctx.flag("jsonParameters", false) {
+        let query = object_of(ctx, &ctx.text("queryParametersJson", "{}"), "query parameters")?;
+        let headers = object_of(ctx, &ctx.text("headerParametersJson", "{}"), "headers")?;
+        let body = json_text(&ctx.text("bodyParametersJson", ""));
+        (query, headers, (body != json!("")).then_some(body))
+    } else {
+        let query = pairs(ctx, collection(ctx.params, "queryParametersUi", "parameter"));
+        let headers = pairs(ctx, collection(ctx.params, "headerParametersUi", "parameter"));
+        let body = pairs(ctx, collection(ctx.params, "bodyParametersUi", "parameter"));
+        (query, headers, (!body.is_empty()).then_some(Value::Object(body)))
+    };
+    let body = match (body, content.as_str()) {
+        (None, _) => None,
+        (Some(_), _) if matches!(method.as_str(), "GET" | "HEAD") => None,
+        (Some(Value::Object(form)), "form-urlencoded") => Some(json!({"form": form})),
+        (Some(json), "json") => Some(json_body(json)),
+        (Some(_), other) => return refuse(format!("a `{other}` body is not supported")),
+    };
+    Ok((query, headers, body))
+}
+
+/// A JSON body: a template with expressions spliced into JSON text is sent as raw JSON text.
+fn json_body(json: Value) -> Value {
+    match json {
+        Value::String(text) if text.contains("{{") && single_expression(&text).is_none() => {
+            json!({"raw": text, "content_type": "application/json"})
+        }
+        other => json!({"json": other}),
+    }
+}
+
+fn http_v3_parts(ctx: &mut Ctx) -> Result<HttpParts, Refusal> {
+    let keypair = |ctx: &Ctx, key: &str| ctx.text(key, "keypair") == "keypair";
+    let mut query = Map::new();
+    if ctx.flag("sendQuery", false) {
+        query = if keypair(ctx, "specifyQuery") {
+            pairs(ctx, collection(ctx.params, "queryParameters", "parameters"))
+        } else {
+            object_of(ctx, &ctx.text("jsonQuery", "{}"), "query parameters")?
+        };
+    }
+    let mut headers = Map::new();
+    if ctx.flag("sendHeaders", false) {
+        headers = if keypair(ctx, "specifyHeaders") {
+            pairs(ctx, collection(ctx.params, "headerParameters", "parameters"))
+        } else {
+            object_of(ctx, &ctx.text("jsonHeaders", "{}"), "headers")?
+        };
+    }
+    let mut body = None;
+    if ctx.flag("sendBody", false) {
+        let content = ctx.text("contentType", "json");
+        body = Some(match content.as_str() {
+            "json" if keypair(ctx, "specifyBody") => {
+                json!({"json": pairs(ctx, collection(ctx.params, "bodyParameters", "parameters"))})
+            }
+            "json" => json_body(json_text(&ctx.text("jsonBody", ""))),
+            "form-urlencoded" if keypair(ctx, "specifyBody") => {
+                json!({"form": pairs(ctx, collection(ctx.params, "bodyParameters", "parameters"))})
+            }
+            "form-urlencoded" => json!({"form": object_of(ctx, &ctx.text("body", "{}"), "form fields")?}),
+            "raw" => {
+                let raw = ctx.get("body").cloned().unwrap_or(json!(""));
+                let raw = ctx.value(&raw);
+                let mut body = json!({"raw": raw});
+                if let Some(Value::String(kind)) = ctx.get("rawContentType") {
+                    body["content_type"] = json!(string_to_weft(kind));
+                }
+                body
+            }
+            other => return refuse(format!("a `{other}` body is not supported yet")),
+        });
+    }
+    for option in ["redirect", "proxy", "batching", "allowUnauthorizedCerts", "pagination"] {
+        if ctx.option(option).is_some() {
+            ctx.dropped(&format!("options.{option}"));
+        }
+    }
+    Ok((query, headers, body))
+}
+
+fn wait(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    match ctx.text("resume", "timeInterval").as_str() {
+        "timeInterval" => {}
+        "specificTime" => {
+            let until = ctx.get("dateTime").cloned().unwrap_or(json!(""));
+            return Ok(Mapped::new("wait", json!({"until": ctx.value(&until)})));
+        }
+        other => return refuse(format!("resuming on `{other}` is not supported yet")),
+    }
+    let (default_amount, default_unit) = if ctx.version < 1.1 { (1.0, "hours") } else { (5.0, "seconds") };
+    let unit_ms = match ctx.text("unit", default_unit).as_str() {
+        "minutes" => 60_000.0,
+        "hours" => 3_600_000.0,
+        "days" => 86_400_000.0,
+        _ => 1000.0,
+    };
+    let duration = match ctx.get("amount") {
+        Some(Value::String(text)) if text.contains("{{") => match single_expression(&string_to_weft(text)) {
+            Some(body) => json!(format!("{{{{ Math.round(({body}) * {unit_ms}) }}}}")),
+            None => return refuse("a wait amount given by a text template is not supported"),
+        },
+        amount => {
+            let ms = (number(amount, default_amount) * unit_ms).round();
+            if ms < 1.0 {
+                ctx.warn("a wait of no time waits one millisecond in Weft");
+            }
+            json!(ms.max(1.0) as u64)
+        }
+    };
+    Ok(Mapped::new("wait", json!({"duration_ms": duration})))
+}
+
+fn split_in_batches(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    let default = if ctx.version < 3.0 { 10.0 } else { 1.0 };
+    let batch = match ctx.get("batchSize") {
+        Some(Value::String(_)) => return refuse("a batch size given by an expression is not supported"),
+        size => number(size, default).max(1.0) as u64,
+    };
+    ctx.drop_options(&[]);
+    let mut mapped = Mapped::new("loop", json!({"batch_size": batch}));
+    if ctx.version < 3.0 {
+        ctx.warn("splitInBatches before v3 has one output, mapped onto the loop's `loop` output; the `done` output is left unconnected");
+        mapped.outputs = Some(vec![vec![crate::catalog::LOOP_BODY]]);
+    } else {
+        mapped.n8n_outputs = 2;
+    }
+    Ok(mapped)
+}
+
+fn aggregate(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    ctx.drop_options(&[]);
+    if ctx.text("aggregate", "aggregateIndividualFields") == "aggregateAllItemData" {
+        if ctx.text("destinationFieldName", "data") != "items" {
+            return refuse("aggregating whole items under another field than `items` is not supported");
+        }
+        return Ok(Mapped::new("aggregate", json!({})));
+    }
+    match collection(ctx.params, "fieldsToAggregate", "fieldToAggregate") {
+        [field] if field.get("renameField") != Some(&json!(true)) => {
+            let name = field.get("fieldToAggregate").and_then(Value::as_str).unwrap_or_default();
+            Ok(Mapped::new("aggregate", json!({"field": name})))
+        }
+        _ => refuse("aggregating several or renamed fields is not supported"),
+    }
+}
+
+fn sort(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    if ctx.text("type", "simple") != "simple" {
+        return refuse(format!("sorting by `{}` is not supported", ctx.text("type", "simple")));
+    }
+    let fields: Vec<Value> = collection(ctx.params, "sortFieldsUi", "sortField")
+        .iter()
+        .map(|field| {
+            let order = if field.get("order").and_then(Value::as_str) == Some("descending") { "desc" } else { "asc" };
+            json!({"field": field.get("fieldName").and_then(Value::as_str).unwrap_or_default(), "order": order})
+        })
+        .collect();
+    ctx.drop_options(&[]);
+    Ok(Mapped::new("sort", json!({"fields": fields})))
+}
+
+fn remove_duplicates(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    if ctx.text("operation", "removeDuplicateInputItems") != "removeDuplicateInputItems" {
+        return refuse(format!("operation `{}` is not supported yet", ctx.text("operation", "")));
+    }
+    ctx.drop_options(&[]);
+    match ctx.text("compare", "allFields").as_str() {
+        "allFields" => Ok(Mapped::new("remove_duplicates", json!({}))),
+        "selectedFields" => {
+            let fields: Vec<String> = match ctx.get("fieldsToCompare") {
+                Some(Value::String(list)) => {
+                    list.split(',').map(|f| f.trim().to_string()).filter(|f| !f.is_empty()).collect()
+                }
+                Some(other) => other
+                    .get("fields")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|f| f.get("fieldName").and_then(Value::as_str).map(str::to_string))
+                    .collect(),
+                None => Vec::new(),
+            };
+            Ok(Mapped::new("remove_duplicates", json!({"fields": fields})))
+        }
+        other => refuse(format!("comparing `{other}` is not supported")),
+    }
+}
+
+fn execute_workflow(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    if ctx.text("source", "database") != "database" {
+        return refuse("running a workflow from a file, a parameter or a URL is not supported");
+    }
+    let id = match ctx.get("workflowId") {
+        Some(Value::Object(locator)) => locator.get("value").cloned().unwrap_or(json!("")),
+        Some(other) => other.clone(),
+        None => json!(""),
+    };
+    if ctx.text("mode", "once") == "each" {
+        ctx.warn("n8n ran the sub-workflow once per item; Weft runs it once with all items");
+    }
+    if ctx.get("workflowInputs").is_some() {
+        ctx.dropped("workflowInputs");
+    }
+    ctx.drop_options(&[]);
+    let id = match ctx.value(&id) {
+        Value::String(text) => text,
+        other => other.to_string(),
+    };
+    if !id.contains("{{") {
+        ctx.warn("the sub-workflow id is n8n's; replace it with the Weft workflow's id (`wf_…`)");
+    }
+    Ok(Mapped::new("execute_workflow", json!({"workflow_id": id})))
+}

@@ -1,0 +1,481 @@
+use serde_json::{Value, json};
+
+use super::*;
+use crate::definition::parse;
+use crate::validate::validate;
+
+/// An n8n export of one manual trigger feeding `node` (or beside it, if it is a trigger).
+fn workflow(node: Value) -> Value {
+    let name = node["name"].clone();
+    let n8n_type = node["type"].as_str().unwrap_or_default();
+    let trigger = n8n_type.ends_with("Trigger") || n8n_type.ends_with(".cron") || n8n_type.ends_with(".webhook");
+    let targets = if trigger { json!([]) } else { json!([{"node": name, "type": "main", "index": 0}]) };
+    json!({
+        "name": "Test",
+        "nodes": [{"name": "Start", "type": "n8n-nodes-base.manualTrigger", "typeVersion": 1, "position": [0, 0], "parameters": {}}, node],
+        "connections": {"Start": {"main": [targets]}}
+    })
+}
+
+fn n8n_node(n8n_type: &str, version: f64, parameters: Value) -> Value {
+    let version = if version.fract() == 0.0 { json!(version as i64) } else { json!(version) };
+    json!({"name": "N", "type": format!("n8n-nodes-base.{n8n_type}"), "typeVersion": version, "position": [200, 0], "parameters": parameters})
+}
+
+/// The imported Weft node for one n8n node, checked to validate and to survive a round trip.
+fn imported(n8n_type: &str, version: f64, parameters: Value) -> (Value, ImportReport) {
+    let first = import_workflow(&workflow(n8n_node(n8n_type, version, parameters))).expect("imports");
+    let exported = export_workflow(&first.workflow).expect("exports");
+    let second = import_workflow(&exported).expect("imports again");
+    assert_eq!(second.workflow, first.workflow, "round trip");
+    (first.workflow["nodes"][1].clone(), first.report)
+}
+
+fn problems(workflow: &Value) -> Vec<String> {
+    let mut definition = workflow.clone();
+    for key in ["name", "description", "tags"] {
+        definition.as_object_mut().map(|members| members.remove(key));
+    }
+    validate(&parse(&definition).expect("parses")).into_iter().map(|p| format!("{} {}", p.pointer, p.detail)).collect()
+}
+
+fn supported(n8n_type: &str, version: f64, parameters: Value) -> Value {
+    let (node, report) = imported(n8n_type, version, parameters.clone());
+    assert!(report.unsupported.is_empty(), "{n8n_type}: {:?}", report.unsupported);
+    let found = problems(&import_workflow(&workflow(n8n_node(n8n_type, version, parameters))).unwrap().workflow);
+    assert!(found.is_empty(), "{n8n_type}: {found:?}");
+    node
+}
+
+#[test]
+fn input_that_is_not_a_workflow_is_refused_clearly() {
+    assert_eq!(import_workflow(&json!([1])), Err(ImportError::NotAWorkflow("an array")));
+    let error = import_workflow(&json!({"name": "x"})).unwrap_err();
+    assert!(error.to_string().contains("`nodes` array"), "{error}");
+    assert!(import_workflow(&json!({"nodes": [], "connections": []})).is_err());
+    assert!(import_workflow(&json!({"nodes": []})).is_ok());
+}
+
+#[test]
+fn if_v1_conditions_map_in_n8n_type_order_with_defaults() {
+    let node = supported(
+        "if",
+        1.0,
+        json!({"conditions": {
+            "string": [{"value1": "={{ $json.name }}", "operation": "startsWith", "value2": "A"}],
+            "number": [{"value1": "={{ $json.n }}", "value2": 5}],
+            "boolean": [{"value1": "={{ $json.ok }}", "value2": true}]
+        }, "combineOperation": "any"}),
+    );
+    assert_eq!(node["type"], "if");
+    assert_eq!(node["params"]["combine"], "any");
+    let conditions = &node["params"]["conditions"];
+    assert_eq!(conditions[0], json!({"left": "{{ $json.ok }}", "operator": "equals", "right": true}));
+    assert_eq!(conditions[1], json!({"left": "{{ $json.n }}", "operator": "lt", "right": 5}));
+    assert_eq!(conditions[2]["left"], "{{ String(($json.name)).startsWith(\"A\") }}");
+}
+
+#[test]
+fn if_v2_conditions_map_onto_operators() {
+    let node = supported(
+        "if",
+        2.2,
+        json!({"conditions": {"options": {"caseSensitive": true, "typeValidation": "strict"}, "combinator": "and", "conditions": [
+            {"id": "1", "leftValue": "={{ $json.a }}", "rightValue": 3, "operator": {"type": "number", "operation": "gte"}},
+            {"id": "2", "leftValue": "={{ $json.b }}", "rightValue": "", "operator": {"type": "string", "operation": "notEmpty", "singleValue": true}},
+            {"id": "3", "leftValue": "={{ $json.c }}", "rightValue": "", "operator": {"type": "boolean", "operation": "true", "singleValue": true}}
+        ]}, "options": {}}),
+    );
+    let conditions = &node["params"]["conditions"];
+    assert_eq!(conditions[0], json!({"left": "{{ $json.a }}", "operator": "gte", "right": 3}));
+    assert!(conditions[1]["left"].as_str().unwrap().starts_with("{{ !((v) =>"), "{}", conditions[1]);
+    assert_eq!(conditions[2], json!({"left": "{{ $json.c }}", "operator": "equals", "right": true}));
+    assert_eq!(node["params"]["combine"], "all");
+}
+
+#[test]
+fn switch_v3_rules_keep_their_outputs_and_the_extra_fallback() {
+    let rule = |value: &str, key: &str| {
+        json!({"renameOutput": true, "outputKey": key, "conditions": {"combinator": "and", "conditions": [
+            {"leftValue": "={{ $json.kind }}", "rightValue": value, "operator": {"type": "string", "operation": "equals"}}
+        ]}})
+    };
+    let n8n = json!({
+        "nodes": [
+            {"name": "Start", "type": "n8n-nodes-base.manualTrigger", "typeVersion": 1, "position": [0, 0], "parameters": {}},
+            {"name": "S", "type": "n8n-nodes-base.switch", "typeVersion": 3.2, "position": [1, 0], "parameters": {
+                "rules": {"values": [rule("a", "A"), rule("b", "B")]}, "options": {"fallbackOutput": "extra"}}},
+            {"name": "X", "type": "n8n-nodes-base.noOp", "typeVersion": 1, "position": [2, 0], "parameters": {}},
+            {"name": "Y", "type": "n8n-nodes-base.noOp", "typeVersion": 1, "position": [2, 1], "parameters": {}}
+        ],
+        "connections": {
+            "Start": {"main": [[{"node": "S", "type": "main", "index": 0}]]},
+            "S": {"main": [[{"node": "X", "type": "main", "index": 0}], [], [{"node": "Y", "type": "main", "index": 0}]]}
+        }
+    });
+    let imported = import_workflow(&n8n).unwrap().workflow;
+    assert_eq!(imported["nodes"][1]["params"]["rules"][1]["name"], "B");
+    assert_eq!(
+        imported["connections"],
+        json!([{"from": "Start", "output": 0, "to": "S", "input": 0},
+               {"from": "S", "output": 0, "to": "X", "input": 0},
+               {"from": "S", "output": 2, "to": "Y", "input": 0}])
+    );
+    assert!(problems(&imported).is_empty(), "{:?}", problems(&imported));
+}
+
+#[test]
+fn switch_v1_rules_route_to_their_numbered_outputs_and_the_fallback() {
+    let n8n = json!({
+        "nodes": [
+            {"name": "Start", "type": "n8n-nodes-base.manualTrigger", "typeVersion": 1, "position": [0, 0], "parameters": {}},
+            {"name": "S", "type": "n8n-nodes-base.switch", "typeVersion": 1, "position": [1, 0], "parameters": {
+                "dataType": "string", "value1": "={{ $json.kind }}",
+                "rules": {"rules": [{"value2": "a"}, {"value2": "b", "output": 0}, {"value2": "c", "output": 1}]},
+                "fallbackOutput": 3}},
+            {"name": "X", "type": "n8n-nodes-base.noOp", "typeVersion": 1, "position": [2, 0], "parameters": {}},
+            {"name": "Y", "type": "n8n-nodes-base.noOp", "typeVersion": 1, "position": [2, 1], "parameters": {}}
+        ],
+        "connections": {
+            "S": {"main": [[{"node": "X", "type": "main", "index": 0}], [], [], [{"node": "Y", "type": "main", "index": 0}]]}
+        }
+    });
+    let imported = import_workflow(&n8n).unwrap().workflow;
+    let outputs: Vec<_> =
+        imported["connections"].as_array().unwrap().iter().map(|c| (c["output"].clone(), c["to"].clone())).collect();
+    assert_eq!(outputs, [(json!(0), json!("X")), (json!(1), json!("X")), (json!(3), json!("Y"))]);
+}
+
+#[test]
+fn http_request_v1_shapes() {
+    let node = supported(
+        "httpRequest",
+        1.0,
+        json!({"url": "=https://api.example/{{ $json.id }}", "requestMethod": "POST", "responseFormat": "string",
+               "queryParametersUi": {"parameter": [{"name": "page", "value": "2"}, {"name": "tag", "value": "a"}, {"name": "tag", "value": "b"}]},
+               "bodyParametersUi": {"parameter": [{"name": "name", "value": "={{ $json.name }}"}]},
+               "options": {"timeout": 5000}}),
+    );
+    assert_eq!(
+        node["params"],
+        json!({"method": "POST", "url": "https://api.example/{{ $json.id }}", "query": {"page": "2", "tag": ["a", "b"]},
+               "body": {"json": {"name": "{{ $json.name }}"}}, "response": "text"})
+    );
+    assert_eq!(node["timeout_ms"], 5000);
+}
+
+#[test]
+fn http_request_v4_shapes() {
+    let node = supported(
+        "httpRequest",
+        4.2,
+        json!({"method": "POST", "url": "https://api.example/items", "sendHeaders": true,
+               "headerParameters": {"parameters": [{"name": "X-Key", "value": "={{ $json.key }}"}]},
+               "sendBody": true, "specifyBody": "json", "jsonBody": "={\n \"id\": \"{{ $json.id }}\"\n}",
+               "options": {"response": {"response": {"neverError": true}}}}),
+    );
+    assert_eq!(node["params"]["headers"], json!({"X-Key": "{{ $json.key }}"}));
+    assert_eq!(
+        node["params"]["body"],
+        json!({"raw": "{\n \"id\": \"{{ $json.id }}\"\n}", "content_type": "application/json"})
+    );
+    assert_eq!(node["params"]["fail_on_non_2xx"], false);
+    let node = supported(
+        "httpRequest",
+        4.1,
+        json!({"url": "https://api.example", "sendBody": true, "contentType": "form-urlencoded",
+               "bodyParameters": {"parameters": [{"name": "a", "value": "1"}]}, "sendQuery": true, "specifyQuery": "json", "jsonQuery": "{\"q\": 1}"}),
+    );
+    assert_eq!(node["params"]["body"], json!({"form": {"a": "1"}}));
+    assert_eq!(node["params"]["query"], json!({"q": 1}));
+    let (node, report) = imported(
+        "httpRequest",
+        4.2,
+        json!({"url": "https://a.example", "sendBody": true, "contentType": "multipart-form-data"}),
+    );
+    assert_eq!(node["type"], "n8n_unsupported");
+    assert!(report.unsupported[0].reason.as_deref().unwrap().contains("multipart"));
+}
+
+#[test]
+fn set_v1_and_v3_4() {
+    let node = supported(
+        "set",
+        1.0,
+        json!({"keepOnlySet": true, "values": {"string": [{"name": "a", "value": "={{ $json.x }}"}], "number": [{"name": "n"}]}}),
+    );
+    assert_eq!(
+        node["params"],
+        json!({"assignments": [{"name": "n", "value": 0}, {"name": "a", "value": "{{ $json.x }}"}], "keep_only": true})
+    );
+    let node = supported(
+        "set",
+        3.4,
+        json!({"assignments": {"assignments": [
+            {"id": "1", "name": "n", "value": "42", "type": "number"},
+            {"id": "2", "name": "ok", "value": "true", "type": "boolean"},
+            {"id": "3", "name": "s", "value": "=Hi {{ $json.name }}", "type": "string"}
+        ]}, "includeOtherFields": true, "options": {}}),
+    );
+    assert_eq!(
+        node["params"],
+        json!({"assignments": [{"name": "n", "value": 42}, {"name": "ok", "value": true}, {"name": "s", "value": "Hi {{ $json.name }}"}], "keep_only": false})
+    );
+    assert_eq!(supported("set", 3.4, json!({"assignments": {"assignments": []}}))["params"]["keep_only"], true);
+}
+
+#[test]
+fn merge_modes() {
+    assert_eq!(supported("merge", 3.0, json!({}))["params"], json!({"mode": "append"}));
+    assert_eq!(
+        supported("merge", 3.0, json!({"mode": "combine", "combineBy": "combineByPosition"}))["params"],
+        json!({"mode": "by_position"})
+    );
+    assert_eq!(
+        supported("merge", 3.1, json!({"mode": "combine", "fieldsToMatchString": "email"}))["params"],
+        json!({"mode": "by_key", "key": "email"})
+    );
+    assert_eq!(
+        supported(
+            "merge",
+            2.1,
+            json!({"mode": "combine", "mergeByFields": {"values": [{"field1": "id", "field2": "id"}]}})
+        )["params"],
+        json!({"mode": "by_key", "key": "id"})
+    );
+    let (node, report) = imported("merge", 2.1, json!({"mode": "chooseBranch"}));
+    assert_eq!(node["type"], "n8n_unsupported");
+    assert!(report.unsupported[0].reason.as_deref().unwrap().contains("chooseBranch"));
+}
+
+#[test]
+fn merge_input_indices_are_kept() {
+    let n8n = json!({
+        "nodes": [
+            {"name": "Start", "type": "n8n-nodes-base.manualTrigger", "typeVersion": 1, "position": [0, 0], "parameters": {}},
+            {"name": "M", "type": "n8n-nodes-base.merge", "typeVersion": 3, "position": [1, 0], "parameters": {}}
+        ],
+        "connections": {"Start": {"main": [[{"node": "M", "type": "main", "index": 0}, {"node": "M", "type": "main", "index": 1}]]}}
+    });
+    let connections = import_workflow(&n8n).unwrap().workflow["connections"].clone();
+    assert_eq!(connections[1], json!({"from": "Start", "output": 0, "to": "M", "input": 1}));
+}
+
+#[test]
+fn split_in_batches_v3_keeps_done_then_loop_and_v1_feeds_the_loop_output() {
+    let n8n = |version: f64| {
+        json!({
+            "nodes": [
+                {"name": "Start", "type": "n8n-nodes-base.manualTrigger", "typeVersion": 1, "position": [0, 0], "parameters": {}},
+                {"name": "Batches", "type": "n8n-nodes-base.splitInBatches", "typeVersion": version, "position": [1, 0], "parameters": {"batchSize": 2}},
+                {"name": "Body", "type": "n8n-nodes-base.noOp", "typeVersion": 1, "position": [2, 0], "parameters": {}},
+                {"name": "After", "type": "n8n-nodes-base.noOp", "typeVersion": 1, "position": [2, 1], "parameters": {}}
+            ],
+            "connections": {
+                "Start": {"main": [[{"node": "Batches", "type": "main", "index": 0}]]},
+                "Batches": {"main": [[{"node": "After", "type": "main", "index": 0}], [{"node": "Body", "type": "main", "index": 0}]]},
+                "Body": {"main": [[{"node": "Batches", "type": "main", "index": 0}]]}
+            }
+        })
+    };
+    let v3 = import_workflow(&n8n(3.0)).unwrap().workflow;
+    assert_eq!(v3["nodes"][1]["params"], json!({"batch_size": 2}));
+    assert_eq!(v3["connections"][1], json!({"from": "Batches", "output": 0, "to": "After", "input": 0}));
+    assert_eq!(v3["connections"][2], json!({"from": "Batches", "output": 1, "to": "Body", "input": 0}));
+    assert!(problems(&v3).is_empty(), "{:?}", problems(&v3));
+    let mut v1 = n8n(1.0);
+    v1["connections"]["Batches"] = json!({"main": [[{"node": "Body", "type": "main", "index": 0}]]});
+    let v1 = import_workflow(&v1).unwrap().workflow;
+    assert_eq!(v1["connections"][1], json!({"from": "Batches", "output": 1, "to": "Body", "input": 0}));
+}
+
+#[test]
+fn error_settings_map_onto_retry_and_on_error() {
+    let mut node = n8n_node("noOp", 1.0, json!({}));
+    node["retryOnFail"] = json!(true);
+    node["maxTries"] = json!(4);
+    node["waitBetweenTries"] = json!(2000);
+    node["onError"] = json!("continueErrorOutput");
+    node["disabled"] = json!(true);
+    let imported = import_workflow(&workflow(node)).unwrap().workflow;
+    let node = &imported["nodes"][1];
+    assert_eq!(
+        node["retry"],
+        json!({"max_attempts": 4, "backoff": {"kind": "fixed", "initial_ms": 2000, "max_ms": 2000}})
+    );
+    assert_eq!(node["on_error"], "error_output");
+    assert_eq!(node["disabled"], true);
+    let mut legacy = n8n_node("noOp", 1.0, json!({}));
+    legacy["continueOnFail"] = json!(true);
+    assert_eq!(import_workflow(&workflow(legacy)).unwrap().workflow["nodes"][1]["on_error"], "continue");
+    let back = export_workflow(&imported).unwrap();
+    assert_eq!(back["nodes"][1]["onError"], "continueErrorOutput");
+    assert_eq!(back["nodes"][1]["maxTries"], 4);
+}
+
+#[test]
+fn sticky_notes_become_the_description_and_pin_data_is_kept() {
+    let mut n8n = workflow(n8n_node("noOp", 1.0, json!({})));
+    n8n["nodes"].as_array_mut().unwrap().push(json!({
+        "name": "Sticky Note", "type": "n8n-nodes-base.stickyNote", "typeVersion": 1, "position": [0, 0],
+        "parameters": {"content": "## How it works\nIt does things."}
+    }));
+    n8n["pinData"] = json!({"Start": [{"json": {"a": 1}}, {"b": 2}]});
+    n8n["settings"] = json!({"executionOrder": "v1", "executionTimeout": 60, "saveManualExecutions": true});
+    let imported = import_workflow(&n8n).unwrap();
+    assert_eq!(imported.workflow["description"], "## How it works\nIt does things.");
+    assert_eq!(imported.workflow["nodes"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        imported.workflow["settings"],
+        json!({"execution_order": "v1", "timeout_ms": 60000, "pin_data": {"Start": [{"json": {"a": 1}}, {"json": {"b": 2}}]}})
+    );
+    assert_eq!(imported.report.sticky_notes, 1);
+    assert_eq!(imported.report.pinned_nodes, ["Start"]);
+    let exported = export_workflow(&imported.workflow).unwrap();
+    assert_eq!(exported["settings"], json!({"executionOrder": "v1", "executionTimeout": 60}));
+    assert_eq!(import_workflow(&exported).unwrap().workflow, imported.workflow);
+}
+
+#[test]
+fn credentials_become_named_slots_that_export_restores() {
+    let mut node = n8n_node(
+        "httpRequest",
+        4.2,
+        json!({"url": "https://a.example", "authentication": "predefinedCredentialType", "nodeCredentialType": "notionApi"}),
+    );
+    node["credentials"] = json!({"notionApi": {"id": "7", "name": "Notion account"}});
+    let imported = import_workflow(&workflow(node)).unwrap();
+    assert_eq!(
+        imported.workflow["nodes"][1]["credentials"],
+        json!({"notionApi": {"name": "Notion account", "n8n_id": "7"}})
+    );
+    assert_eq!(imported.report.credentials[0].slot, "notionApi");
+    assert!(imported.report.warnings.iter().any(|w| w.contains("authentication")), "{:?}", imported.report.warnings);
+    let exported = export_workflow(&imported.workflow).unwrap();
+    assert_eq!(exported["nodes"][1]["credentials"], json!({"notionApi": {"id": "7", "name": "Notion account"}}));
+}
+
+#[test]
+fn unknown_types_become_placeholders_that_validation_refuses() {
+    let mut n8n = workflow(n8n_node("slack", 2.1, json!({"text": "={{ $json.msg }}"})));
+    n8n["nodes"][1]["type"] = json!("n8n-nodes-base.slack");
+    let imported = import_workflow(&n8n).unwrap();
+    let node = &imported.workflow["nodes"][1];
+    assert_eq!(node["type"], "n8n_unsupported");
+    assert_eq!(node["params"]["parameters"], json!({"text": "={{ $json.msg }}"}));
+    assert_eq!(
+        problems(&imported.workflow),
+        ["/nodes/1/params/n8n_type unsupported n8n node type n8n-nodes-base.slack (typeVersion 2.1)"]
+    );
+    let exported = export_workflow(&imported.workflow).unwrap();
+    assert_eq!(exported["nodes"][1]["type"], "n8n-nodes-base.slack");
+    assert_eq!(exported["nodes"][1]["typeVersion"], 2.1);
+    assert_eq!(exported["nodes"][1]["parameters"], json!({"text": "={{ $json.msg }}"}));
+}
+
+#[test]
+fn python_code_is_a_placeholder_with_its_reason() {
+    let (node, report) = imported("code", 2.0, json!({"language": "python", "pythonCode": "return items"}));
+    assert_eq!(node["type"], "n8n_unsupported");
+    assert_eq!(report.unsupported[0].reason.as_deref(), Some("Python is not supported yet"));
+    let found =
+        problems(&import_workflow(&workflow(n8n_node("code", 2.0, json!({"language": "python"})))).unwrap().workflow);
+    assert!(found[0].ends_with("(typeVersion 2): Python is not supported yet"), "{found:?}");
+    let node = supported("code", 2.0, json!({"mode": "runOnceForEachItem", "jsCode": "return $json;"}));
+    assert_eq!(node["params"], json!({"mode": "each_item", "code": "return $json;"}));
+}
+
+#[test]
+fn ai_connections_stay_on_their_placeholder() {
+    let n8n = json!({
+        "nodes": [
+            {"name": "Chat", "type": "@n8n/n8n-nodes-langchain.chatTrigger", "typeVersion": 1.1, "position": [0, 0], "parameters": {}},
+            {"name": "Agent", "type": "@n8n/n8n-nodes-langchain.agent", "typeVersion": 1.7, "position": [1, 0], "parameters": {}},
+            {"name": "Model", "type": "@n8n/n8n-nodes-langchain.lmChatOpenAi", "typeVersion": 1, "position": [1, 1], "parameters": {}}
+        ],
+        "connections": {
+            "Chat": {"main": [[{"node": "Agent", "type": "main", "index": 0}]]},
+            "Model": {"ai_languageModel": [[{"node": "Agent", "type": "ai_languageModel", "index": 0}]]}
+        }
+    });
+    let imported = import_workflow(&n8n).unwrap();
+    assert_eq!(imported.report.unsupported.len(), 3);
+    let exported = export_workflow(&imported.workflow).unwrap();
+    assert_eq!(exported["connections"]["Model"], n8n["connections"]["Model"]);
+    assert_eq!(import_workflow(&exported).unwrap().workflow, imported.workflow);
+}
+
+#[test]
+fn schedules_become_cron_or_intervals() {
+    let cron = |parameters: Value| supported("scheduleTrigger", 1.2, parameters)["params"].clone();
+    assert_eq!(cron(json!({"rule": {"interval": [{}]}})), json!({"cron": "0 0 * * *"}));
+    assert_eq!(
+        cron(json!({"rule": {"interval": [{"field": "hours", "hoursInterval": 6}]}})),
+        json!({"cron": "0 */6 * * *"})
+    );
+    assert_eq!(
+        cron(json!({"rule": {"interval": [{"field": "seconds", "secondsInterval": 45}]}})),
+        json!({"interval_secs": 45})
+    );
+    assert_eq!(
+        cron(json!({"rule": {"interval": [{"field": "cronExpression", "expression": "*/5 8-16 * * 1-5"}]}})),
+        json!({"cron": "*/5 8-16 * * 1-5"})
+    );
+    assert_eq!(
+        supported("cron", 1.0, json!({"triggerTimes": {"item": [{"hour": 8}]}}))["params"],
+        json!({"cron": "0 8 * * *"})
+    );
+}
+
+#[test]
+fn webhook_and_respond_to_webhook() {
+    let (node, report) = imported(
+        "webhook",
+        2.0,
+        json!({"path": "abc", "httpMethod": "POST", "responseMode": "responseNode", "authentication": "headerAuth"}),
+    );
+    assert_eq!(
+        node["params"],
+        json!({"methods": ["POST"], "response_mode": "respond_node", "response_data": "first_entry", "auth": {"type": "header", "name": "", "value": ""}})
+    );
+    assert!(report.warnings.iter().any(|w| w.contains("path `abc`")), "{:?}", report.warnings);
+    let node = supported(
+        "respondToWebhook",
+        1.1,
+        json!({"respondWith": "json", "responseBody": "{\"ok\": true}", "options": {"responseCode": 201}}),
+    );
+    assert_eq!(node["params"], json!({"respond_with": "body", "status": 201, "body": {"ok": true}}));
+}
+
+#[test]
+fn the_smaller_nodes_map() {
+    assert_eq!(
+        supported("wait", 1.1, json!({"amount": 2, "unit": "minutes"}))["params"],
+        json!({"duration_ms": 120000})
+    );
+    assert_eq!(supported("wait", 1.0, json!({}))["params"], json!({"duration_ms": 3600000}));
+    assert_eq!(
+        supported("limit", 1.0, json!({"keep": "lastItems"}))["params"],
+        json!({"max_items": 1, "keep": "last"})
+    );
+    assert_eq!(
+        supported("sort", 1.0, json!({"sortFieldsUi": {"sortField": [{"fieldName": "at", "order": "descending"}]}}))["params"],
+        json!({"fields": [{"field": "at", "order": "desc"}]})
+    );
+    assert_eq!(
+        supported("removeDuplicates", 1.1, json!({"compare": "selectedFields", "fieldsToCompare": "a, b"}))["params"],
+        json!({"fields": ["a", "b"]})
+    );
+    assert_eq!(
+        supported(
+            "aggregate",
+            1.0,
+            json!({"fieldsToAggregate": {"fieldToAggregate": [{"fieldToAggregate": "email"}]}})
+        )["params"],
+        json!({"field": "email"})
+    );
+    assert_eq!(supported("stopAndError", 1.0, json!({"errorMessage": "bad"}))["params"], json!({"message": "bad"}));
+    let node = supported("functionItem", 1.0, json!({"functionCode": "item.a = 1;\nreturn item;"}));
+    assert_eq!(node["params"]["mode"], "each_item");
+    assert!(node["params"]["code"].as_str().unwrap().contains("item.a = 1;"));
+}
