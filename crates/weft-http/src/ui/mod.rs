@@ -10,13 +10,16 @@ mod audit;
 mod dashboard;
 mod error;
 mod forms;
+mod graph;
 mod home;
 mod members;
+mod run;
 mod runs;
 mod session;
 mod settings;
 mod text;
 mod webhooks;
+mod workflows;
 
 use askama::Template;
 use axum::Router;
@@ -48,6 +51,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(members::routes())
         .merge(api_keys::routes())
         .merge(settings::routes())
+        .merge(workflows::routes())
+        .merge(run::routes())
         .layer(from_fn_with_state(state.clone(), session::ui_cookies));
     Router::new().route("/assets/{name}", get(assets::serve)).merge(pages)
 }
