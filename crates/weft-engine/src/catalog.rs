@@ -121,6 +121,108 @@ impl NodeKind {
         }
     }
 
+    /// One line about what the type does, for people choosing one (the editor's reference).
+    pub fn summary(self) -> &'static str {
+        match self {
+            NodeKind::ManualTrigger => "Starts a run by hand or through the API; emits the run's input items.",
+            NodeKind::WebhookTrigger => "Starts a run for each HTTP request to its URL.",
+            NodeKind::ScheduleTrigger => "Starts a run on a cron schedule or at a fixed interval.",
+            NodeKind::EventTrigger => "Starts a run for each workspace event of the listed types.",
+            NodeKind::RespondToWebhook => "Sets the answer to the webhook request that started the run.",
+            NodeKind::Set => "Assigns fields on each item.",
+            NodeKind::If => "Routes each item to `true` or `false` by its conditions.",
+            NodeKind::Switch => "Routes each item to the first rule it matches, else to `fallback`.",
+            NodeKind::Merge => "Combines the items of its two inputs.",
+            NodeKind::Code => "Runs JavaScript in the sandbox; the code returns the output items.",
+            NodeKind::HttpRequest => "Sends one HTTP request per item; the response becomes the item.",
+            NodeKind::Wait => "Holds the items for a while, then passes them on.",
+            NodeKind::Loop => "Runs its body once per batch of its input items.",
+            NodeKind::Filter => "Keeps the items that satisfy the conditions.",
+            NodeKind::Aggregate => "Turns all its input items into one item.",
+            NodeKind::Sort => "Sorts the items by fields.",
+            NodeKind::Limit => "Keeps at most a number of items.",
+            NodeKind::RemoveDuplicates => "Keeps the first of each group of equal items.",
+            NodeKind::NoOp => "Passes its items on unchanged.",
+            NodeKind::StopAndError => "Fails the run with a message.",
+            NodeKind::ExecuteWorkflow => "Runs another workflow's published version with the items, and waits for it.",
+            NodeKind::N8nUnsupported => "An imported n8n node Weft does not implement; replace it before publishing.",
+        }
+    }
+
+    /// The type's params, each with a short description (docs/workflow-format.md has the rules).
+    pub fn params_reference(self) -> &'static [(&'static str, &'static str)] {
+        const CONDITIONS: &[(&str, &str)] = &[
+            (
+                "conditions",
+                "required: [{left, operator, right?}]; operators equals, not_equals, contains, gt, gte, lt, lte, exists, is_empty, regex",
+            ),
+            ("combine", "all (default) or any"),
+        ];
+        match self {
+            NodeKind::ManualTrigger | NodeKind::NoOp => &[],
+            NodeKind::WebhookTrigger => &[
+                ("methods", "HTTP methods answered; default [\"POST\"]"),
+                ("response_mode", "accepted (default), last_node or respond_node"),
+                ("response_data", "for last_node: first_entry (default), all_entries or no_data"),
+                ("auth", "{type: none | header | basic | standard_webhooks | hmac_sha256, …}"),
+            ],
+            NodeKind::ScheduleTrigger => &[
+                ("cron", "a cron expression; exactly one of cron and interval_secs"),
+                ("interval_secs", "seconds between firings, at least 1"),
+                ("timezone", "an IANA time zone for cron; default UTC"),
+                ("catch_up", "skip (default), one or all missed firings"),
+            ],
+            NodeKind::EventTrigger => &[("events", "required: a non-empty list of event types")],
+            NodeKind::RespondToWebhook => &[
+                ("status", "default 200"),
+                ("headers", "name → text"),
+                ("respond_with", "first_item (default), all_items, body or no_data"),
+                ("body", "with respond_with body: text or JSON"),
+            ],
+            NodeKind::Set => &[
+                ("assignments", "required: [{name, value}]; dotted names reach into objects"),
+                ("keep_only", "drop every field not assigned; default false"),
+            ],
+            NodeKind::If | NodeKind::Filter => CONDITIONS,
+            NodeKind::Switch => &[
+                ("rules", "required: [{name?, conditions, combine?}]; one output per rule"),
+                ("all_matches", "send an item out on every rule it matches; default false"),
+            ],
+            NodeKind::Merge => &[
+                ("mode", "append (default), by_key, by_position or wait_both"),
+                ("key", "with by_key: the field matched between the inputs"),
+            ],
+            NodeKind::Code => {
+                &[("code", "required: JavaScript returning the items"), ("mode", "all_items (default) or each_item")]
+            }
+            NodeKind::HttpRequest => &[
+                ("url", "required: http:// or https://"),
+                ("method", "GET (default), POST, PUT, PATCH, DELETE, HEAD or OPTIONS"),
+                ("headers", "name → text"),
+                ("query", "name → value or list of values"),
+                ("body", "{json} | {form} | {raw, content_type?}"),
+                ("response", "json (default) or text"),
+                ("fail_on_non_2xx", "default true"),
+            ],
+            NodeKind::Wait => {
+                &[("duration_ms", "milliseconds, at least 1; or"), ("until", "an RFC 3339 instant with a zone")]
+            }
+            NodeKind::Loop => &[("batch_size", "items per batch, default 1")],
+            NodeKind::Aggregate => &[("field", "collect this field's values; default: the whole items under `items`")],
+            NodeKind::Sort => &[("fields", "required: [{field, order?}]; order asc (default) or desc")],
+            NodeKind::Limit => &[("max_items", "required: at least 1"), ("keep", "first (default) or last")],
+            NodeKind::RemoveDuplicates => &[("fields", "the fields that make items equal; default: the whole JSON")],
+            NodeKind::StopAndError => &[("message", "required: the run's error message")],
+            NodeKind::ExecuteWorkflow => &[("workflow_id", "required: wf_… or an expression")],
+            NodeKind::N8nUnsupported => &[
+                ("n8n_type", "the n8n type, e.g. n8n-nodes-base.slack"),
+                ("type_version", "n8n's typeVersion"),
+                ("parameters", "n8n's parameters, untouched"),
+                ("outputs", "how many outputs the original had"),
+            ],
+        }
+    }
+
     /// Triggers start runs: they take no input, and a run begins at exactly one of them.
     pub fn is_trigger(self) -> bool {
         matches!(
@@ -240,6 +342,22 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn the_reference_lists_params_the_format_documents() {
+        let docs = include_str!("../../../docs/workflow-format.md");
+        for kind in NodeKind::ALL {
+            let section = format!("### {}\n", kind.type_name());
+            let start = docs.find(&section).unwrap_or_else(|| panic!("docs/workflow-format.md has no {section}"));
+            let body = &docs[start + section.len()..];
+            let body = &body[..body.find("\n### ").or_else(|| body.find("\n## ")).unwrap_or(body.len())];
+            assert!(!kind.summary().is_empty());
+            for (param, _) in kind.params_reference() {
+                let documented = body.contains(&format!("`{param}`")) || docs.contains(&format!("| `{param}` |"));
+                assert!(documented, "{}'s param `{param}` is not in its section of the docs", kind.type_name());
+            }
+        }
+    }
 
     fn node(value: Value) -> NodeDef {
         serde_json::from_value(value).unwrap()

@@ -67,3 +67,12 @@ document.addEventListener("DOMContentLoaded", () => {
     check();
   }
 });
+
+// Workflows and runs: forms that arrive in a live region's new HTML ask before destructive acts too.
+document.addEventListener("weft:updated", (event) => {
+  for (const form of event.target.querySelectorAll("form[data-confirm]")) {
+    form.addEventListener("submit", (submit) => {
+      if (!window.confirm(form.dataset.confirm)) submit.preventDefault();
+    });
+  }
+});

@@ -41,6 +41,14 @@ pub enum AcceptOutcome {
     AlreadyMember,
 }
 
+/// What an invitation link offers, shown before it is accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationOffer {
+    pub email: String,
+    pub role: Role,
+    pub workspace_name: String,
+}
+
 const INVITATION_COLUMNS: &str = "id, email, role, created_by_type, created_by_id, created_at, expires_at";
 
 fn invitation_from_row(row: &AnyRow) -> Result<Invitation> {
@@ -156,6 +164,27 @@ impl Store {
         append(&mut tx, origin, record).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The offer of a usable invitation token (pending, unexpired, its workspace not deleted).
+    /// The token itself is the credential, so no scope is needed to read what it offers.
+    pub async fn invitation_offer(&self, token_hash: &str) -> Result<Option<InvitationOffer>> {
+        let row = sqlx::query(
+            "SELECT i.email, i.role, w.name FROM invitations i JOIN workspaces w ON w.id = i.workspace_id \
+             WHERE i.token_hash = $1 AND i.accepted_at IS NULL AND i.expires_at > $2 AND w.deleted_at IS NULL",
+        )
+        .bind(token_hash)
+        .bind(now_ms())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(InvitationOffer {
+                email: row.try_get("email")?,
+                role: role_from_row(&row)?,
+                workspace_name: row.try_get("name")?,
+            })
+        })
+        .transpose()
     }
 
     /// Spends the invitation and makes `user` a member. The spend comes first, so one token

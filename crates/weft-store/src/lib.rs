@@ -38,7 +38,7 @@ pub use checkpoint::{Checkpoint, QueuedRun};
 pub use connect::{Backend, DbConfig, PoolStats, Store};
 pub use error::{Result, StoreError};
 pub use events::{Event, Replay};
-pub use invitations::{AcceptOutcome, Invitation, NewInvitation};
+pub use invitations::{AcceptOutcome, Invitation, InvitationOffer, NewInvitation};
 pub use members::Member;
 pub use page::{Page, PageRequest};
 pub use payload::{load_payload, store_payload};

@@ -86,16 +86,29 @@ async fn create_api_key(
     auth: Authorized<KeysWrite>,
     ApiJson(input): ApiJson<ApiKeyIn>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let (key, secret) = issue_key(&state, &auth, &input.name, &input.scopes, input.expires_at.as_deref()).await?;
+    Ok((StatusCode::CREATED, axum::Json(CreatedApiKeyOut { key: key.into(), secret: secret.expose().to_owned() })))
+}
+
+/// Validates a new key (no scope its creator lacks) and creates it: for the API and the keys
+/// page. The secret is returned once and stored only as a hash.
+pub(crate) async fn issue_key(
+    state: &AppState,
+    auth: &Authorized<KeysWrite>,
+    name: &str,
+    requested: &[String],
+    expires_at: Option<&str>,
+) -> Result<(ApiKey, ApiKeySecret), ApiError> {
     let mut validation = Validation::default();
-    let name = input.name.trim();
+    let name = name.trim();
     if name.is_empty() || name.chars().count() > NAME_MAX {
         validation.check("/name", Err::<(), _>(format!("must be 1 to {NAME_MAX} characters")));
     }
-    if input.scopes.is_empty() {
+    if requested.is_empty() {
         validation.check("/scopes", Err::<(), _>("must list at least one scope"));
     }
     let mut scopes = Vec::new();
-    for (index, raw) in input.scopes.iter().enumerate() {
+    for (index, raw) in requested.iter().enumerate() {
         let pointer = format!("/scopes/{index}");
         let scope = match raw.parse::<Permission>() {
             Ok(scope) if !scope.is_key_scope() => Err(format!("`{scope}` is an act of a person, not a key scope")),
@@ -107,7 +120,7 @@ async fn create_api_key(
     }
     scopes.sort_unstable();
     scopes.dedup();
-    let expires_at = input.expires_at.as_deref().and_then(|raw| {
+    let expires_at = expires_at.and_then(|raw| {
         let at = raw.parse::<jiff::Timestamp>().map_err(|_| "must be an RFC 3339 time".to_owned());
         let at = at.and_then(|at| {
             if at.as_millisecond() > weft_store::now_ms() {
@@ -123,7 +136,7 @@ async fn create_api_key(
     let new =
         NewApiKey { name, prefix: secret.display_prefix(), key_hash: &secret.hash(), scopes: &scopes, expires_at };
     let key = state.store.create_api_key(&auth.scope, &auth.origin, new).await?;
-    Ok((StatusCode::CREATED, axum::Json(CreatedApiKeyOut { key: key.into(), secret: secret.expose().to_owned() })))
+    Ok((key, secret))
 }
 
 /// List the workspace's keys (revoked ones are gone).

@@ -293,11 +293,16 @@ async fn request_email_verification(
     State(state): State<AppState>,
     current: CurrentUser,
 ) -> Result<impl IntoResponse, ApiError> {
-    if current.user.email_verified_at.is_some() {
+    resend_verification(&state, &current.user).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Sends the verification mail again, unless the address is verified already.
+pub(crate) async fn resend_verification(state: &AppState, user: &User) -> Result<(), ApiError> {
+    if user.email_verified_at.is_some() {
         return Err(ApiError::Conflict("this email address is already verified"));
     }
-    send_verification(&state, &current.user).await?;
-    Ok(StatusCode::ACCEPTED)
+    send_verification(state, user).await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -316,9 +321,14 @@ async fn verify_email(
     client: ClientInfo,
     ApiJson(input): ApiJson<TokenIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let user = state.store.verify_email(&hash_presented(&input.token), &client.origin()).await?;
-    let user = user.ok_or_else(|| ApiError::field("/token", BAD_EMAIL_TOKEN))?;
+    let user = confirm_email(&state, &client, &input.token).await?;
     Ok(axum::Json(UserOut::from(&user)))
+}
+
+/// Spends a verification token and marks its address verified.
+pub(crate) async fn confirm_email(state: &AppState, client: &ClientInfo, token: &str) -> Result<User, ApiError> {
+    let user = state.store.verify_email(&hash_presented(token), &client.origin()).await?;
+    user.ok_or_else(|| ApiError::field("/token", BAD_EMAIL_TOKEN))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -335,15 +345,22 @@ async fn forgot_password(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<ForgotPasswordIn>,
 ) -> impl IntoResponse {
-    if let Ok(email) = EmailAddress::parse(&input.email) {
+    start_password_reset(&state, &input.email);
+    StatusCode::ACCEPTED
+}
+
+/// Mails a reset link if `email` has an account, after the caller has answered, so the answer
+/// tells nothing either way.
+pub(crate) fn start_password_reset(state: &AppState, email: &str) {
+    if let Ok(email) = EmailAddress::parse(email) {
         let background = state.background.clone();
+        let state = state.clone();
         background.spawn(async move {
             if let Err(error) = send_password_reset(&state, &email).await {
                 tracing::error!(error = %error, "password reset could not be started");
             }
         });
     }
-    StatusCode::ACCEPTED
 }
 
 async fn send_password_reset(state: &AppState, email: &EmailAddress) -> Result<(), StoreError> {
@@ -386,13 +403,24 @@ async fn reset_password(
     client: ClientInfo,
     ApiJson(input): ApiJson<ResetPasswordIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    password::check_policy(&input.password).map_err(|e| ApiError::field("/password", e.to_string()))?;
-    let hash = hash_password(input.password).await?;
-    let reset = state.store.reset_password(&hash_presented(&input.token), &hash, &client.origin()).await?;
+    set_new_password(&state, &client, &input.token, input.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sets a new password with a reset token; every session of the account is signed out.
+pub(crate) async fn set_new_password(
+    state: &AppState,
+    client: &ClientInfo,
+    token: &str,
+    password: String,
+) -> Result<(), ApiError> {
+    password::check_policy(&password).map_err(|e| ApiError::field("/password", e.to_string()))?;
+    let hash = hash_password(password).await?;
+    let reset = state.store.reset_password(&hash_presented(token), &hash, &client.origin()).await?;
     let user_id = reset.ok_or_else(|| ApiError::field("/token", BAD_EMAIL_TOKEN))?;
     // Whoever proved control of the mailbox may log in again at once, even if someone else
     // locked the account by guessing.
     let user = state.store.user(&user_id).await?;
     state.throttles().accounts.reset(&user.email);
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }

@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use weft_domain::token::hash_presented;
 use weft_domain::{Actor, EmailAddress, OpaqueToken, Role};
-use weft_store::{AcceptOutcome, Invitation, Member, NewInvitation};
+use weft_store::{AcceptOutcome, Invitation, Member, NewInvitation, User, Workspace};
 
 use crate::account_mail;
 use crate::api::page::{ApiQuery, PageOut, PageQuery, request};
@@ -88,11 +88,19 @@ async fn update_member(
     auth: Authorized<MembersWrite, Member>,
     ApiJson(input): ApiJson<MemberPatchIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let user = &auth.resource.user_id;
-    let role: Role =
-        input.role.parse().map_err(|e: weft_domain::access::UnknownRole| ApiError::field("/role", e.to_string()))?;
-    let member = state.store.change_member_role(&auth.scope, &auth.origin, user, role).await?;
+    let member = change_role(&state, &auth, &input.role).await?;
     Ok(axum::Json(MemberOut::from(member)))
+}
+
+/// Gives the member the path names the role `raw`: for the API and the members page alike.
+pub(crate) async fn change_role(
+    state: &AppState,
+    auth: &Authorized<MembersWrite, Member>,
+    raw: &str,
+) -> Result<Member, ApiError> {
+    let role: Role =
+        raw.parse().map_err(|e: weft_domain::access::UnknownRole| ApiError::field("/role", e.to_string()))?;
+    Ok(state.store.change_member_role(&auth.scope, &auth.origin, &auth.resource.user_id, role).await?)
 }
 
 /// Remove a member from the workspace.
@@ -152,9 +160,20 @@ async fn create_invitation(
     auth: Authorized<MembersWrite>,
     ApiJson(input): ApiJson<InvitationIn>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let invitation = invite(&state, &auth, &input.email, &input.role).await?;
+    Ok((StatusCode::CREATED, axum::Json(InvitationOut::from(invitation))))
+}
+
+/// Validates an invitation, records it and mails its link: for the API and the members page.
+pub(crate) async fn invite(
+    state: &AppState,
+    auth: &Authorized<MembersWrite>,
+    email: &str,
+    role: &str,
+) -> Result<Invitation, ApiError> {
     let mut validation = Validation::default();
-    let email = validation.check("/email", EmailAddress::parse(&input.email));
-    let role = validation.check("/role", input.role.parse::<Role>());
+    let email = validation.check("/email", EmailAddress::parse(email));
+    let role = validation.check("/role", role.parse::<Role>());
     validation.finish()?;
     let (Some(email), Some(role)) = (email, role) else { unreachable!("validation passed") };
     let token = OpaqueToken::generate();
@@ -173,7 +192,7 @@ async fn create_invitation(
         role.as_str(),
         token.expose(),
     ));
-    Ok((StatusCode::CREATED, axum::Json(InvitationOut::from(invitation))))
+    Ok(invitation)
 }
 
 /// List pending invitations.
@@ -216,8 +235,19 @@ async fn accept_invitation(
     client: ClientInfo,
     Path(token): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    match state.store.accept_invitation(&current.user, &client.origin(), &hash_presented(&token)).await? {
-        AcceptOutcome::Accepted { workspace, role } => Ok(axum::Json(WorkspaceOut::new(&workspace, Some(role)))),
+    let (workspace, role) = accept(&state, &current.user, &client, &token).await?;
+    Ok(axum::Json(WorkspaceOut::new(&workspace, Some(role))))
+}
+
+/// Makes `user` a member through the invitation token `token`: for the API and the invitation page.
+pub(crate) async fn accept(
+    state: &AppState,
+    user: &User,
+    client: &ClientInfo,
+    token: &str,
+) -> Result<(Workspace, Role), ApiError> {
+    match state.store.accept_invitation(user, &client.origin(), &hash_presented(token)).await? {
+        AcceptOutcome::Accepted { workspace, role } => Ok((workspace, role)),
         AcceptOutcome::Invalid => Err(ApiError::NotFound),
         AcceptOutcome::WrongAccount => {
             Err(ApiError::Forbidden("this invitation was sent to another address, or your address is not verified yet"))

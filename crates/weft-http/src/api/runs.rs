@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use weft_domain::TenantScope;
 use weft_store::{NewRun, RetryFrom, Run, RunFilter, RunStatus, Step, StoreError, Workflow};
 
 use crate::api::page::{ApiQuery, PageOut, PageQuery, request, time_param};
@@ -166,28 +167,38 @@ async fn start_run(
     auth: Authorized<RunsWrite, Workflow>,
     ApiJson(input): ApiJson<RunIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let workflow = &auth.resource;
-    let items = input.input.unwrap_or_else(|| serde_json::json!({}));
+    let run = start_manual_run(&state, &auth.scope, &auth.resource, input.input, input.version).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(RunStartedOut { run_id: run.id.to_string() })))
+}
+
+/// Queues a run started by hand with `input` items (default: one empty item) of `version`
+/// (default: the published one), refusing a version with problems: the API's start and the
+/// workflow page's "Run" form.
+pub(crate) async fn start_manual_run(
+    state: &AppState,
+    scope: &TenantScope,
+    workflow: &Workflow,
+    input: Option<serde_json::Value>,
+    version: Option<i64>,
+) -> Result<Run, ApiError> {
+    let items = input.unwrap_or_else(|| serde_json::json!({}));
     let shape_ok = items.is_object() || items.as_array().is_some_and(|all| all.iter().all(|item| item.is_object()));
     if !shape_ok {
         return Err(ApiError::field("/input", "must be an object or an array of objects"));
     }
-    let version = input
-        .version
+    let version = version
         .or(workflow.published_version)
         .ok_or(ApiError::Conflict("no version of this workflow is published; publish one or pass `version`"))?;
-    let stored =
-        state.store.workflow_version(&auth.scope, &workflow.id, version).await.map_err(|error| match error {
-            StoreError::NotFound => ApiError::field("/version", "this workflow has no such version"),
-            other => other.into(),
-        })?;
+    let stored = state.store.workflow_version(scope, &workflow.id, version).await.map_err(|error| match error {
+        StoreError::NotFound => ApiError::field("/version", "this workflow has no such version"),
+        other => other.into(),
+    })?;
     let problems = problems_of(&stored.definition);
     if !problems.is_empty() {
         return Err(ApiError::Validation(problems));
     }
     let new = NewRun { workflow: &workflow.id, version, input: &items, trigger: MANUAL_TRIGGER, trigger_node: None };
-    let run = state.store.enqueue_run(&auth.scope, new).await?;
-    Ok((StatusCode::ACCEPTED, axum::Json(RunStartedOut { run_id: run.id.to_string() })))
+    Ok(state.store.enqueue_run(scope, new).await?)
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -296,13 +307,24 @@ async fn retry_run(
     auth: Authorized<RunsWrite, Run>,
     ApiJson(input): ApiJson<RetryIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let from = match input.from.as_deref() {
+    let retry = retry(&state, &auth.scope, &auth.resource, input.from.as_deref()).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(RunStartedOut { run_id: retry.id.to_string() })))
+}
+
+/// Queues a retry of a finished run, `from` `failed_step` (the default) or `start`: the API's
+/// retry and the run page's buttons.
+pub(crate) async fn retry(
+    state: &AppState,
+    scope: &TenantScope,
+    run: &Run,
+    from: Option<&str>,
+) -> Result<Run, ApiError> {
+    let from = match from {
         None | Some("failed_step") => RetryFrom::FailedStep,
         Some("start") => RetryFrom::Start,
         Some(_) => return Err(ApiError::field("/from", "must be `failed_step` or `start`")),
     };
-    let retry = state.store.retry_run(&auth.scope, &auth.resource.id, from).await?;
-    Ok((StatusCode::ACCEPTED, axum::Json(RunStartedOut { run_id: retry.id.to_string() })))
+    Ok(state.store.retry_run(scope, &run.id, from).await?)
 }
 
 /// How often the event stream looks for changes.

@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use weft_domain::TenantScope;
 use weft_engine::DefinitionProblem;
-use weft_store::{NewWorkflow, Workflow, WorkflowFilter, WorkflowPatch, WorkflowVersion};
+use weft_store::{NewWorkflow, Origin, Workflow, WorkflowFilter, WorkflowPatch, WorkflowVersion};
 
 use crate::api::page::{ApiQuery, PageOut, PageQuery, request};
 use crate::api::rfc3339;
@@ -62,7 +63,7 @@ pub struct DefinitionIn {
 
 impl DefinitionIn {
     /// The definition as stored, after checking its shape (422 with pointers if it has none).
-    fn into_stored(self) -> Result<serde_json::Value, ApiError> {
+    pub(crate) fn into_stored(self) -> Result<serde_json::Value, ApiError> {
         let mut value = serde_json::json!({ "nodes": self.nodes, "connections": self.connections });
         if let Some(settings) = self.settings {
             value["settings"] = settings;
@@ -193,7 +194,7 @@ fn check_metadata(
 /// refuse unknown fields through a flattened struct.)
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct WorkflowIn {
+pub(crate) struct WorkflowIn {
     name: String,
     #[serde(default)]
     description: String,
@@ -209,6 +210,26 @@ struct WorkflowIn {
     settings: Option<serde_json::Value>,
 }
 
+/// Creates a workflow from the export format after checking its metadata and the shape of its
+/// definition: the API's create and the web UI's "new workflow" form.
+pub(crate) async fn new_workflow(
+    state: &AppState,
+    scope: &TenantScope,
+    origin: &Origin,
+    input: WorkflowIn,
+) -> Result<(Workflow, WorkflowVersion), ApiError> {
+    let mut validation = Validation::default();
+    let (name, description, tags) =
+        check_metadata(&mut validation, Some(&input.name), Some(&input.description), Some(&input.tags));
+    validation.finish()?;
+    let definition =
+        DefinitionIn { nodes: input.nodes, connections: input.connections, settings: input.settings }.into_stored()?;
+    let (name, description, tags) =
+        (name.unwrap_or_default(), description.unwrap_or_default(), tags.unwrap_or_default());
+    let new = NewWorkflow { name: &name, description: &description, tags: &tags, definition: &definition };
+    Ok(state.store.create_workflow(scope, origin, new, None).await?)
+}
+
 /// Create a workflow; its definition becomes version 1 (a draft until published). The body has
 /// the same shape as an export, so an exported workflow can be created again as it is.
 #[utoipa::path(post, path = "/workspaces/{ws}/workflows", tag = "workflows", params(WsPath),
@@ -220,16 +241,7 @@ async fn create_workflow(
     auth: Authorized<WorkflowsWrite>,
     JsonOrYaml(input): JsonOrYaml<WorkflowIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let mut validation = Validation::default();
-    let (name, description, tags) =
-        check_metadata(&mut validation, Some(&input.name), Some(&input.description), Some(&input.tags));
-    validation.finish()?;
-    let definition =
-        DefinitionIn { nodes: input.nodes, connections: input.connections, settings: input.settings }.into_stored()?;
-    let (name, description, tags) =
-        (name.unwrap_or_default(), description.unwrap_or_default(), tags.unwrap_or_default());
-    let new = NewWorkflow { name: &name, description: &description, tags: &tags, definition: &definition };
-    let (workflow, version) = state.store.create_workflow(&auth.scope, &auth.origin, new, None).await?;
+    let (workflow, version) = new_workflow(&state, &auth.scope, &auth.origin, input).await?;
     let out = WorkflowWithVersionOut { workflow: workflow.into(), version: VersionOut::new(version)? };
     Ok((StatusCode::CREATED, axum::Json(out)))
 }
@@ -283,10 +295,10 @@ async fn get_workflow(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct WorkflowPatchIn {
-    name: Option<String>,
-    description: Option<String>,
-    tags: Option<Vec<String>>,
+pub(crate) struct WorkflowPatchIn {
+    pub(crate) name: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) tags: Option<Vec<String>>,
 }
 
 /// Rename a workflow, or change its description or tags. The definition changes by saving a
@@ -302,13 +314,24 @@ async fn update_workflow(
     if input.name.is_none() && input.description.is_none() && input.tags.is_none() {
         return Err(ApiError::field("", "give `name`, `description` or `tags`"));
     }
+    let workflow = edit_metadata(&state, &auth.scope, &auth.origin, &auth.resource, input).await?;
+    Ok(axum::Json(WorkflowOut::from(workflow)))
+}
+
+/// Checks and applies new metadata (`None` keeps a field): the API's PATCH and the editor's form.
+pub(crate) async fn edit_metadata(
+    state: &AppState,
+    scope: &TenantScope,
+    origin: &Origin,
+    workflow: &Workflow,
+    input: WorkflowPatchIn,
+) -> Result<Workflow, ApiError> {
     let mut validation = Validation::default();
     let (name, description, tags) =
         check_metadata(&mut validation, input.name.as_deref(), input.description.as_deref(), input.tags.as_deref());
     validation.finish()?;
     let patch = WorkflowPatch { name: name.as_deref(), description: description.as_deref(), tags: tags.as_deref() };
-    let workflow = state.store.update_workflow(&auth.scope, &auth.origin, &auth.resource.id, patch).await?;
-    Ok(axum::Json(WorkflowOut::from(workflow)))
+    Ok(state.store.update_workflow(scope, origin, &workflow.id, patch).await?)
 }
 
 /// Delete a workflow and all its versions.
@@ -390,18 +413,28 @@ async fn publish_workflow(
     auth: Authorized<WorkflowsWrite, Workflow>,
     ApiJson(input): ApiJson<PublishIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let workflow = &auth.resource;
-    let version =
-        state.store.workflow_version(&auth.scope, &workflow.id, input.version).await.map_err(|error| match error {
-            weft_store::StoreError::NotFound => ApiError::field("/version", "this workflow has no such version"),
-            other => other.into(),
-        })?;
+    let workflow = publish_version(&state, &auth.scope, &auth.origin, &auth.resource, input.version).await?;
+    Ok(axum::Json(WorkflowOut::from(workflow)))
+}
+
+/// Publishes one of the workflow's versions (an older one rolls back), unless it has problems:
+/// the API's publish and the versions page's buttons.
+pub(crate) async fn publish_version(
+    state: &AppState,
+    scope: &TenantScope,
+    origin: &Origin,
+    workflow: &Workflow,
+    number: i64,
+) -> Result<Workflow, ApiError> {
+    let version = state.store.workflow_version(scope, &workflow.id, number).await.map_err(|error| match error {
+        weft_store::StoreError::NotFound => ApiError::field("/version", "this workflow has no such version"),
+        other => other.into(),
+    })?;
     let problems = problems_of(&version.definition);
     if !problems.is_empty() {
         return Err(ApiError::Validation(problems));
     }
-    let workflow = state.store.publish_workflow(&auth.scope, &auth.origin, &workflow.id, input.version).await?;
-    Ok(axum::Json(WorkflowOut::from(workflow)))
+    Ok(state.store.publish_workflow(scope, origin, &workflow.id, number).await?)
 }
 
 /// Withdraw the published version: webhooks answer 404 and schedules and events start nothing
@@ -419,13 +452,13 @@ async fn unpublish_workflow(
 
 /// A webhook trigger's addresses.
 #[derive(Serialize, ToSchema)]
-struct WebhookOut {
+pub(crate) struct WebhookOut {
     /// The trigger node's name.
-    node: String,
+    pub(crate) node: String,
     /// Runs the published version.
-    url: String,
+    pub(crate) url: String,
     /// Runs the latest saved version, published or not.
-    test_url: String,
+    pub(crate) test_url: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -442,19 +475,26 @@ async fn list_webhooks(
     State(state): State<AppState>,
     auth: Authorized<WorkflowsRead, Workflow>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let items = webhook_urls(&state, &auth.scope, &auth.resource).await?;
+    Ok(axum::Json(WebhooksOut { items }))
+}
+
+/// The addresses of the workflow's webhook triggers: the API's list and the editor page's.
+pub(crate) async fn webhook_urls(
+    state: &AppState,
+    scope: &TenantScope,
+    workflow: &Workflow,
+) -> Result<Vec<WebhookOut>, ApiError> {
     let base = &state.settings.public_url;
-    let items = state
-        .store
-        .hooks(&auth.scope, &auth.resource.id)
-        .await?
+    let hooks = state.store.hooks(scope, &workflow.id).await?;
+    Ok(hooks
         .into_iter()
         .map(|hook| WebhookOut {
             url: format!("{base}/hooks/{}", hook.token),
             test_url: format!("{base}/hooks-test/{}", hook.token),
             node: hook.node,
         })
-        .collect();
-    Ok(axum::Json(WebhooksOut { items }))
+        .collect())
 }
 
 #[derive(Deserialize, ToSchema)]

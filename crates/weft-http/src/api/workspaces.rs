@@ -117,7 +117,7 @@ pub(crate) async fn new_workspace(
     let slug = slug.and_then(|slug| validation.check("/slug", Slug::parse(slug)));
     validation.finish()?;
     let name = name.unwrap_or_default();
-    Ok(state.store.create_workspace(owner, origin, &name, slug.as_ref()).await.map_err(slug_conflict)?)
+    state.store.create_workspace(owner, origin, &name, slug.as_ref()).await.map_err(slug_conflict)
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -166,16 +166,26 @@ async fn update_workspace(
     auth: Authorized<WorkspaceWrite>,
     ApiJson(input): ApiJson<WorkspacePatchIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    if input.name.is_none() && input.slug.is_none() {
+    let workspace = edit_workspace(&state, &auth, input.name.as_deref(), input.slug.as_deref()).await?;
+    Ok(axum::Json(WorkspaceOut::new(&workspace, auth.scope.role())))
+}
+
+/// Validates and applies a new name, slug or both: for the API and the settings page.
+pub(crate) async fn edit_workspace(
+    state: &AppState,
+    auth: &Authorized<WorkspaceWrite>,
+    name: Option<&str>,
+    slug: Option<&str>,
+) -> Result<Workspace, ApiError> {
+    if name.is_none() && slug.is_none() {
         return Err(ApiError::field("", "give `name`, `slug` or both"));
     }
     let mut validation = Validation::default();
-    let name = input.name.as_deref().and_then(|name| validation.check("/name", workspace_name(name)));
-    let slug = input.slug.as_deref().and_then(|slug| validation.check("/slug", Slug::parse(slug)));
+    let name = name.and_then(|name| validation.check("/name", workspace_name(name)));
+    let slug = slug.and_then(|slug| validation.check("/slug", Slug::parse(slug)));
     validation.finish()?;
     let patch = WorkspacePatch { name: name.as_deref(), slug: slug.as_ref() };
-    let workspace = state.store.update_workspace(&auth.scope, &auth.origin, patch).await.map_err(slug_conflict)?;
-    Ok(axum::Json(WorkspaceOut::new(&workspace, auth.scope.role())))
+    state.store.update_workspace(&auth.scope, &auth.origin, patch).await.map_err(slug_conflict)
 }
 
 /// Delete a workspace. It disappears at once and is purged after the grace period
@@ -187,9 +197,18 @@ async fn delete_workspace(
     State(state): State<AppState>,
     auth: Authorized<WorkspaceDelete>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let grace = i64::try_from(state.settings.workspace_purge_grace.as_millis()).unwrap_or(i64::MAX);
-    let workspace = state.store.delete_workspace(&auth.scope, &auth.origin, grace).await?;
+    let workspace = remove_workspace(&state, &auth).await?;
     Ok(axum::Json(WorkspaceOut::new(&workspace, auth.scope.role())))
+}
+
+/// Deletes a workspace, to be purged after the configured grace period: for the API and the
+/// settings page.
+pub(crate) async fn remove_workspace(
+    state: &AppState,
+    auth: &Authorized<WorkspaceDelete>,
+) -> Result<Workspace, ApiError> {
+    let grace = i64::try_from(state.settings.workspace_purge_grace.as_millis()).unwrap_or(i64::MAX);
+    Ok(state.store.delete_workspace(&auth.scope, &auth.origin, grace).await?)
 }
 
 /// Restore a deleted workspace before its purge.

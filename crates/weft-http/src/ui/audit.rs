@@ -18,8 +18,8 @@ use crate::api::page::{PageOut, PageQuery, request};
 use crate::extract::gate::AuditRead;
 use crate::state::AppState;
 use crate::ui::forms::FormErrors;
-use crate::ui::runs::utc_minute;
 use crate::ui::session::{Page, Shell};
+use crate::ui::text::utc_minute;
 use crate::ui::{UiError, render_with};
 
 /// Entries per page.

@@ -213,7 +213,7 @@ async fn dashboard(State(state): State<AppState>, page: Page<WorkspaceRead>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ui::runs::utc_minute;
+    use crate::ui::text::utc_minute;
 
     #[test]
     fn bars_stack_failures_on_successes_and_scale_to_the_tallest() {

@@ -34,10 +34,6 @@ impl FormErrors {
         FormErrors { fields: Vec::new(), general: Some(message.into()) }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.fields.is_empty() && self.general.is_none()
-    }
-
     /// The message for the field at `pointer`, if it was refused.
     pub fn field(&self, pointer: &str) -> Option<&str> {
         self.fields.iter().find(|(at, _)| at == pointer).map(|(_, detail)| detail.as_str())

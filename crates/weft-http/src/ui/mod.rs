@@ -4,15 +4,22 @@
 //! `TenantScope` checks ([`session::Page`] wraps the API's `Authorized`).
 
 mod account;
+mod api_keys;
 pub mod assets;
 mod audit;
 mod dashboard;
 mod error;
 mod forms;
+mod graph;
 mod home;
+mod members;
+mod run;
 mod runs;
 mod session;
+mod settings;
+mod text;
 mod webhooks;
+mod workflows;
 
 use askama::Template;
 use axum::Router;
@@ -40,6 +47,12 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(dashboard::routes())
         .merge(webhooks::routes())
         .merge(audit::routes())
+        .merge(account::routes())
+        .merge(members::routes())
+        .merge(api_keys::routes())
+        .merge(settings::routes())
+        .merge(workflows::routes())
+        .merge(run::routes())
         .layer(from_fn_with_state(state.clone(), session::ui_cookies));
     Router::new().route("/assets/{name}", get(assets::serve)).merge(pages)
 }

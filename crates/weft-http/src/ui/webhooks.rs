@@ -19,8 +19,8 @@ use crate::error::ApiError;
 use crate::extract::gate::{WebhooksRead, WebhooksWrite};
 use crate::state::AppState;
 use crate::ui::forms::FormErrors;
-use crate::ui::runs::{duration_text, utc_minute};
 use crate::ui::session::{CsrfForm, Flash, Page, Shell};
+use crate::ui::text::{duration_text, utc_minute};
 use crate::ui::{UiError, render, render_with};
 
 /// Endpoints per page of the list.
