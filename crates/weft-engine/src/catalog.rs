@@ -142,6 +142,8 @@ impl NodeKind {
             NodeKind::Sort => "Sorts the items by fields.",
             NodeKind::Limit => "Keeps at most a number of items.",
             NodeKind::RemoveDuplicates => "Keeps the first of each group of equal items.",
+            NodeKind::SplitOut => "Turns the list in a field of each item into one item per element.",
+            NodeKind::RenameKeys => "Moves fields to new names on every item.",
             NodeKind::NoOp => "Passes its items on unchanged.",
             NodeKind::StopAndError => "Fails the run with a message.",
             NodeKind::ExecuteWorkflow => "Runs another workflow's published version with the items, and waits for it.",
@@ -180,7 +182,8 @@ impl NodeKind {
                 ("body", "with respond_with body: text or JSON"),
             ],
             NodeKind::Set => &[
-                ("assignments", "required: [{name, value}]; dotted names reach into objects"),
+                ("assignments", "[{name, value}]; dotted names reach into objects"),
+                ("json_output", "instead of assignments: JSON text or an expression giving an object to assign"),
                 ("keep_only", "drop every field not assigned; default false"),
             ],
             NodeKind::If | NodeKind::Filter => CONDITIONS,
@@ -189,7 +192,7 @@ impl NodeKind {
                 ("all_matches", "send an item out on every rule it matches; default false"),
             ],
             NodeKind::Merge => &[
-                ("mode", "append (default), by_key, by_position or wait_both"),
+                ("mode", "append (default), by_key, by_position, wait_both or cross_join"),
                 ("key", "with by_key: the field matched between the inputs"),
             ],
             NodeKind::Code => {
@@ -208,10 +211,23 @@ impl NodeKind {
                 &[("duration_ms", "milliseconds, at least 1; or"), ("until", "an RFC 3339 instant with a zone")]
             }
             NodeKind::Loop => &[("batch_size", "items per batch, default 1")],
-            NodeKind::Aggregate => &[("field", "collect this field's values; default: the whole items under `items`")],
+            NodeKind::Aggregate => &[
+                ("field", "collect this field's values; default: the whole items"),
+                ("fields", "or several: [{field, output?}]"),
+                ("destination", "for whole items: the key of their list, default items"),
+                ("keep_missing", "keep missing and null values; default false"),
+                ("merge_lists", "a list value adds its elements; default false"),
+            ],
             NodeKind::Sort => &[("fields", "required: [{field, order?}]; order asc (default) or desc")],
             NodeKind::Limit => &[("max_items", "required: at least 1"), ("keep", "first (default) or last")],
             NodeKind::RemoveDuplicates => &[("fields", "the fields that make items equal; default: the whole JSON")],
+            NodeKind::SplitOut => &[
+                ("fields", "required: [{field, destination?}]; the lists to split, side by side"),
+                ("include", "other fields carried: none (default), all or selected"),
+                ("include_fields", "with include selected: the fields carried"),
+                ("include_binary", "copy attachments onto each new item; default false"),
+            ],
+            NodeKind::RenameKeys => &[("keys", "required: [{from, to}], dot paths")],
             NodeKind::StopAndError => &[("message", "required: the run's error message")],
             NodeKind::ExecuteWorkflow => &[("workflow_id", "required: wf_… or an expression")],
             NodeKind::N8nUnsupported => &[
