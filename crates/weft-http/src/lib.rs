@@ -58,6 +58,8 @@ pub fn app(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_panic| {
             ApiError::Internal("a request handler panicked".into()).into_response()
         }))
+        // Outside the panic guard and the deadline, so a browser gets a page for theirs too.
+        .layer(from_fn(ui::error_pages_for_browsers))
         // Outside the deadline and the panic guard, so their answers get these headers too.
         .layer(from_fn_with_state(state.clone(), security::security_headers))
         .layer(cors(&state.settings.cors_origins))
@@ -65,9 +67,8 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Browsers get a page; API clients the problem.
-async fn not_found(headers: axum::http::HeaderMap) -> axum::response::Response {
-    if ui::wants_html(&headers) { ui::not_found_page() } else { ApiError::NoRoute.into_response() }
+async fn not_found() -> ApiError {
+    ApiError::NoRoute
 }
 
 async fn method_not_allowed() -> ApiError {

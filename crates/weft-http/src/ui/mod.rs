@@ -23,13 +23,16 @@ mod workflows;
 
 use askama::Template;
 use axum::Router;
+use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
 use axum::middleware::from_fn_with_state;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 
 pub use error::UiError;
 
+use crate::error::{PROBLEM_JSON, Problem};
 use crate::state::AppState;
 use crate::ui::error::ErrorPage;
 
@@ -68,18 +71,35 @@ pub fn render_with(status: StatusCode, page: &impl Template) -> Result<Response,
 }
 
 /// Whether a request came from a browser navigating (it prefers HTML), not an API client.
-pub fn wants_html(headers: &HeaderMap) -> bool {
+fn wants_html(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
         .and_then(|accept| accept.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
-/// The page for an address nothing answers, shown to browsers instead of the API's problem.
-pub fn not_found_page() -> Response {
-    let detail = "There is no page at this address. It may have moved, or the link is mistyped.".to_owned();
-    ErrorPage::for_status(StatusCode::NOT_FOUND, detail).into_response_with(StatusCode::NOT_FOUND)
+/// A browser that lands on an error outside the API (an unknown address, a body too large, a
+/// timeout, a panic) gets the friendly page with the same status instead of problem+json.
+pub async fn error_pages_for_browsers(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let for_browser = wants_html(request.headers()) && !path.starts_with("/api/") && !path.starts_with("/hooks");
+    let response = next.run(request).await;
+    let is_problem = response.headers().get(header::CONTENT_TYPE).is_some_and(|kind| kind == PROBLEM_JSON);
+    if !for_browser || !is_problem {
+        return response;
+    }
+    let status = response.status();
+    let detail = if status.is_server_error() {
+        "The error has been logged. Try again in a moment.".to_owned()
+    } else {
+        let body = axum::body::to_bytes(response.into_body(), PROBLEM_BODY_LIMIT).await.unwrap_or_default();
+        serde_json::from_slice::<Problem>(&body).map_or_else(|_| status.to_string(), |problem| problem.detail)
+    };
+    ErrorPage::for_status(status, detail).into_response_with(status)
 }
+
+/// Problems are small; a larger body is not one of ours.
+const PROBLEM_BODY_LIMIT: usize = 64 * 1024;
 
 /// Where to go after signing in: only a path on this site, never another origin.
 pub fn local_path(next: Option<&str>) -> &str {

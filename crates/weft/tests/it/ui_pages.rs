@@ -82,6 +82,12 @@ backend_test!(
         let api = app.get("/no/such/page", None).await;
         assert_eq!(api.status(), 404);
         assert_eq!(api.headers()["content-type"], "application/problem+json");
+        // The API and webhooks answer problems whoever asks.
+        for path in ["/api/v1/no-such-endpoint", "/hooks/no-such-token"] {
+            let browser = ui.get(path).await;
+            assert_eq!(browser.status, 404, "{path}");
+            assert!(browser.body.starts_with('{'), "{path}: {}", browser.body);
+        }
     }
 );
 
