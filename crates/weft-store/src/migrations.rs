@@ -75,6 +75,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0011_claim_index.sql"),
         include_str!("../migrations/postgres/0011_claim_index.sql"),
     ),
+    (
+        12,
+        "run_tallies_index",
+        include_str!("../migrations/sqlite/0012_run_tallies_index.sql"),
+        include_str!("../migrations/postgres/0012_run_tallies_index.sql"),
+    ),
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {
