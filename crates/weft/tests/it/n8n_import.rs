@@ -190,3 +190,64 @@ backend_test! {
         assert_eq!(count(&app, &b).await, 0);
     }
 }
+
+/// A directory with a supported and a partly supported corpus file, and a file that is JSON but
+/// no n8n workflow.
+fn small_corpus() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for file in [SUPPORTED, PARTLY_SUPPORTED] {
+        std::fs::write(dir.path().join(file), corpus_text(file)).unwrap();
+    }
+    std::fs::write(dir.path().join("not-a-workflow.json"), r#"{"steps": []}"#).unwrap();
+    std::fs::write(dir.path().join("readme.txt"), "not read").unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn the_cli_reports_support_for_a_directory_without_a_database() {
+    let files = small_corpus();
+    let scratch = tempfile::tempdir().unwrap();
+    let output =
+        crate::cli::weft(scratch.path()).args(["import", "n8n", "--report"]).arg(files.path()).output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("files read:       3"), "{stdout}");
+    assert!(stdout.contains("imported:         2"), "{stdout}");
+    assert!(stdout.contains("not n8n workflows: 1"), "{stdout}");
+    assert!(stdout.contains("fully supported:  1 (50.0 %)"), "{stdout}");
+    assert!(stdout.contains("n8n-nodes-base.copper"), "{stdout}");
+    assert!(stdout.contains("expression functions and globals the evaluator lacks"), "{stdout}");
+    assert!(!scratch.path().join("weft-data").exists(), "no database was created");
+}
+
+backend_test! {
+    async fn the_cli_imports_files_into_a_workspace_as_weft(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let files = small_corpus();
+        std::fs::remove_file(files.path().join("not-a-workflow.json")).unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let url = app.config.database_url.as_ref().expect("a database URL").expose().to_owned();
+        let run = |workspace: &str| {
+            let mut command = crate::cli::weft(scratch.path());
+            command.args(["--database-url", &url, "import", "n8n", "--workspace", workspace]).arg(files.path());
+            command.output()
+        };
+        let output = run(&ws.slug).await.unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+        assert!(stdout.contains("imported 2 workflow(s) from 2 file(s)"), "{stdout}");
+        assert_eq!(count(&app, &ws).await, 2);
+        let audit: Value =
+            expect_status(app.get(&ws.path("/audit-log"), Some(&ws.owner.access_token)).await, 200).await;
+        let created: Vec<&Value> =
+            audit["items"].as_array().unwrap().iter().filter(|e| e["action"] == "workflow.created").collect();
+        assert_eq!(created.len(), 2);
+        assert!(created.iter().all(|entry| entry["actor_type"] == "system"), "{created:?}");
+
+        let unknown = run("no-such-workspace").await.unwrap();
+        assert!(!unknown.status.success());
+        assert!(String::from_utf8_lossy(&unknown.stderr).contains("no workspace no-such-workspace"));
+        assert_eq!(count(&app, &ws).await, 2);
+    }
+}
