@@ -563,7 +563,7 @@ struct ExportQuery {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
-enum ExportFormat {
+pub(crate) enum ExportFormat {
     #[default]
     Weft,
     N8n,
@@ -592,13 +592,24 @@ async fn export_workflow(
     auth: Authorized<WorkflowsRead, Workflow>,
     ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    let workflow = auth.resource;
-    let number = query.version.unwrap_or(workflow.latest_version);
-    let version = state.store.workflow_version(&auth.scope, &workflow.id, number).await?;
+    export_file(&state, &auth.scope, auth.resource, query.version, query.format.unwrap_or_default()).await
+}
+
+/// A version (default: the latest) as a JSON attachment in Weft's or n8n's format: the API's
+/// export and the editor's "Export to n8n" link.
+pub(crate) async fn export_file(
+    state: &AppState,
+    scope: &TenantScope,
+    workflow: Workflow,
+    version: Option<i64>,
+    format: ExportFormat,
+) -> Result<Response, ApiError> {
+    let number = version.unwrap_or(workflow.latest_version);
+    let version = state.store.workflow_version(scope, &workflow.id, number).await?;
     let definition: DefinitionIn = serde_json::from_value(version.definition).map_err(ApiError::internal)?;
     let export =
         WorkflowExport { name: workflow.name, description: workflow.description, tags: workflow.tags, definition };
-    if query.format.unwrap_or_default() == ExportFormat::N8n {
+    if format == ExportFormat::N8n {
         let weft = serde_json::to_value(&export).map_err(ApiError::internal)?;
         let n8n = weft_engine::n8n::export_workflow(&weft).map_err(problems_to_validation)?;
         let file = format!("attachment; filename=\"{}.n8n.json\"", workflow.id);

@@ -251,3 +251,50 @@ backend_test! {
         assert_eq!(count(&app, &ws).await, 2);
     }
 }
+
+backend_test! {
+    async fn pasting_an_n8n_export_in_the_ui_imports_it_and_the_editor_exports_it(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let mut ui = weft_testkit::UiSession::sign_in(&app, "ada@example.com", weft_testkit::TEST_PASSWORD).await;
+        let new = format!("/w/{}/workflows/new", ws.slug);
+        let pasted = ui.submit(&new, &new, &[("name", ""), ("json", &corpus_text(PARTLY_SUPPORTED))]).await;
+        assert_eq!(pasted.status, 303, "{}", pasted.body);
+        let editor = pasted.location.expect("the editor");
+        let page = ui.get(&editor).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("imported from n8n as a draft"), "the flash: {}", page.body);
+        assert!(page.body.contains("n8n-nodes-base.copper v1"), "the unsupported type in the flash");
+        assert!(page.body.contains("Export to n8n"), "the export link");
+        let id = editor.rsplit('/').next().unwrap();
+        let stored = read(&app, &ws, id).await;
+        assert_eq!(stored.workflow.name, name_of(PARTLY_SUPPORTED));
+        assert_eq!(stored.workflow.published_version, None);
+
+        let download = ui.get(&format!("{editor}/export?format=n8n")).await;
+        assert_eq!(download.status, 200);
+        let n8n: Value = serde_json::from_str(&download.body).expect("an n8n export");
+        assert!(n8n["nodes"].as_array().unwrap().iter().any(|node| node["type"] == "n8n-nodes-base.copper"));
+
+        // An array imports every workflow; the name field names a single one.
+        let array = format!("[{}, {}]", corpus_text(SUPPORTED), corpus_text(SUPPORTED));
+        let many = ui.submit(&new, &new, &[("name", ""), ("json", &array)]).await;
+        assert_eq!(many.location.as_deref(), Some(format!("/w/{}/workflows", ws.slug).as_str()));
+        assert!(ui.get(&format!("/w/{}/workflows", ws.slug)).await.body.contains("2 workflows imported from n8n"));
+        let named = ui.submit(&new, &new, &[("name", "Renamed"), ("json", &corpus_text(SUPPORTED))]).await;
+        let named = read(&app, &ws, named.location.expect("the editor").rsplit('/').next().unwrap()).await;
+        assert_eq!(named.workflow.name, "Renamed");
+
+        // A broken n8n paste is shown again with its problem.
+        let broken = ui.submit(&new, &new, &[("name", ""), ("json", r#"[{"nodes": []}, {"connections": {}}]"#)]).await;
+        assert_eq!(broken.status, 422, "{}", broken.body);
+        assert!(broken.body.contains("/1"), "the index of the broken export: {}", broken.body);
+        assert_eq!(count(&app, &ws).await, 4);
+
+        // Another workspace's member gets the 404 page.
+        let _other = app.new_workspace("bob@example.com").await;
+        let mut bob = weft_testkit::UiSession::sign_in(&app, "bob@example.com", weft_testkit::TEST_PASSWORD).await;
+        let theirs = bob.get(&format!("{editor}/export?format=n8n")).await;
+        assert_eq!(theirs.status, 404);
+    }
+}
