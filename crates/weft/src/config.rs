@@ -362,7 +362,8 @@ impl Config {
             return invalid("outbound_allow_cidrs", &error.to_string());
         }
         if let Some(origin) = &self.outbound_host_override
-            && reqwest::Url::parse(origin).map_or(true, |url| !matches!(url.scheme(), "http" | "https") || !url.has_host())
+            && reqwest::Url::parse(origin)
+                .map_or(true, |url| !matches!(url.scheme(), "http" | "https") || !url.has_host())
         {
             return invalid("outbound_host_override", "must be an http or https origin, e.g. http://127.0.0.1:9000");
         }
