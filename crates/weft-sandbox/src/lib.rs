@@ -79,6 +79,7 @@ mod code;
 mod convert;
 mod engine;
 mod interrupt;
+pub mod n8n_surface;
 
 use std::collections::HashMap;
 use std::fmt;

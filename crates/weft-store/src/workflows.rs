@@ -148,6 +148,39 @@ fn record<'a>(scope: &'a TenantScope, actor: &'a Actor, action: AuditAction, wor
     Record::new(Some(scope.workspace()), actor, action).target("workflow", workflow.as_str())
 }
 
+/// Inserts a workflow, its version 1, its audit entry and its event; also how many deliveries
+/// were queued (to ring the dispatcher after commit).
+async fn insert_workflow(
+    tx: &mut AnyConnection,
+    scope: &TenantScope,
+    origin: &Origin,
+    new: NewWorkflow<'_>,
+    cloned_from: Option<&WorkflowId>,
+) -> Result<((Workflow, WorkflowVersion), usize)> {
+    let now = now_ms();
+    let id = WorkflowId::generate();
+    let row = sqlx::query(&format!(
+        "INSERT INTO workflows (id, workspace_id, name, description, tags, latest_version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 1, $6, $6) RETURNING {WORKFLOW_COLUMNS}"
+    ))
+    .bind(id.as_str())
+    .bind(scope.workspace().as_str())
+    .bind(new.name)
+    .bind(new.description)
+    .bind(serde_json::to_string(new.tags).unwrap_or_else(|_| "[]".into()))
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    let workflow = workflow_from_row(&row)?;
+    replace_tags(tx, scope, &id, new.tags).await?;
+    let version = insert_version(tx, scope, &id, 1, new.definition, now).await?;
+    let actor = scope.actor();
+    let metadata = serde_json::json!({ "name": new.name, "cloned_from": cloned_from.map(WorkflowId::as_str) });
+    append(tx, origin, record(scope, &actor, AuditAction::WorkflowCreated, &id).metadata(metadata)).await?;
+    let queued = record_event(tx, scope.workspace(), EventType::WorkflowCreated, workflow_data(&workflow), now).await?;
+    Ok(((workflow, version), queued))
+}
+
 impl Store {
     /// Creates a workflow with its first version. `cloned_from` is recorded in the audit entry.
     pub async fn create_workflow(
@@ -157,32 +190,31 @@ impl Store {
         new: NewWorkflow<'_>,
         cloned_from: Option<&WorkflowId>,
     ) -> Result<(Workflow, WorkflowVersion)> {
-        let now = now_ms();
-        let id = WorkflowId::generate();
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(&format!(
-            "INSERT INTO workflows (id, workspace_id, name, description, tags, latest_version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, 1, $6, $6) RETURNING {WORKFLOW_COLUMNS}"
-        ))
-        .bind(id.as_str())
-        .bind(scope.workspace().as_str())
-        .bind(new.name)
-        .bind(new.description)
-        .bind(serde_json::to_string(new.tags).unwrap_or_else(|_| "[]".into()))
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        let workflow = workflow_from_row(&row)?;
-        replace_tags(&mut tx, scope, &id, new.tags).await?;
-        let version = insert_version(&mut tx, scope, &id, 1, new.definition, now).await?;
-        let actor = scope.actor();
-        let metadata = serde_json::json!({ "name": new.name, "cloned_from": cloned_from.map(WorkflowId::as_str) });
-        append(&mut tx, origin, record(scope, &actor, AuditAction::WorkflowCreated, &id).metadata(metadata)).await?;
-        let queued =
-            record_event(&mut tx, scope.workspace(), EventType::WorkflowCreated, workflow_data(&workflow), now).await?;
+        let (created, queued) = insert_workflow(&mut tx, scope, origin, new, cloned_from).await?;
         tx.commit().await?;
         self.ring_queued_if(queued).await;
-        Ok((workflow, version))
+        Ok(created)
+    }
+
+    /// Creates several workflows in one transaction, all or none: an import of many files.
+    pub async fn create_workflows(
+        &self,
+        scope: &TenantScope,
+        origin: &Origin,
+        news: Vec<NewWorkflow<'_>>,
+    ) -> Result<Vec<(Workflow, WorkflowVersion)>> {
+        let mut tx = self.pool.begin().await?;
+        let mut created = Vec::with_capacity(news.len());
+        let mut queued = 0;
+        for new in news {
+            let (workflow, deliveries) = insert_workflow(&mut tx, scope, origin, new, None).await?;
+            created.push(workflow);
+            queued += deliveries;
+        }
+        tx.commit().await?;
+        self.ring_queued_if(queued).await;
+        Ok(created)
     }
 
     /// Workflows by id, optionally by name substring and tag.

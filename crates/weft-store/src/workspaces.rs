@@ -4,7 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use weft_domain::workspace::random_suffix;
-use weft_domain::{Actor, AuditAction, Role, Slug, TenantScope, UserId, WorkspaceId};
+use weft_domain::{Actor, AuditAction, Grant, Role, Slug, TenantScope, UserId, WorkspaceId};
 
 use crate::accounts::{parse_id, parse_stored_id};
 use crate::audit::{Origin, Record, append};
@@ -180,6 +180,23 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         row.map(|row| Ok((workspace_from_row(&row)?, role_from_row(&row)?))).transpose()
+    }
+
+    /// For the operator's command line (`weft import`), which holds the database itself: Weft
+    /// acting in the live workspace named by id or slug. `NotFound` when there is none.
+    pub async fn system_scope(&self, id_or_slug: &str) -> Result<(Workspace, TenantScope)> {
+        let row = sqlx::query(&format!(
+            "SELECT {WORKSPACE_COLUMNS} FROM workspaces WHERE (id = $1 OR slug = $1) AND deleted_at IS NULL"
+        ))
+        .bind(id_or_slug)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let workspace = workspace_from_row(&row)?;
+        // Whoever can run the command line holds the database credentials: nothing to check.
+        #[allow(clippy::disallowed_methods)]
+        let scope = TenantScope::verified(workspace.id.clone(), Grant::System);
+        Ok((workspace, scope))
     }
 
     pub async fn workspace(&self, scope: &TenantScope) -> Result<Workspace> {

@@ -120,6 +120,10 @@ pub struct Config {
     /// e.g. `10.1.0.0/16`. A list in TOML, comma-separated in the environment.
     #[serde(deserialize_with = "list_or_comma_separated")]
     pub outbound_allow_cidrs: Vec<String>,
+    /// For tests only: every outbound request of the nodes goes to this origin instead
+    /// (`http://127.0.0.1:9000`; scheme, host and port replaced, path and query kept). Its
+    /// address must be allowed by `outbound_allow_cidrs`.
+    pub outbound_host_override: Option<String>,
     /// Days a finished run is kept, with its steps and blobs; 0 keeps runs forever.
     pub run_retention_days: u32,
     /// A step payload whose JSON is longer than this is stored as a blob, not in its row.
@@ -169,6 +173,7 @@ impl Default for Config {
             run_lease_secs: 30,
             workspace_run_cap: 10,
             outbound_allow_cidrs: Vec::new(),
+            outbound_host_override: None,
             run_retention_days: 14,
             max_inline_payload_bytes: 64 * 1024,
             max_items_per_output: 10_000,
@@ -355,6 +360,12 @@ impl Config {
         }
         if let Err(error) = weft_worker::outbound::OutboundPolicy::from_cidrs(&self.outbound_allow_cidrs) {
             return invalid("outbound_allow_cidrs", &error.to_string());
+        }
+        if let Some(origin) = &self.outbound_host_override
+            && reqwest::Url::parse(origin)
+                .map_or(true, |url| !matches!(url.scheme(), "http" | "https") || !url.has_host())
+        {
+            return invalid("outbound_host_override", "must be an http or https origin, e.g. http://127.0.0.1:9000");
         }
         if let Some(url) = &self.redis_url
             && !(url.expose().starts_with("redis://") || url.expose().starts_with("rediss://"))

@@ -176,8 +176,12 @@ fn start_worker(
 ) -> anyhow::Result<(JoinHandle<()>, String)> {
     let name = format!("{}-{}", hostname(), ulid::Ulid::new());
     let policy = OutboundPolicy::from_cidrs(&config.outbound_allow_cidrs).context("key `outbound_allow_cidrs`")?;
-    let outbound =
+    let mut outbound =
         OutboundClient::new(policy, OutboundDefaults::default()).context("building the outbound HTTP client")?;
+    if let Some(origin) = &config.outbound_host_override {
+        let origin = reqwest::Url::parse(origin).context("key `outbound_host_override`")?;
+        outbound = outbound.with_host_override(origin);
+    }
     let dispatcher = Arc::new(Dispatcher::new(
         store.clone(),
         outbound.clone(),

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod import;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::net::SocketAddr;
@@ -56,6 +57,28 @@ enum Command {
     Version,
     /// Measure run throughput, latency and memory on a scratch server (SQLite, and PostgreSQL)
     Bench(bench::BenchArgs),
+    /// Import workflows from another tool
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// n8n workflow exports (files or directories of .json files) as draft workflows
+    N8n(ImportN8nArgs),
+}
+
+#[derive(Args)]
+struct ImportN8nArgs {
+    /// The workspace to create the workflows in (its id or slug)
+    #[arg(long, value_name = "WS", required_unless_present = "report")]
+    workspace: Option<String>,
+    /// Only print how much of the files Weft supports (needs no database)
+    #[arg(long, conflicts_with = "workspace")]
+    report: bool,
+    /// n8n export files (an object or an array) and directories of them
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -146,6 +169,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     if let Command::Bench(args) = &cli.command {
         return bench::run(args).await;
     }
+    if let Command::Import(ImportCommand::N8n(args)) = &cli.command
+        && args.report
+    {
+        return import::report(&args.paths);
+    }
     if let Command::Version = cli.command {
         println!("weft {}", env!("CARGO_PKG_VERSION"));
         return Ok(());
@@ -166,6 +194,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(AdminCommand::Audit(AuditCommand::Verify { workspace })) => {
             verify_audit(&config, workspace.as_deref()).await
         }
+        Command::Import(ImportCommand::N8n(args)) => match &args.workspace {
+            Some(workspace) => import::import(&config, workspace, &args.paths).await,
+            None => bail!("--workspace is required"),
+        },
         Command::Version | Command::Bench(_) => Ok(()),
     }
 }

@@ -12,6 +12,7 @@ pub mod events;
 pub mod health;
 pub mod me;
 pub mod members;
+pub mod n8n;
 pub mod page;
 pub mod runs;
 pub mod schedules;
@@ -28,6 +29,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(api_keys::router())
         .merge(audit::router())
         .merge(workflows::router())
+        .merge(n8n::router())
         .merge(runs::router())
         .merge(webhook_endpoints::router())
         .merge(events::router())

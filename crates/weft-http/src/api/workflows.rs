@@ -7,7 +7,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -210,6 +210,35 @@ pub(crate) struct WorkflowIn {
     settings: Option<serde_json::Value>,
 }
 
+/// A create body whose metadata and definition shape passed the checks.
+pub(crate) struct CheckedWorkflow {
+    name: String,
+    description: String,
+    tags: Vec<String>,
+    definition: serde_json::Value,
+}
+
+impl CheckedWorkflow {
+    pub(crate) fn new(input: WorkflowIn) -> Result<Self, ApiError> {
+        let mut validation = Validation::default();
+        let (name, description, tags) =
+            check_metadata(&mut validation, Some(&input.name), Some(&input.description), Some(&input.tags));
+        validation.finish()?;
+        let definition = DefinitionIn { nodes: input.nodes, connections: input.connections, settings: input.settings }
+            .into_stored()?;
+        Ok(CheckedWorkflow {
+            name: name.unwrap_or_default(),
+            description: description.unwrap_or_default(),
+            tags: tags.unwrap_or_default(),
+            definition,
+        })
+    }
+
+    pub(crate) fn as_new(&self) -> NewWorkflow<'_> {
+        NewWorkflow { name: &self.name, description: &self.description, tags: &self.tags, definition: &self.definition }
+    }
+}
+
 /// Creates a workflow from the export format after checking its metadata and the shape of its
 /// definition: the API's create and the web UI's "new workflow" form.
 pub(crate) async fn new_workflow(
@@ -218,16 +247,8 @@ pub(crate) async fn new_workflow(
     origin: &Origin,
     input: WorkflowIn,
 ) -> Result<(Workflow, WorkflowVersion), ApiError> {
-    let mut validation = Validation::default();
-    let (name, description, tags) =
-        check_metadata(&mut validation, Some(&input.name), Some(&input.description), Some(&input.tags));
-    validation.finish()?;
-    let definition =
-        DefinitionIn { nodes: input.nodes, connections: input.connections, settings: input.settings }.into_stored()?;
-    let (name, description, tags) =
-        (name.unwrap_or_default(), description.unwrap_or_default(), tags.unwrap_or_default());
-    let new = NewWorkflow { name: &name, description: &description, tags: &tags, definition: &definition };
-    Ok(state.store.create_workflow(scope, origin, new, None).await?)
+    let checked = CheckedWorkflow::new(input)?;
+    Ok(state.store.create_workflow(scope, origin, checked.as_new(), None).await?)
 }
 
 /// Create a workflow; its definition becomes version 1 (a draft until published). The body has
@@ -536,6 +557,16 @@ async fn clone_workflow(
 struct ExportQuery {
     /// The version to export; default: the latest.
     version: Option<i64>,
+    /// `weft` (the default, what `POST /workflows` accepts) or `n8n` (an n8n workflow export).
+    format: Option<ExportFormat>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum ExportFormat {
+    #[default]
+    Weft,
+    N8n,
 }
 
 /// The export format: what `POST /workflows` accepts.
@@ -549,22 +580,41 @@ pub struct WorkflowExport {
     pub definition: DefinitionIn,
 }
 
-/// Download a workflow as JSON, in the format `POST /workflows` accepts.
+/// Download a workflow as JSON, in the format `POST /workflows` accepts, or with `format=n8n`
+/// as an n8n workflow export (what n8n's importer and `POST /workflows/import` accept).
 #[utoipa::path(get, path = "/workspaces/{ws}/workflows/{wf}/export", tag = "workflows",
     params(WsPath, WfPath, ExportQuery),
-    responses((status = 200, body = WorkflowExport, description = "Sent as an attachment named after the workflow")),
+    responses((status = 200, body = WorkflowExport,
+        description = "Sent as an attachment named after the workflow; with `format=n8n`, an n8n export")),
     security(("user" = ["workflows:read"]), ("api_key" = ["workflows:read"])))]
 async fn export_workflow(
     State(state): State<AppState>,
     auth: Authorized<WorkflowsRead, Workflow>,
     ApiQuery(query): ApiQuery<ExportQuery>,
-) -> Result<impl IntoResponse, ApiError> {
-    let workflow = auth.resource;
-    let number = query.version.unwrap_or(workflow.latest_version);
-    let version = state.store.workflow_version(&auth.scope, &workflow.id, number).await?;
-    let definition = serde_json::from_value(version.definition).map_err(ApiError::internal)?;
-    let file = format!("attachment; filename=\"{}.json\"", workflow.id);
+) -> Result<Response, ApiError> {
+    export_file(&state, &auth.scope, auth.resource, query.version, query.format.unwrap_or_default()).await
+}
+
+/// A version (default: the latest) as a JSON attachment in Weft's or n8n's format: the API's
+/// export and the editor's "Export to n8n" link.
+pub(crate) async fn export_file(
+    state: &AppState,
+    scope: &TenantScope,
+    workflow: Workflow,
+    version: Option<i64>,
+    format: ExportFormat,
+) -> Result<Response, ApiError> {
+    let number = version.unwrap_or(workflow.latest_version);
+    let version = state.store.workflow_version(scope, &workflow.id, number).await?;
+    let definition: DefinitionIn = serde_json::from_value(version.definition).map_err(ApiError::internal)?;
     let export =
         WorkflowExport { name: workflow.name, description: workflow.description, tags: workflow.tags, definition };
-    Ok(([(header::CONTENT_DISPOSITION, file)], axum::Json(export)))
+    if format == ExportFormat::N8n {
+        let weft = serde_json::to_value(&export).map_err(ApiError::internal)?;
+        let n8n = weft_engine::n8n::export_workflow(&weft).map_err(problems_to_validation)?;
+        let file = format!("attachment; filename=\"{}.n8n.json\"", workflow.id);
+        return Ok(([(header::CONTENT_DISPOSITION, file)], axum::Json(n8n)).into_response());
+    }
+    let file = format!("attachment; filename=\"{}.json\"", workflow.id);
+    Ok(([(header::CONTENT_DISPOSITION, file)], axum::Json(export)).into_response())
 }

@@ -15,11 +15,12 @@ use serde::Deserialize;
 use weft_domain::TenantScope;
 use weft_store::{Workflow, WorkflowFilter, WorkflowVersion};
 
+use crate::api::n8n::{ImportedWorkflowOut, import_n8n};
 use crate::api::page::{PageOut, PageQuery, request};
 use crate::api::runs::start_manual_run;
 use crate::api::workflows::{
-    DefinitionIn, WebhookOut, WorkflowIn, WorkflowPatchIn, edit_metadata, new_workflow, problems_of, publish_version,
-    webhook_urls,
+    DefinitionIn, ExportFormat, WebhookOut, WorkflowIn, WorkflowPatchIn, edit_metadata, export_file, new_workflow,
+    problems_of, publish_version, webhook_urls,
 };
 use crate::error::{ApiError, FieldError};
 use crate::extract::gate::{WorkflowsRead, WorkflowsWrite};
@@ -41,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/w/{ws}/workflows/new", get(new_page).post(create))
         .route("/w/{ws}/workflows/{wf}", get(editor))
         .route("/w/{ws}/workflows/{wf}/details", post(save_details))
+        .route("/w/{ws}/workflows/{wf}/export", get(export))
         .route("/w/{ws}/workflows/{wf}/versions", get(versions).post(save_version))
         .route("/w/{ws}/workflows/{wf}/versions/{n}", get(version))
         .route("/w/{ws}/workflows/{wf}/publish", post(publish))
@@ -145,23 +147,95 @@ pub struct NewForm {
     json: String,
 }
 
-/// The create body from the form: the pasted export (or nothing, for a blank workflow), its
-/// name replaced by the name field when that is filled in.
-fn create_body(form: &NewForm) -> Result<WorkflowIn, ApiError> {
+/// What the form asks to create.
+enum Pasted {
+    /// Weft's export format (or nothing, for a blank workflow).
+    Weft(WorkflowIn),
+    /// n8n exports: one, or an array.
+    N8n(serde_json::Value),
+}
+
+/// Whether pasted JSON is n8n's rather than Weft's: an array (Weft's export is one object),
+/// nodes with a `typeVersion` or a dotted type (`n8n-nodes-base.set`), or `connections` that is
+/// an object keyed by node name.
+fn is_n8n(value: &serde_json::Value) -> bool {
+    let n8n_node = |node: &serde_json::Value| {
+        node.get("typeVersion").is_some() || node.get("type").and_then(|t| t.as_str()).is_some_and(|t| t.contains('.'))
+    };
+    match value {
+        serde_json::Value::Array(_) => true,
+        serde_json::Value::Object(members) => {
+            members.get("connections").is_some_and(serde_json::Value::is_object)
+                || members
+                    .get("nodes")
+                    .and_then(|nodes| nodes.as_array())
+                    .is_some_and(|nodes| nodes.iter().any(n8n_node))
+        }
+        _ => false,
+    }
+}
+
+/// The pasted JSON (or nothing, for a blank workflow) in its format, its name replaced by the
+/// name field when that is filled in.
+fn create_body(form: &NewForm) -> Result<Pasted, ApiError> {
     let mut body = if form.json.trim().is_empty() {
         serde_json::json!({})
     } else {
         serde_json::from_str::<serde_json::Value>(&form.json).map_err(|e| ApiError::MalformedJson(e.to_string()))?
     };
+    let name = form.name.trim();
+    if is_n8n(&body) {
+        if let Some(object) = body.as_object_mut().filter(|_| !name.is_empty()) {
+            object.insert("name".to_owned(), serde_json::Value::String(name.to_owned()));
+        }
+        return Ok(Pasted::N8n(body));
+    }
     let Some(object) = body.as_object_mut() else {
         return Err(ApiError::MalformedJson("the JSON must be an object, as an export is".to_owned()));
     };
-    let name = form.name.trim();
     if !name.is_empty() {
         object.insert("name".to_owned(), serde_json::Value::String(name.to_owned()));
     }
     let bytes = serde_json::to_vec(&body).map_err(ApiError::internal)?;
-    parse_body(&bytes)
+    parse_body(&bytes).map(Pasted::Weft)
+}
+
+/// The most unsupported node types a flash names.
+const FLASH_TYPES_MAX: usize = 5;
+
+/// Where to go after an n8n import, and what to say: the editor of a single workflow, with the
+/// node types left to replace; the list after several.
+fn imported_n8n(slug: &str, items: &[ImportedWorkflowOut]) -> (String, Flash) {
+    let mut unsupported: Vec<String> = Vec::new();
+    for item in items {
+        for node in item.report["unsupported"].as_array().into_iter().flatten() {
+            let n8n_type = node["n8n_type"].as_str().unwrap_or_default();
+            let described = format!("{n8n_type} v{}", node["type_version"]);
+            if !unsupported.contains(&described) {
+                unsupported.push(described);
+            }
+        }
+    }
+    let left = if unsupported.is_empty() {
+        String::new()
+    } else {
+        let more = unsupported.len().saturating_sub(FLASH_TYPES_MAX);
+        let mut named = unsupported.into_iter().take(FLASH_TYPES_MAX).collect::<Vec<_>>().join(", ");
+        if more > 0 {
+            named.push_str(&format!(" and {more} more"));
+        }
+        format!(" Unsupported n8n nodes to replace before publishing: {named}.")
+    };
+    match items {
+        [item] => (
+            format!("/w/{slug}/workflows/{}", item.id),
+            Flash::success(format!("Workflow “{}” imported from n8n as a draft.{left}", item.name)),
+        ),
+        _ => (
+            format!("/w/{slug}/workflows"),
+            Flash::success(format!("{} workflows imported from n8n as drafts.{left}", items.len())),
+        ),
+    }
 }
 
 async fn create(
@@ -169,15 +243,19 @@ async fn create(
     page: Page<WorkflowsWrite>,
     CsrfForm(form): CsrfForm<NewForm>,
 ) -> Result<Response, UiError> {
+    let (scope, origin) = (&page.auth.scope, &page.auth.origin);
     let created = match create_body(&form) {
-        Ok(body) => new_workflow(&state, &page.auth.scope, &page.auth.origin, body).await,
+        Ok(Pasted::Weft(body)) => new_workflow(&state, scope, origin, body).await.map(|(workflow, _)| {
+            let to = format!("/w/{}/workflows/{}", page.shell.slug(), workflow.id);
+            (to, Flash::success(format!("Workflow “{}” created.", workflow.name)))
+        }),
+        Ok(Pasted::N8n(exports)) => import_n8n(&state.store, scope, origin, &exports, "")
+            .await
+            .map(|items| imported_n8n(page.shell.slug(), &items)),
         Err(error) => Err(error),
     };
     match created {
-        Ok((workflow, _)) => {
-            let to = format!("/w/{}/workflows/{}", page.shell.slug(), workflow.id);
-            Ok(see_other_with(&state, &to, Flash::success(format!("Workflow “{}” created.", workflow.name))))
-        }
+        Ok((to, flash)) => Ok(see_other_with(&state, &to, flash)),
         Err(error) => {
             let status = error.status();
             let errors = FormErrors::from_api(error)?;
@@ -422,6 +500,21 @@ async fn editor_page(
 
 async fn editor(State(state): State<AppState>, page: Page<WorkflowsRead, Workflow>) -> Result<Response, UiError> {
     render(&editor_page(&state, page.shell, &page.auth.scope, page.auth.resource, Refused::default()).await?)
+}
+
+#[derive(Deserialize)]
+pub struct ExportQuery {
+    format: Option<ExportFormat>,
+}
+
+/// The latest version as a download, in Weft's format or (`?format=n8n`) n8n's.
+async fn export(
+    State(state): State<AppState>,
+    page: Page<WorkflowsRead, Workflow>,
+    Query(query): Query<ExportQuery>,
+) -> Result<Response, UiError> {
+    let format = query.format.unwrap_or_default();
+    Ok(export_file(&state, &page.auth.scope, page.auth.resource, None, format).await?)
 }
 
 /// The editor shown again with one form's errors, with the status the API would have given.

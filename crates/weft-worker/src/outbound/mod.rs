@@ -119,6 +119,8 @@ pub struct OutboundClient {
     http: reqwest::Client,
     policy: Arc<OutboundPolicy>,
     defaults: OutboundDefaults,
+    /// A test setting: every request goes to this origin instead, path and query kept.
+    host_override: Option<Url>,
 }
 
 impl OutboundClient {
@@ -131,7 +133,15 @@ impl OutboundClient {
             .no_proxy()
             .user_agent(USER_AGENT)
             .build()?;
-        Ok(Self { http, policy, defaults })
+        Ok(Self { http, policy, defaults, host_override: None })
+    }
+
+    /// For tests that run real workflows against a local fake server: each request's scheme,
+    /// host and port become `origin`'s (its path and query stay), then pass the usual checks,
+    /// so the origin's address must be allowed by the policy.
+    pub fn with_host_override(mut self, origin: Url) -> Self {
+        self.host_override = Some(origin);
+        self
     }
 
     pub async fn send(&self, request: OutboundRequest) -> Result<OutboundResponse, OutboundError> {
@@ -143,6 +153,9 @@ impl OutboundClient {
         let limit = request.max_response_bytes.unwrap_or(self.defaults.max_response_bytes);
         let OutboundRequest { mut method, url, mut headers, mut body, follow_redirects, .. } = request;
         let mut url = Url::parse(&url).map_err(|error| OutboundError::BadUrl(error.to_string()))?;
+        if let Some(origin) = &self.host_override {
+            url = overridden(&url, origin)?;
+        }
         let mut redirects = 0;
         loop {
             check_destination(&self.policy, &url)?;
@@ -182,6 +195,16 @@ impl OutboundClient {
             url = next;
         }
     }
+}
+
+/// `url` sent to `origin`: its scheme, host and port replaced.
+fn overridden(url: &Url, origin: &Url) -> Result<Url, OutboundError> {
+    let mut moved = url.clone();
+    let refused = |_| OutboundError::BadUrl(format!("the host override {origin} cannot take {url}"));
+    moved.set_scheme(origin.scheme()).map_err(refused)?;
+    moved.set_host(origin.host_str()).map_err(|error| OutboundError::BadUrl(error.to_string()))?;
+    moved.set_port(origin.port()).map_err(refused)?;
+    Ok(moved)
 }
 
 /// What can be checked before sending: the scheme, a host given as an IP address (which the

@@ -13,6 +13,8 @@ mod hooks;
 mod http;
 mod me;
 mod members;
+mod n8n_import;
+mod n8n_runs;
 mod openapi;
 mod rate_limit;
 mod retention;

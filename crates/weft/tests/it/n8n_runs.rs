@@ -1,0 +1,230 @@
+//! Real n8n workflows run end to end: every corpus workflow that Weft fully supports and that
+//! starts from a manual, webhook or schedule trigger is imported through the API and run by the
+//! worker, with its pinned data (or a fixture) as the trigger's items and every HTTP request
+//! sent to a local fake server through the `outbound_host_override` test setting.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::extract::Request;
+use serde_json::{Value, json};
+use weft_http::api::n8n::ImportedOut;
+use weft_store::NewRun;
+use weft_testkit::{TestApp, TestWorkspace, backend_test, expect_status};
+
+use crate::runs::finished;
+
+/// Corpus workflows run (fully supported, with a runnable trigger), as of this test's last
+/// update; it must never go down.
+const RUN_AT_LEAST: usize = 5;
+
+/// Corpus workflows that ran and succeeded, as of this test's last update. Raise it as node
+/// coverage grows; it must never go down.
+const SUCCEEDED_AT_LEAST: usize = 2;
+
+/// Fully supported workflows whose runs fail on something the evaluator lacks, with the words
+/// of their error. When one starts to succeed, remove it here (and raise the count above).
+const KNOWN_GAPS: [(&str, &str); 3] = [
+    // Weft's http_request outputs `{status, headers, body}` where n8n's outputs the body, so
+    // the code's `$('…').item.json.name` is `undefined` (docs/n8n.md, "Differences").
+    ("0559_HTTP_Webhook_Create_Webhook.json", "cannot read property 'replace' of undefined"),
+    // n8n's node `context` (SplitInBatches' `noItemsLeft`) does not exist in Weft.
+    ("1231_Manual_Splitinbatches_Automate_Triggered.json", "no output of a node named 'SplitInBatches'"),
+    // The code sandbox has no `require` (here for `crypto`).
+    ("1516_Manual_Stickynote_Send_Webhook.json", "require is not defined"),
+];
+
+/// The triggers a run can start from without an outside service.
+const RUNNABLE_TRIGGERS: [&str; 3] = ["manual_trigger", "webhook_trigger", "schedule_trigger"];
+
+/// Trigger items for workflows whose pinned data is missing and whose nodes expect a
+/// particular request: Ko-fi's webhook payload, with the token the workflow checks.
+fn fixture(file: &str) -> Option<Value> {
+    match file {
+        "0786_Stopanderror_Stickynote_Create_Webhook.json" => Some(json!([{"body": {"data": {
+            "verification_token": "7dd9d4ef-8412-4add-a0d0-b548ad4564b9",
+            "type": "Donation", "from_name": "Ada", "message": "Keep going!", "amount": "5.00",
+            "email": "ada@example.com", "currency": "EUR", "timestamp": "2026-12-05T07:00:00Z",
+            "is_first_subscription_payment": false,
+        }}}])),
+        _ => None,
+    }
+}
+
+/// What some runs' output must hold, by JSON pointer into it (node name → items).
+const EXPECTED: [(&str, &str, &str); 4] = [
+    // The token matched, and the switch sent the donation down its branch.
+    ("0786_Stopanderror_Stickynote_Create_Webhook.json", "/Donation/0/from_name", "Ada"),
+    ("0786_Stopanderror_Stickynote_Create_Webhook.json", "/Donation/0/message", "Keep going!"),
+    // Facebook's Graph API, called at its path on the fake.
+    (
+        "1884_Manual_Stickynote_Import_Webhook.json",
+        "/Get Long Lived FB Page Token/0/body/path",
+        "/v20.0/uuuuuu/accounts",
+    ),
+    ("1884_Manual_Stickynote_Import_Webhook.json", "/Get Long Lived FB Page Token/0/body/method", "GET"),
+];
+
+/// A fully supported corpus workflow with a trigger a run can start from.
+struct Runnable {
+    file: String,
+    n8n: Value,
+    /// The trigger's items: its pinned data, else a fixture for its kind.
+    input: Value,
+    trigger: String,
+    trigger_type: String,
+    http_nodes: usize,
+}
+
+fn runnable_corpus() -> Vec<Runnable> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../weft-engine/tests/corpus/n8n");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("the corpus directory")
+        .map(|entry| entry.expect("a corpus entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    files.sort();
+    let mut runnable = Vec::new();
+    for path in files {
+        let n8n: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let Ok(imported) = weft_engine::n8n::import_workflow(&n8n) else { continue };
+        let mut definition = imported.workflow.clone();
+        for key in ["name", "description", "tags"] {
+            definition.as_object_mut().unwrap().remove(key);
+        }
+        let Ok(parsed) = weft_engine::parse(&definition) else { continue };
+        if !imported.report.unsupported.is_empty() || !weft_engine::validate(&parsed).is_empty() {
+            continue;
+        }
+        let Some(trigger) = parsed.nodes.iter().find(|node| RUNNABLE_TRIGGERS.contains(&node.node_type.as_str()))
+        else {
+            continue;
+        };
+        let pinned = parsed.settings.pin_data.get(&trigger.name).map(|items| {
+            Value::Array(items.iter().map(|item| item.get("json").cloned().unwrap_or(json!({}))).collect())
+        });
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        let input = pinned.or_else(|| fixture(&file)).unwrap_or_else(|| match trigger.node_type.as_str() {
+            "webhook_trigger" => json!([{"body": {"name": "Ada", "email": "ada@example.com"}}]),
+            _ => json!({}),
+        });
+        let http_nodes = parsed.nodes.iter().filter(|node| node.node_type == "http_request" && !node.disabled).count();
+        let (trigger, trigger_type) = (trigger.name.clone(), trigger.node_type.clone());
+        runnable.push(Runnable { file, n8n, input, trigger, trigger_type, http_nodes });
+    }
+    runnable
+}
+
+/// A fake of every service the workflows call: answers any request with JSON describing it,
+/// counting them.
+async fn fake_services() -> (String, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let app = axum::Router::new().fallback(move |request: Request| {
+        let counted = Arc::clone(&counted);
+        async move {
+            counted.fetch_add(1, Ordering::SeqCst);
+            axum::Json(json!({
+                "ok": true,
+                "method": request.method().as_str(),
+                "path": request.uri().path(),
+                "data": [{"id": 1, "name": "first"}, {"id": 2, "name": "second"}],
+                // A Confluence template (0559).
+                "name": "Report for $name$",
+                "storage": {"value": "<p>Dear $name$, see $email$.</p>"},
+            }))
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{address}"), calls)
+}
+
+async fn import(app: &TestApp, ws: &TestWorkspace, n8n: &Value) -> String {
+    let body = json!({"format": "n8n", "workflow": n8n});
+    let imported: ImportedOut =
+        expect_status(app.post(&ws.path("/workflows/import"), Some(&ws.owner.access_token), &body).await, 201).await;
+    imported.items[0].id.clone()
+}
+
+/// Starts the workflow's draft the way its trigger would: a manual run; a request to the
+/// webhook's test URL with the input's first body; or a run queued as the scheduler does.
+async fn start(app: &TestApp, ws: &TestWorkspace, id: &str, workflow: &Runnable) -> String {
+    let token = Some(ws.owner.access_token.as_str());
+    match workflow.trigger_type.as_str() {
+        "webhook_trigger" => {
+            let hooks: Value =
+                expect_status(app.get(&ws.path(&format!("/workflows/{id}/webhooks")), token).await, 200).await;
+            let url = hooks["items"][0]["test_url"].as_str().expect("a test URL").replace("http://weft.test", "");
+            let body = workflow.input.get(0).and_then(|item| item.get("body")).cloned().unwrap_or(json!({}));
+            let answer = app.post(&url, None, &body).await;
+            assert!(answer.status().is_success(), "{}: the webhook answered {}", workflow.file, answer.status());
+            let runs: Value = expect_status(app.get(&ws.path(&format!("/runs?workflow={id}")), token).await, 200).await;
+            runs["items"][0]["id"].as_str().expect("the webhook's run").to_owned()
+        }
+        "schedule_trigger" => {
+            let (_, scope) = app.store.system_scope(&ws.id).await.unwrap();
+            let workflow_id = id.parse().expect("a workflow id");
+            let new = NewRun {
+                workflow: &workflow_id,
+                version: 1,
+                input: &workflow.input,
+                trigger: "schedule",
+                trigger_node: Some(&workflow.trigger),
+            };
+            app.store.enqueue_run(&scope, new).await.unwrap().id.to_string()
+        }
+        _ => {
+            let path = ws.path(&format!("/workflows/{id}/runs"));
+            let body = json!({"version": 1, "input": workflow.input});
+            let started: Value = expect_status(app.post(&path, token, &body).await, 202).await;
+            started["run_id"].as_str().unwrap().to_owned()
+        }
+    }
+}
+
+backend_test! {
+    async fn fully_supported_corpus_workflows_run_end_to_end(backend) {
+        let (services, calls) = fake_services().await;
+        let app = TestApp::spawn_with(backend, |config| {
+            config.outbound_allow_cidrs = vec!["127.0.0.1/32".to_owned()];
+            config.outbound_host_override = Some(services.clone());
+        })
+        .await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let runnable = runnable_corpus();
+        let (mut succeeded, mut failures) = (Vec::new(), Vec::new());
+        for workflow in &runnable {
+            let id = import(&app, &ws, &workflow.n8n).await;
+            let before = calls.load(Ordering::SeqCst);
+            let run = start(&app, &ws, &id, workflow).await;
+            let out = finished(&app, &ws, &run).await;
+            let gap = KNOWN_GAPS.iter().find(|(file, _)| *file == workflow.file);
+            if let Some((_, words)) = gap {
+                let error = out.error.as_ref().map(Value::to_string).unwrap_or_default();
+                assert!(out.status == "failed" && error.contains(words), "{}: {} {error}", workflow.file, out.status);
+                continue;
+            }
+            if out.status != "succeeded" {
+                failures.push(format!("{}: {} {:?}", workflow.file, out.status, out.error));
+                continue;
+            }
+            let output = out.output.unwrap_or_default();
+            assert!(output.as_object().is_some_and(|ends| !ends.is_empty()), "{}: no output", workflow.file);
+            for (_, pointer, expected) in EXPECTED.iter().filter(|(file, ..)| *file == workflow.file) {
+                assert_eq!(output.pointer(pointer), Some(&json!(expected)), "{}: {output}", workflow.file);
+            }
+            if workflow.http_nodes > 0 {
+                assert!(calls.load(Ordering::SeqCst) > before, "{}: its HTTP requests reached the fake", workflow.file);
+            }
+            succeeded.push(workflow.file.as_str());
+        }
+        println!("ran {} corpus workflows; succeeded: {succeeded:?}", runnable.len());
+        assert_eq!(runnable.len(), succeeded.len() + KNOWN_GAPS.len() + failures.len(), "every known gap ran");
+        assert!(failures.is_empty(), "runs that did not succeed: {failures:#?}");
+        assert!(runnable.len() >= RUN_AT_LEAST, "only {} corpus workflows ran", runnable.len());
+        assert!(succeeded.len() >= SUCCEEDED_AT_LEAST, "only {} succeeded: {succeeded:?}", succeeded.len());
+    }
+}
