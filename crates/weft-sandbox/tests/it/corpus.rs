@@ -1,5 +1,5 @@
 //! The n8n extension methods (`"a@b.io".extractDomain()`, `$now.format(…)`) that the corpus of
-//! real n8n workflows (`../shared/corpus/n8n`) calls in its expressions, counted; every one
+//! real n8n workflows (kept in `crates/weft-engine/tests/corpus/n8n`) calls in its expressions, counted; every one
 //! called at least three times must be implemented. `cargo test -p weft-sandbox --test it
 //! corpus -- --nocapture` prints the table that docs/expressions.md shows.
 
@@ -11,7 +11,7 @@ use weft_sandbox::n8n_surface::{EXTENSION_METHODS, count_calls, count_globals, e
 use crate::Activation;
 
 fn corpus() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/n8n")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../weft-engine/tests/corpus/n8n")
 }
 
 /// The JavaScript inside every `{{ … }}` of every node parameter of every corpus workflow.
