@@ -17,7 +17,7 @@ use crate::runs::finished;
 
 /// Corpus workflows run (fully supported, with a runnable trigger), as of this test's last
 /// update; it must never go down.
-const RUN_AT_LEAST: usize = 5;
+const RUN_AT_LEAST: usize = 6;
 
 /// Corpus workflows that ran and succeeded, as of this test's last update. Raise it as node
 /// coverage grows; it must never go down.
@@ -25,7 +25,9 @@ const SUCCEEDED_AT_LEAST: usize = 2;
 
 /// Fully supported workflows whose runs fail on something the evaluator lacks, with the words
 /// of their error. When one starts to succeed, remove it here (and raise the count above).
-const KNOWN_GAPS: [(&str, &str); 3] = [
+const KNOWN_GAPS: [(&str, &str); 4] = [
+    // The same gap: n8n's http_request v4 puts a text body in `data`, which the next node reads.
+    ("0434_Splitout_Webhook_Automation_Webhook.json", "cannot read property 'match' of undefined"),
     // Weft's http_request outputs `{status, headers, body}` where n8n's outputs the body, so
     // the code's `$('…').item.json.name` is `undefined` (docs/n8n.md, "Differences").
     ("0559_HTTP_Webhook_Create_Webhook.json", "cannot read property 'replace' of undefined"),
@@ -74,6 +76,8 @@ struct Runnable {
     input: Value,
     trigger: String,
     trigger_type: String,
+    /// The first method a webhook trigger takes.
+    method: String,
     http_nodes: usize,
 }
 
@@ -110,8 +114,10 @@ fn runnable_corpus() -> Vec<Runnable> {
             _ => json!({}),
         });
         let http_nodes = parsed.nodes.iter().filter(|node| node.node_type == "http_request" && !node.disabled).count();
+        let method = trigger.params.get("methods").and_then(|all| all.get(0)).and_then(Value::as_str);
+        let method = method.unwrap_or("POST").to_owned();
         let (trigger, trigger_type) = (trigger.name.clone(), trigger.node_type.clone());
-        runnable.push(Runnable { file, n8n, input, trigger, trigger_type, http_nodes });
+        runnable.push(Runnable { file, n8n, input, trigger, trigger_type, method, http_nodes });
     }
     runnable
 }
@@ -159,8 +165,13 @@ async fn start(app: &TestApp, ws: &TestWorkspace, id: &str, workflow: &Runnable)
                 expect_status(app.get(&ws.path(&format!("/workflows/{id}/webhooks")), token).await, 200).await;
             let url = hooks["items"][0]["test_url"].as_str().expect("a test URL").replace("http://weft.test", "");
             let body = workflow.input.get(0).and_then(|item| item.get("body")).cloned().unwrap_or(json!({}));
-            let answer = app.post(&url, None, &body).await;
-            assert!(answer.status().is_success(), "{}: the webhook answered {}", workflow.file, answer.status());
+            let method: reqwest::Method = workflow.method.parse().expect("an HTTP method");
+            let request = app.request(method.clone(), &url, None);
+            let request = if method == reqwest::Method::GET { request } else { request.json(&body) };
+            let answer = request.send().await.expect("the webhook answers");
+            // 502: the run failed before answering; it is recorded, and judged below like any run.
+            let answered = answer.status().is_success() || answer.status() == reqwest::StatusCode::BAD_GATEWAY;
+            assert!(answered, "{}: the webhook answered {}", workflow.file, answer.status());
             let runs: Value = expect_status(app.get(&ws.path(&format!("/runs?workflow={id}")), token).await, 200).await;
             runs["items"][0]["id"].as_str().expect("the webhook's run").to_owned()
         }
