@@ -205,6 +205,7 @@ impl NodeKind {
                 ("query", "name → value or list of values"),
                 ("body", "{json} | {form} | {raw, content_type?}"),
                 ("response", "json (default) or text"),
+                ("output", "full (default): {status, headers, body}; body: the body alone, as n8n gives it"),
                 ("fail_on_non_2xx", "default true"),
             ],
             NodeKind::Wait => {

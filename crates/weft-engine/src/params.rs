@@ -390,6 +390,8 @@ pub struct HttpRequestParams {
     pub body: Option<HttpBody>,
     #[serde(default)]
     pub response: ResponseFormat,
+    #[serde(default)]
+    pub output: HttpOutput,
     /// Treat a status outside 2xx as a failure (and so retry it, or route it to `error`).
     #[serde(default = "literal_true")]
     pub fail_on_non_2xx: ParamValue<bool>,
@@ -449,6 +451,18 @@ pub enum ResponseFormat {
     #[default]
     Json,
     Text,
+}
+
+/// What an `http_request` node's items hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HttpOutput {
+    /// One item per request: `{status, headers, body}`.
+    #[default]
+    Full,
+    /// The body alone, as n8n's node gives it: a JSON object is the item, a JSON array one item
+    /// per element, anything else `{data: …}`.
+    Body,
 }
 
 fn is_scalar(value: &Value) -> bool {

@@ -537,6 +537,9 @@ fn export_http(node: &NodeDef) -> (String, Value, Value) {
     if param(node, "fail_on_non_2xx") == Some(&json!(false)) {
         response.insert("neverError".into(), json!(true));
     }
+    if param(node, "output") != Some(&json!("body")) {
+        response.insert("fullResponse".into(), json!(true));
+    }
     let mut options = Map::new();
     if !response.is_empty() {
         options.insert("response".into(), json!({"response": response}));

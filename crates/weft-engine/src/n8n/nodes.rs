@@ -766,6 +766,16 @@ fn http(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         }
         _ => {}
     }
+    let full_response = if legacy {
+        ctx.option("fullResponse")
+    } else {
+        ctx.option("response").and_then(|r| r.get("response")).and_then(|r| r.get("fullResponse"))
+    };
+    if full_response == Some(&json!(true)) {
+        ctx.warn("the full response is Weft's `{status, headers, body}`, not n8n's `{statusCode, headers, body}`");
+    } else {
+        params.insert("output".into(), json!("body"));
+    }
     let never_error = if legacy {
         ctx.option("ignoreResponseCode")
     } else {

@@ -159,7 +159,7 @@ fn http_request_v1_shapes() {
     assert_eq!(
         node["params"],
         json!({"method": "POST", "url": "https://api.example/{{ $json.id }}", "query": {"page": "2", "tag": ["a", "b"]},
-               "body": {"json": {"name": "{{ $json.name }}"}}, "response": "text"})
+               "body": {"json": {"name": "{{ $json.name }}"}}, "response": "text", "output": "body"})
     );
     assert_eq!(node["timeout_ms"], 5000);
 }
@@ -180,6 +180,14 @@ fn http_request_v4_shapes() {
         json!({"raw": "{\n \"id\": \"{{ $json.id }}\"\n}", "content_type": "application/json"})
     );
     assert_eq!(node["params"]["fail_on_non_2xx"], false);
+    assert_eq!(node["params"]["output"], "body", "n8n's node gives the body alone");
+    let (full, report) = imported(
+        "httpRequest",
+        4.2,
+        json!({"url": "https://api.example", "options": {"response": {"response": {"fullResponse": true}}}}),
+    );
+    assert_eq!(full["params"].get("output"), None, "Weft's full response");
+    assert!(report.warnings.iter().any(|w| w.contains("full response")), "{:?}", report.warnings);
     let node = supported(
         "httpRequest",
         4.1,

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value, json};
 use weft_engine::exec::{Expressions, ItemContext, resolve_params};
-use weft_engine::params::{HttpRequestParams, Method, ResponseFormat};
+use weft_engine::params::{HttpOutput, HttpRequestParams, Method, ResponseFormat};
 use weft_engine::{Item, NodeDef};
 
 use crate::outbound::{OutboundClient, OutboundRequest};
@@ -91,6 +91,7 @@ fn headers_json(headers: &HeaderMap) -> Value {
 pub(super) struct Prepared {
     request: OutboundRequest,
     format: ResponseFormat,
+    output: HttpOutput,
     fail_on_error: bool,
 }
 
@@ -115,7 +116,8 @@ pub(super) fn prepare(
         .map(|(index, item)| {
             let context = ItemContext { node: &node.name, item, index, input: 0, inputs };
             let params: HttpRequestParams = resolve_params(node, &context, exprs).map_err(|e| e.to_string())?;
-            let (format, fail_on_error) = (params.response, params.fail_on_non_2xx.literal().copied().unwrap_or(true));
+            let (format, output) = (params.response, params.output);
+            let fail_on_error = params.fail_on_non_2xx.literal().copied().unwrap_or(true);
             let mut request = request(params, timeout)?;
             let key = if index == 0 { attempt_key.to_owned() } else { format!("{attempt_key}:{index}") };
             if let (false, Ok(value)) =
@@ -123,7 +125,7 @@ pub(super) fn prepare(
             {
                 request.headers.insert(IDEMPOTENCY_KEY, value);
             }
-            Ok(Prepared { request, format, fail_on_error })
+            Ok(Prepared { request, format, output, fail_on_error })
         })
         .collect()
 }
@@ -132,7 +134,7 @@ pub(super) fn prepare(
 /// for the workflow's author.
 pub(super) async fn send_all(client: &OutboundClient, prepared: Vec<Prepared>) -> Result<Vec<Vec<Item>>, String> {
     let mut items = Vec::new();
-    for Prepared { request, format, fail_on_error } in prepared {
+    for Prepared { request, format, output, fail_on_error } in prepared {
         let response = client.send(request).await.map_err(|e| e.to_string())?;
         if fail_on_error && !response.status.is_success() {
             return Err(format!("{} answered {}", response.final_url, response.status));
@@ -143,10 +145,51 @@ pub(super) async fn send_all(client: &OutboundClient, prepared: Vec<Prepared>) -
             ResponseFormat::Json => serde_json::from_slice(&response.body)
                 .map_err(|e| format!("{} did not answer JSON ({e}); set `response` to `text`", response.final_url))?,
         };
-        let answer =
-            json!({ "status": response.status.as_u16(), "headers": headers_json(&response.headers), "body": body });
-        let Value::Object(json) = answer else { unreachable!("built as an object") };
-        items.push(Item::new(json));
+        match output {
+            HttpOutput::Full => items.push(object_item(
+                json!({ "status": response.status.as_u16(), "headers": headers_json(&response.headers), "body": body }),
+            )),
+            HttpOutput::Body => items.extend(body_items(body)),
+        }
     }
     Ok(vec![items])
+}
+
+/// An item holding `value`, which is an object, or `{data: value}` when it is not.
+fn object_item(value: Value) -> Item {
+    match value {
+        Value::Object(json) => Item::new(json),
+        other => Item::new(Map::from_iter([("data".to_owned(), other)])),
+    }
+}
+
+/// The items of `output: body`, as n8n's node gives them: an array one item per element, an
+/// empty body one empty item.
+fn body_items(body: Value) -> Vec<Item> {
+    match body {
+        Value::Array(elements) => elements.into_iter().map(object_item).collect(),
+        Value::Null => vec![Item::new(Map::new())],
+        other => vec![object_item(other)],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jsons(items: Vec<Item>) -> Vec<Value> {
+        items.into_iter().map(|item| Value::Object(item.json)).collect()
+    }
+
+    #[test]
+    fn a_body_output_gives_items_as_n8n_does() {
+        assert_eq!(jsons(body_items(json!({"id": 1}))), [json!({"id": 1})]);
+        assert_eq!(
+            jsons(body_items(json!([{"id": 1}, {"id": 2}, 3]))),
+            [json!({"id": 1}), json!({"id": 2}), json!({"data": 3})]
+        );
+        assert_eq!(jsons(body_items(json!("<html>"))), [json!({"data": "<html>"})]);
+        assert_eq!(jsons(body_items(Value::Null)), [json!({})]);
+        assert!(body_items(json!([])).is_empty(), "an empty array is no items");
+    }
 }
