@@ -10,9 +10,9 @@ use serde_json::{Map, Value};
 use crate::definition::{DefinitionProblem, NodeDef, OnError};
 use crate::formats::unclosed_expression;
 use crate::params::{
-    AggregateParams, CodeParams, ConditionParams, ExecuteWorkflowParams, HttpRequestParams, LimitParams, LoopParams,
-    MergeParams, N8nPlaceholderParams, NoParams, RemoveDuplicatesParams, RenameKeysParams, SetParams, SortParams,
-    SplitOutParams, StopAndErrorParams, SwitchParams, WaitParams, check_as,
+    AggregateParams, CodeParams, ConditionParams, CryptoParams, ExecuteWorkflowParams, HttpRequestParams, LimitParams,
+    LoopParams, MergeParams, N8nPlaceholderParams, NoParams, RemoveDuplicatesParams, RenameKeysParams, SetParams,
+    SortParams, SplitOutParams, StopAndErrorParams, SwitchParams, WaitParams, check_as,
 };
 use crate::pointer::Pointer;
 use crate::trigger_params::{EventTriggerParams, RespondToWebhookParams, ScheduleTriggerParams, WebhookTriggerParams};
@@ -50,6 +50,7 @@ pub enum NodeKind {
     RemoveDuplicates,
     SplitOut,
     RenameKeys,
+    Crypto,
     NoOp,
     StopAndError,
     ExecuteWorkflow,
@@ -59,7 +60,7 @@ pub enum NodeKind {
 }
 
 impl NodeKind {
-    pub const ALL: [NodeKind; 24] = [
+    pub const ALL: [NodeKind; 25] = [
         NodeKind::ManualTrigger,
         NodeKind::WebhookTrigger,
         NodeKind::ScheduleTrigger,
@@ -80,6 +81,7 @@ impl NodeKind {
         NodeKind::RemoveDuplicates,
         NodeKind::SplitOut,
         NodeKind::RenameKeys,
+        NodeKind::Crypto,
         NodeKind::NoOp,
         NodeKind::StopAndError,
         NodeKind::ExecuteWorkflow,
@@ -114,6 +116,7 @@ impl NodeKind {
             NodeKind::RemoveDuplicates => "remove_duplicates",
             NodeKind::SplitOut => "split_out",
             NodeKind::RenameKeys => "rename_keys",
+            NodeKind::Crypto => "crypto",
             NodeKind::NoOp => "no_op",
             NodeKind::StopAndError => "stop_and_error",
             NodeKind::ExecuteWorkflow => "execute_workflow",
@@ -144,6 +147,7 @@ impl NodeKind {
             NodeKind::RemoveDuplicates => "Keeps the first of each group of equal items.",
             NodeKind::SplitOut => "Turns the list in a field of each item into one item per element.",
             NodeKind::RenameKeys => "Moves fields to new names on every item.",
+            NodeKind::Crypto => "Writes a hash, an HMAC or a random value into a field of every item.",
             NodeKind::NoOp => "Passes its items on unchanged.",
             NodeKind::StopAndError => "Fails the run with a message.",
             NodeKind::ExecuteWorkflow => "Runs another workflow's published version with the items, and waits for it.",
@@ -229,6 +233,15 @@ impl NodeKind {
                 ("include_binary", "copy attachments onto each new item; default false"),
             ],
             NodeKind::RenameKeys => &[("keys", "required: [{from, to}], dot paths")],
+            NodeKind::Crypto => &[
+                ("action", "required: hash, hmac or generate"),
+                ("algorithm", "with hash and hmac: md5, sha1, sha256, sha384 or sha512"),
+                ("value", "with hash and hmac: the text digested"),
+                ("secret", "with hmac: the key"),
+                ("encoding", "hex (default) or base64; generate: uuid (default), hex or base64"),
+                ("length", "with generate hex or base64: characters, default 32"),
+                ("field", "the field written; default data"),
+            ],
             NodeKind::StopAndError => &[("message", "required: the run's error message")],
             NodeKind::ExecuteWorkflow => &[("workflow_id", "required: wf_… or an expression")],
             NodeKind::N8nUnsupported => &[
@@ -311,6 +324,7 @@ impl NodeKind {
             NodeKind::RemoveDuplicates => check_as::<RemoveDuplicatesParams>(params, at, problems),
             NodeKind::SplitOut => check_as::<SplitOutParams>(params, at, problems),
             NodeKind::RenameKeys => check_as::<RenameKeysParams>(params, at, problems),
+            NodeKind::Crypto => check_as::<CryptoParams>(params, at, problems),
             NodeKind::StopAndError => check_as::<StopAndErrorParams>(params, at, problems),
             NodeKind::ExecuteWorkflow => check_as::<ExecuteWorkflowParams>(params, at, problems),
             NodeKind::N8nUnsupported => check_as::<N8nPlaceholderParams>(params, at, problems),
@@ -668,6 +682,24 @@ mod tests {
             pointers(NodeKind::Set, json!({"json_output": "{}", "assignments": [{"name": "a", "value": 1}]})),
             ["/nodes/4/params/json_output"]
         );
+    }
+
+    #[test]
+    fn crypto_params_fit_their_action() {
+        assert!(
+            pointers(NodeKind::Crypto, json!({"action": "hash", "algorithm": "sha1", "value": "{{ $json.a }}"}))
+                .is_empty()
+        );
+        assert!(pointers(NodeKind::Crypto, json!({"action": "generate", "encoding": "hex", "length": 8})).is_empty());
+        assert_eq!(
+            pointers(NodeKind::Crypto, json!({"action": "hmac", "value": "x", "length": 3, "field": "a..b"})),
+            ["/nodes/4/params/field", "/nodes/4/params/algorithm", "/nodes/4/params/length", "/nodes/4/params/secret"]
+        );
+        assert_eq!(
+            pointers(NodeKind::Crypto, json!({"action": "generate", "value": "x", "length": 0, "encoding": "base64"})),
+            ["/nodes/4/params/value", "/nodes/4/params/length"]
+        );
+        assert_eq!(pointers(NodeKind::Crypto, json!({"action": "generate", "length": 5})), ["/nodes/4/params/length"]);
     }
 
     #[test]

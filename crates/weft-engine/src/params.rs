@@ -661,6 +661,112 @@ impl ParamRules for RenameKeysParams {
     }
 }
 
+/// `crypto`: writes a digest, a keyed digest or a random value into a field of every item,
+/// as n8n's Crypto node does.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CryptoParams {
+    pub action: CryptoAction,
+    /// With `hash` and `hmac`: the digest algorithm.
+    #[serde(default)]
+    pub algorithm: Option<DigestAlgorithm>,
+    /// With `hash` and `hmac`: the text digested; may hold expressions.
+    #[serde(default)]
+    pub value: Option<String>,
+    /// With `hmac`: the key; may hold expressions.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// How the result is written: `hex` (the default) or `base64`; `generate` also takes `uuid`,
+    /// its default.
+    #[serde(default)]
+    pub encoding: Option<CryptoEncoding>,
+    /// With `generate` in `hex` or `base64`: the number of characters, default 32.
+    #[serde(default)]
+    pub length: Option<ParamValue<u64>>,
+    /// The field written (a dot path); default `data`.
+    #[serde(default = "data_field")]
+    pub field: String,
+}
+
+fn data_field() -> String {
+    "data".to_string()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CryptoAction {
+    Hash,
+    Hmac,
+    Generate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DigestAlgorithm {
+    Md5,
+    Sha1,
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CryptoEncoding {
+    Hex,
+    Base64,
+    Uuid,
+}
+
+/// The longest random text `crypto` generates, so a typo cannot fill the item store.
+pub const CRYPTO_MAX_LENGTH: u64 = 65_536;
+
+impl ParamRules for CryptoParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        check_field_name(&self.field, &at.key("field"), problems);
+        let digest = self.action != CryptoAction::Generate;
+        if digest {
+            if self.algorithm.is_none() {
+                problems.push(
+                    at.key("algorithm").problem("hash and hmac need an algorithm: md5, sha1, sha256, sha384 or sha512"),
+                );
+            }
+            if self.value.is_none() {
+                problems.push(at.key("value").problem("hash and hmac need the value to digest"));
+            }
+            if self.encoding == Some(CryptoEncoding::Uuid) {
+                problems.push(at.key("encoding").problem("a digest is written as hex or base64"));
+            }
+            if self.length.is_some() {
+                problems.push(at.key("length").problem("only generate takes a length"));
+            }
+        } else {
+            for (key, given) in [
+                ("algorithm", self.algorithm.is_some()),
+                ("value", self.value.is_some()),
+                ("secret", self.secret.is_some()),
+            ] {
+                if given {
+                    problems.push(at.key(key).problem("generate takes no such param"));
+                }
+            }
+            if matches!(self.encoding, None | Some(CryptoEncoding::Uuid)) && self.length.is_some() {
+                problems.push(at.key("length").problem("a UUID has no length; generate hex or base64 for one"));
+            }
+            if let Some(&length) = self.length.as_ref().and_then(ParamValue::literal)
+                && !(1..=CRYPTO_MAX_LENGTH).contains(&length)
+            {
+                problems.push(at.key("length").problem(format!("must be from 1 to {CRYPTO_MAX_LENGTH}")));
+            }
+        }
+        match (self.action, &self.secret) {
+            (CryptoAction::Hmac, None) => problems.push(at.key("secret").problem("hmac needs a secret")),
+            (CryptoAction::Hash, Some(_)) => problems.push(at.key("secret").problem("only hmac takes a secret")),
+            _ => {}
+        }
+    }
+}
+
 /// `split_out`: turns the list in a field of each item into one item per element, as n8n's
 /// Split Out does. Several fields are split side by side: the n-th item takes the n-th element
 /// of each.

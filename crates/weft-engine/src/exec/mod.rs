@@ -8,6 +8,7 @@
 
 mod compare;
 mod condition;
+mod crypto;
 mod expression;
 mod list;
 mod merge;
@@ -116,6 +117,7 @@ fn execute_activation(
         NodeKind::RemoveDuplicates => list::remove_duplicates(params(node)?, inputs),
         NodeKind::SplitOut => reshape::split_out(params(node)?, inputs),
         NodeKind::RenameKeys => reshape::rename_keys(params(node)?, inputs, &resolver)?,
+        NodeKind::Crypto => crypto::crypto(params(node)?, inputs, &resolver)?,
         NodeKind::NoOp => vec![first_input(inputs)],
         NodeKind::StopAndError => return Err(stop(params(node)?, &inputs, &resolver)),
         NodeKind::ManualTrigger

@@ -440,6 +440,24 @@ fn export_params(node: &NodeDef) -> (String, Value, Value) {
                 .collect();
             base("renameKeys", json!(1), json!({"keys": {"key": keys}, "additionalOptions": {}}))
         }
+        NodeKind::Crypto => {
+            let mut parameters = json!({"action": param(node, "action"), "dataPropertyName": param(node, "field").cloned().unwrap_or(json!("data"))});
+            if param(node, "action") == Some(&json!("generate")) {
+                parameters["encodingType"] = param(node, "encoding").cloned().unwrap_or(json!("uuid"));
+                if let Some(length) = param(node, "length") {
+                    parameters["stringLength"] = to_n8n(length);
+                }
+            } else {
+                let algorithm = param(node, "algorithm").and_then(Value::as_str).unwrap_or("md5");
+                parameters["type"] = json!(algorithm.to_uppercase());
+                parameters["value"] = to_n8n(param(node, "value").unwrap_or(&json!("")));
+                parameters["encoding"] = param(node, "encoding").cloned().unwrap_or(json!("hex"));
+                if let Some(secret) = param(node, "secret") {
+                    parameters["secret"] = to_n8n(secret);
+                }
+            }
+            base("crypto", json!(1), parameters)
+        }
         NodeKind::SplitOut => {
             let fields = param(node, "fields").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
             let text = |key: &str| -> Vec<&str> {

@@ -157,6 +157,7 @@ pub(super) fn import(n8n_type: &str, ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         "splitOut" => split_out(ctx),
         "html" => html(ctx),
         "renameKeys" => rename_keys(ctx),
+        "crypto" => crypto(ctx),
         "stopAndError" => {
             if ctx.text("errorType", "errorMessage") != "errorMessage" {
                 return refuse("an error object cannot be thrown yet, only a message");
@@ -1098,6 +1099,56 @@ fn rename_keys(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         }
     }
     Ok(Mapped::new("rename_keys", json!({"keys": keys})))
+}
+
+fn crypto(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    let field = ctx.text("dataPropertyName", "data");
+    if field.starts_with('=') {
+        return refuse("a property name given by an expression is not supported");
+    }
+    let action = ctx.text("action", "hash");
+    let mut params = json!({"action": action, "field": field});
+    match action.as_str() {
+        "hash" | "hmac" => {
+            if ctx.flag("binaryData", false) {
+                return refuse("digesting binary data is not supported");
+            }
+            let algorithm = match ctx.text("type", "MD5").as_str() {
+                "MD5" => "md5",
+                "SHA1" => "sha1",
+                "SHA256" => "sha256",
+                "SHA384" => "sha384",
+                "SHA512" => "sha512",
+                other => return refuse(format!("the {other} algorithm is not supported")),
+            };
+            let encoding = ctx.text("encoding", "hex");
+            if encoding != "hex" && encoding != "base64" {
+                return refuse(format!("the `{encoding}` encoding is not supported"));
+            }
+            let value = ctx.get("value").cloned().unwrap_or(json!(""));
+            params["algorithm"] = json!(algorithm);
+            params["value"] = ctx.value(&value);
+            params["encoding"] = json!(encoding);
+            if action == "hmac" {
+                let secret = ctx.get("secret").cloned().unwrap_or(json!(""));
+                params["secret"] = ctx.value(&secret);
+            }
+        }
+        "generate" => {
+            let encoding = ctx.text("encodingType", "uuid");
+            match encoding.as_str() {
+                "uuid" => {}
+                "hex" | "base64" => {
+                    let length = ctx.get("stringLength").cloned().unwrap_or(json!(32));
+                    params["length"] = ctx.value(&length);
+                }
+                other => return refuse(format!("generating `{other}` text is not supported")),
+            }
+            params["encoding"] = json!(encoding);
+        }
+        other => return refuse(format!("the `{other}` action is not supported")),
+    }
+    Ok(Mapped::new("crypto", params))
 }
 
 fn sort(ctx: &mut Ctx) -> Result<Mapped, Refusal> {

@@ -612,3 +612,36 @@ fn rename_keys_maps_its_pairs_and_skips_empty_ones() {
         imported("renameKeys", 1.0, json!({"additionalOptions": {"regexReplacement": {"replacements": []}}}));
     assert_eq!(report.unsupported.len(), 1);
 }
+
+#[test]
+fn crypto_maps_hash_hmac_and_generate() {
+    assert_eq!(
+        supported(
+            "crypto",
+            1.0,
+            json!({"type": "SHA256", "value": "={{$json[\"query\"][\"crc_token\"]}}", "action": "hmac", "secret": "API KEY SECRET", "encoding": "base64"})
+        )["params"],
+        json!({"action": "hmac", "algorithm": "sha256", "value": "{{$json[\"query\"][\"crc_token\"]}}", "secret": "API KEY SECRET", "encoding": "base64", "field": "data"})
+    );
+    assert_eq!(
+        supported("crypto", 1.0, json!({}))["params"],
+        json!({"action": "hash", "algorithm": "md5", "value": "", "encoding": "hex", "field": "data"})
+    );
+    assert_eq!(
+        supported("crypto", 1.0, json!({"action": "generate", "dataPropertyName": "uuid"}))["params"],
+        json!({"action": "generate", "encoding": "uuid", "field": "uuid"})
+    );
+    assert_eq!(
+        supported("crypto", 1.0, json!({"action": "generate", "encodingType": "hex", "stringLength": 10}))["params"],
+        json!({"action": "generate", "encoding": "hex", "length": 10, "field": "data"})
+    );
+    for parameters in [
+        json!({"type": "SHA3-256"}),
+        json!({"binaryData": true}),
+        json!({"action": "sign"}),
+        json!({"action": "generate", "encodingType": "ascii"}),
+    ] {
+        let (_, report) = imported("crypto", 1.0, parameters);
+        assert_eq!(report.unsupported.len(), 1);
+    }
+}

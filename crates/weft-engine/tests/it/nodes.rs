@@ -1010,3 +1010,64 @@ fn rename_keys_fails_rather_than_overwrite_a_field_on_the_way() {
     let error = fail(node, vec![vec![json!({"a": 1, "s": "text"})]], &NoExpressions);
     assert_eq!(error.pointer(), Some("/params/keys/0/to"));
 }
+
+// ── crypto ───────────────────────────────────────────────────────────────────────────────────
+
+#[test]
+fn crypto_hashes_a_value_into_a_field() {
+    let hash = |algorithm: &str, encoding: &str| {
+        let node = json!({"name": "Hash", "type": "crypto", "params": {
+            "action": "hash", "algorithm": algorithm, "value": "abc", "encoding": encoding, "field": "out.digest"
+        }});
+        run(node, vec![vec![json!({"keep": 1})]])[0][0]["out"]["digest"].as_str().unwrap_or_default().to_string()
+    };
+    assert_eq!(hash("md5", "hex"), "900150983cd24fb0d6963f7d28e17f72");
+    assert_eq!(hash("sha1", "hex"), "a9993e364706816aba3e25717850c26c9cd0d89d");
+    assert_eq!(hash("sha256", "hex"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_eq!(hash("sha256", "base64"), "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=");
+    assert_eq!(hash("sha384", "hex").len(), 96);
+    assert_eq!(
+        hash("sha512", "hex"),
+        "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
+    );
+    let node = json!({"name": "Hash", "type": "crypto", "params": {"action": "hash", "algorithm": "md5", "value": ""}});
+    assert_eq!(run(node, vec![vec![json!({"a": 1})]]), [[json!({"a": 1, "data": "d41d8cd98f00b204e9800998ecf8427e"})]]);
+}
+
+#[test]
+fn crypto_hmac_signs_the_value_of_each_item_with_the_secret() {
+    let node = json!({"name": "Sign", "type": "crypto", "params": {
+        "action": "hmac", "algorithm": "sha256", "value": "{{ $json.msg }}", "secret": "key", "field": "sig"
+    }});
+    let out =
+        run_with(node, vec![vec![json!({"msg": "The quick brown fox jumps over the lazy dog"})]], &FakeJs::default())
+            .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(out[0][0]["sig"], json!("f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"));
+}
+
+#[test]
+fn crypto_generates_uuids_and_random_text_of_a_length() {
+    let node = json!({"name": "Id", "type": "crypto", "params": {"action": "generate", "field": "uuid"}});
+    let out = run(node, vec![vec![json!({}), json!({})]]);
+    let uuid = out[0][0]["uuid"].as_str().unwrap_or_default();
+    assert_eq!(uuid.len(), 36);
+    assert_eq!(&uuid[14..15], "4");
+    assert!(matches!(&uuid[19..20], "8" | "9" | "a" | "b"), "{uuid}");
+    assert_ne!(out[0][0], out[0][1]);
+    for (encoding, alphabet) in
+        [("hex", "0123456789abcdef"), ("base64", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")]
+    {
+        let node = json!({"name": "Token", "type": "crypto", "params": {"action": "generate", "encoding": encoding, "length": 45}});
+        let out = run(node, vec![vec![json!({})]]);
+        let token = out[0][0]["data"].as_str().unwrap_or_default();
+        assert_eq!(token.len(), 45);
+        assert!(token.chars().all(|c| alphabet.contains(c)), "{token}");
+    }
+}
+
+#[test]
+fn crypto_fails_rather_than_overwrite_a_field_on_the_way() {
+    let node = json!({"name": "Id", "type": "crypto", "params": {"action": "generate", "field": "s.id"}});
+    let error = fail(node, vec![vec![json!({"s": 1})]], &NoExpressions);
+    assert_eq!(error.pointer(), Some("/params/field"));
+}
