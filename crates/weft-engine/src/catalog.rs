@@ -10,9 +10,9 @@ use serde_json::{Map, Value};
 use crate::definition::{DefinitionProblem, NodeDef, OnError};
 use crate::formats::unclosed_expression;
 use crate::params::{
-    AggregateParams, CodeParams, ConditionParams, CryptoParams, ExecuteWorkflowParams, HttpRequestParams, LimitParams,
-    LoopParams, MergeParams, N8nPlaceholderParams, NoParams, RemoveDuplicatesParams, RenameKeysParams, SetParams,
-    SortParams, SplitOutParams, StopAndErrorParams, SwitchParams, WaitParams, check_as,
+    AggregateParams, CodeParams, ConditionParams, CryptoParams, DateTimeParams, ExecuteWorkflowParams,
+    HttpRequestParams, LimitParams, LoopParams, MergeParams, N8nPlaceholderParams, NoParams, RemoveDuplicatesParams,
+    RenameKeysParams, SetParams, SortParams, SplitOutParams, StopAndErrorParams, SwitchParams, WaitParams, check_as,
 };
 use crate::pointer::Pointer;
 use crate::trigger_params::{EventTriggerParams, RespondToWebhookParams, ScheduleTriggerParams, WebhookTriggerParams};
@@ -51,6 +51,7 @@ pub enum NodeKind {
     SplitOut,
     RenameKeys,
     Crypto,
+    DateTime,
     NoOp,
     StopAndError,
     ExecuteWorkflow,
@@ -60,7 +61,7 @@ pub enum NodeKind {
 }
 
 impl NodeKind {
-    pub const ALL: [NodeKind; 25] = [
+    pub const ALL: [NodeKind; 26] = [
         NodeKind::ManualTrigger,
         NodeKind::WebhookTrigger,
         NodeKind::ScheduleTrigger,
@@ -82,6 +83,7 @@ impl NodeKind {
         NodeKind::SplitOut,
         NodeKind::RenameKeys,
         NodeKind::Crypto,
+        NodeKind::DateTime,
         NodeKind::NoOp,
         NodeKind::StopAndError,
         NodeKind::ExecuteWorkflow,
@@ -117,6 +119,7 @@ impl NodeKind {
             NodeKind::SplitOut => "split_out",
             NodeKind::RenameKeys => "rename_keys",
             NodeKind::Crypto => "crypto",
+            NodeKind::DateTime => "date_time",
             NodeKind::NoOp => "no_op",
             NodeKind::StopAndError => "stop_and_error",
             NodeKind::ExecuteWorkflow => "execute_workflow",
@@ -147,6 +150,9 @@ impl NodeKind {
             NodeKind::RemoveDuplicates => "Keeps the first of each group of equal items.",
             NodeKind::SplitOut => "Turns the list in a field of each item into one item per element.",
             NodeKind::RenameKeys => "Moves fields to new names on every item.",
+            NodeKind::DateTime => {
+                "Writes the current date, a date moved, formatted, rounded or in parts, or the time between two dates."
+            }
             NodeKind::Crypto => "Writes a hash, an HMAC or a random value into a field of every item.",
             NodeKind::NoOp => "Passes its items on unchanged.",
             NodeKind::StopAndError => "Fails the run with a message.",
@@ -233,6 +239,21 @@ impl NodeKind {
                 ("include_binary", "copy attachments onto each new item; default false"),
             ],
             NodeKind::RenameKeys => &[("keys", "required: [{from, to}], dot paths")],
+            NodeKind::DateTime => &[
+                ("operation", "required: current_date, add, subtract, format, extract, round or between"),
+                ("date", "the date (between: the start): ISO 8601 text or epoch seconds or milliseconds"),
+                ("end_date", "with between: the end"),
+                ("amount", "with add and subtract: how many units"),
+                ("unit", "years, quarters, months, weeks, days, hours, minutes, seconds or milliseconds"),
+                ("units", "with between: the units of the difference"),
+                ("direction", "with round: down (default) or up"),
+                ("format", "with format: tokens such as yyyy-MM-dd HH:mm:ss, or X / x for epoch seconds / ms"),
+                ("include_time", "with current_date: false gives midnight; default true"),
+                ("iso_duration", "with between: an ISO 8601 duration; default false"),
+                ("timezone", "an IANA time zone; default UTC"),
+                ("field", "the field written; default n8n's for the operation"),
+                ("include_input_fields", "keep the item's fields; default false"),
+            ],
             NodeKind::Crypto => &[
                 ("action", "required: hash, hmac or generate"),
                 ("algorithm", "with hash and hmac: md5, sha1, sha256, sha384 or sha512"),
@@ -325,6 +346,7 @@ impl NodeKind {
             NodeKind::SplitOut => check_as::<SplitOutParams>(params, at, problems),
             NodeKind::RenameKeys => check_as::<RenameKeysParams>(params, at, problems),
             NodeKind::Crypto => check_as::<CryptoParams>(params, at, problems),
+            NodeKind::DateTime => check_as::<DateTimeParams>(params, at, problems),
             NodeKind::StopAndError => check_as::<StopAndErrorParams>(params, at, problems),
             NodeKind::ExecuteWorkflow => check_as::<ExecuteWorkflowParams>(params, at, problems),
             NodeKind::N8nUnsupported => check_as::<N8nPlaceholderParams>(params, at, problems),
@@ -681,6 +703,42 @@ mod tests {
         assert_eq!(
             pointers(NodeKind::Set, json!({"json_output": "{}", "assignments": [{"name": "a", "value": 1}]})),
             ["/nodes/4/params/json_output"]
+        );
+    }
+
+    #[test]
+    fn date_time_params_fit_their_operation() {
+        assert!(
+            pointers(NodeKind::DateTime, json!({"operation": "current_date", "timezone": "Europe/Paris"})).is_empty()
+        );
+        assert!(
+            pointers(
+                NodeKind::DateTime,
+                json!({"operation": "format", "date": "{{ $json.at }}", "format": "yyyy-MM-dd 'at' HH:mm"})
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            pointers(
+                NodeKind::DateTime,
+                json!({"operation": "add", "date": 1, "unit": "days", "timezone": "Mars/Olympus"})
+            ),
+            ["/nodes/4/params/timezone", "/nodes/4/params/amount"]
+        );
+        assert_eq!(
+            pointers(NodeKind::DateTime, json!({"operation": "format", "date": "x", "format": "yyyy-QQ"})),
+            ["/nodes/4/params/format"]
+        );
+        assert_eq!(
+            pointers(
+                NodeKind::DateTime,
+                json!({"operation": "between", "date": "x", "end_date": "y", "direction": "up"})
+            ),
+            ["/nodes/4/params/units", "/nodes/4/params/direction"]
+        );
+        assert_eq!(
+            pointers(NodeKind::DateTime, json!({"operation": "round", "date": "x", "unit": "milliseconds"})),
+            ["/nodes/4/params/unit"]
         );
     }
 

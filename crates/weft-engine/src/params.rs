@@ -767,6 +767,211 @@ impl ParamRules for CryptoParams {
     }
 }
 
+/// `date_time`: n8n's Date & Time (v2): the current date, date arithmetic, formatting, parts,
+/// rounding and the time between two dates, written into a field.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DateTimeParams {
+    pub operation: DateOperation,
+    /// The date worked on (the start, for `between`): ISO 8601 text, or epoch seconds or
+    /// milliseconds; usually an expression.
+    #[serde(default)]
+    pub date: Option<Value>,
+    /// With `between`: the end date.
+    #[serde(default)]
+    pub end_date: Option<Value>,
+    /// With `add` and `subtract`: how many `unit`s.
+    #[serde(default)]
+    pub amount: Option<ParamValue<u64>>,
+    /// `add`/`subtract`/`extract`/`round`: the unit; `between` takes `units`.
+    #[serde(default)]
+    pub unit: Option<DateUnit>,
+    /// With `between`: the units the difference is given in.
+    #[serde(default)]
+    pub units: Vec<DateUnit>,
+    /// With `round`: `down` (the default) or `up`.
+    #[serde(default)]
+    pub direction: Option<RoundDirection>,
+    /// With `format`: Luxon-style tokens (`yyyy-MM-dd HH:mm`).
+    #[serde(default)]
+    pub format: Option<String>,
+    /// With `current_date`: false gives the start of the day; default true.
+    #[serde(default)]
+    pub include_time: Option<bool>,
+    /// With `between`: an ISO 8601 duration instead of an object of units.
+    #[serde(default)]
+    pub iso_duration: bool,
+    /// The IANA time zone dates are read and written in; default UTC.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// The field written (a dot path); n8n's default name for the operation otherwise.
+    #[serde(default)]
+    pub field: Option<String>,
+    /// Keep the input item's fields; n8n's default is an item holding the result alone.
+    #[serde(default)]
+    pub include_input_fields: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DateOperation {
+    CurrentDate,
+    Add,
+    Subtract,
+    Format,
+    Extract,
+    Round,
+    Between,
+}
+
+impl DateOperation {
+    /// n8n's default output field for the operation.
+    pub fn default_field(self) -> &'static str {
+        match self {
+            DateOperation::CurrentDate => "currentDate",
+            DateOperation::Add | DateOperation::Subtract => "newDate",
+            DateOperation::Format => "formattedDate",
+            DateOperation::Extract => "datePart",
+            DateOperation::Round => "roundedDate",
+            DateOperation::Between => "timeDifference",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DateUnit {
+    Years,
+    Quarters,
+    Months,
+    Weeks,
+    Days,
+    Hours,
+    Minutes,
+    Seconds,
+    Milliseconds,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoundDirection {
+    Down,
+    Up,
+}
+
+/// The letters a `date_time` format may use, each repeated as Luxon allows; quoted text is
+/// literal.
+pub const DATE_FORMAT_TOKENS: [&str; 25] = [
+    "yyyy", "yy", "MMMM", "MMM", "MM", "M", "dd", "d", "EEEE", "EEE", "HH", "H", "hh", "h", "mm", "m", "ss", "s",
+    "SSS", "a", "X", "x", "ZZ", "Z", "WW",
+];
+
+/// The tokens of a format, or the first letters that are not one.
+pub fn date_format_tokens(format: &str) -> Result<Vec<DateToken<'_>>, String> {
+    let mut tokens = Vec::new();
+    let mut rest = format;
+    while let Some(first) = rest.chars().next() {
+        if first == '\'' {
+            let body = &rest[1..];
+            let end = body.find('\'').ok_or("has an unclosed quote")?;
+            tokens.push(DateToken::Text(&body[..end]));
+            rest = &body[end + 1..];
+        } else if first.is_ascii_alphabetic() {
+            let run = rest.len() - rest.trim_start_matches(first).len();
+            let letters = &rest[..run];
+            if !DATE_FORMAT_TOKENS.contains(&letters) {
+                return Err(format!("has `{letters}`, which is not a supported token"));
+            }
+            tokens.push(DateToken::Field(letters));
+            rest = &rest[run..];
+        } else {
+            let len = first.len_utf8();
+            tokens.push(DateToken::Text(&rest[..len]));
+            rest = &rest[len..];
+        }
+    }
+    Ok(tokens)
+}
+
+/// A piece of a `date_time` format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateToken<'f> {
+    Field(&'f str),
+    Text(&'f str),
+}
+
+impl ParamRules for DateTimeParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        use DateOperation as Op;
+        let op = self.operation;
+        if let Some(field) = &self.field {
+            check_field_name(field, &at.key("field"), problems);
+        }
+        if let Some(zone) = &self.timezone
+            && jiff::tz::TimeZone::get(zone).is_err()
+        {
+            problems.push(at.key("timezone").problem(format!("`{zone}` is not an IANA time zone")));
+        }
+        let needs = |key: &str, given: bool, wanted: bool, problems: &mut Vec<DefinitionProblem>| {
+            if given && !wanted {
+                problems.push(at.key(key).problem(format!("is not a param of {}", op_name(op))));
+            } else if wanted && !given {
+                problems.push(at.key(key).problem(format!("is needed by {}", op_name(op))));
+            }
+        };
+        needs("date", self.date.is_some(), op != Op::CurrentDate, problems);
+        needs("end_date", self.end_date.is_some(), op == Op::Between, problems);
+        needs("amount", self.amount.is_some(), matches!(op, Op::Add | Op::Subtract), problems);
+        needs("unit", self.unit.is_some(), matches!(op, Op::Add | Op::Subtract | Op::Extract | Op::Round), problems);
+        needs("format", self.format.is_some(), op == Op::Format, problems);
+        if !self.units.is_empty() && op != Op::Between {
+            problems.push(at.key("units").problem(format!("is not a param of {}", op_name(op))));
+        }
+        if op == Op::Between && self.units.is_empty() {
+            problems.push(at.key("units").problem("needs at least one unit"));
+        }
+        if self.direction.is_some() && op != Op::Round {
+            problems.push(at.key("direction").problem("only round takes a direction"));
+        }
+        if self.include_time.is_some() && op != Op::CurrentDate {
+            problems.push(at.key("include_time").problem("only current_date takes include_time"));
+        }
+        if self.iso_duration && op != Op::Between {
+            problems.push(at.key("iso_duration").problem("only between gives a duration"));
+        }
+        if let Some(unit) = self.unit {
+            let fits = match op {
+                Op::Extract | Op::Round => !matches!(unit, DateUnit::Quarters | DateUnit::Milliseconds),
+                _ => true,
+            };
+            if !fits {
+                problems.push(at.key("unit").problem(format!(
+                    "{} works in years, months, weeks, days, hours, minutes or seconds",
+                    op_name(op)
+                )));
+            }
+        }
+        if let Some(format) = &self.format
+            && !is_expression(format)
+            && let Err(problem) = date_format_tokens(format)
+        {
+            problems.push(at.key("format").problem(problem));
+        }
+    }
+}
+
+fn op_name(op: DateOperation) -> &'static str {
+    match op {
+        DateOperation::CurrentDate => "current_date",
+        DateOperation::Add => "add",
+        DateOperation::Subtract => "subtract",
+        DateOperation::Format => "format",
+        DateOperation::Extract => "extract",
+        DateOperation::Round => "round",
+        DateOperation::Between => "between",
+    }
+}
+
 /// `split_out`: turns the list in a field of each item into one item per element, as n8n's
 /// Split Out does. Several fields are split side by side: the n-th item takes the n-th element
 /// of each.

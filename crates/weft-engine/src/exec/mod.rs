@@ -9,6 +9,7 @@
 mod compare;
 mod condition;
 mod crypto;
+mod date_time;
 mod expression;
 mod list;
 mod merge;
@@ -118,6 +119,7 @@ fn execute_activation(
         NodeKind::SplitOut => reshape::split_out(params(node)?, inputs),
         NodeKind::RenameKeys => reshape::rename_keys(params(node)?, inputs, &resolver)?,
         NodeKind::Crypto => crypto::crypto(params(node)?, inputs, &resolver)?,
+        NodeKind::DateTime => date_time::date_time(params(node)?, inputs, &resolver)?,
         NodeKind::NoOp => vec![first_input(inputs)],
         NodeKind::StopAndError => return Err(stop(params(node)?, &inputs, &resolver)),
         NodeKind::ManualTrigger

@@ -26,9 +26,11 @@ pub fn export_workflow(weft: &Value) -> Result<Value, Vec<DefinitionProblem>> {
     let mut nodes = Vec::new();
     let mut timezone = None;
     for (index, node) in definition.nodes.iter().enumerate() {
-        if node.node_type == NodeKind::ScheduleTrigger.type_name()
-            && let Some(Value::String(zone)) = node.params.get("timezone")
-        {
+        // A date_time node's zone is the workflow's in n8n (but for the current date's own option).
+        let zoned = node.node_type == NodeKind::ScheduleTrigger.type_name()
+            || (node.node_type == NodeKind::DateTime.type_name()
+                && node.params.get("operation") != Some(&json!("current_date")));
+        if zoned && let Some(Value::String(zone)) = node.params.get("timezone") {
             timezone.get_or_insert_with(|| zone.clone());
         }
         nodes.push(export_node(node, index));
@@ -440,6 +442,7 @@ fn export_params(node: &NodeDef) -> (String, Value, Value) {
                 .collect();
             base("renameKeys", json!(1), json!({"keys": {"key": keys}, "additionalOptions": {}}))
         }
+        NodeKind::DateTime => export_date_time(node),
         NodeKind::Crypto => {
             let mut parameters = json!({"action": param(node, "action"), "dataPropertyName": param(node, "field").cloned().unwrap_or(json!("data"))});
             if param(node, "action") == Some(&json!("generate")) {
@@ -567,4 +570,60 @@ fn export_http(node: &NodeDef) -> (String, Value, Value) {
     }
     parameters["options"] = Value::Object(options);
     ("n8n-nodes-base.httpRequest".to_string(), json!(4.2), parameters)
+}
+
+/// n8n's Date & Time v2; the zone travels as the workflow's (see [`export_workflow`]).
+fn export_date_time(node: &NodeDef) -> (String, Value, Value) {
+    let text = |key: &str| param(node, key).and_then(Value::as_str).unwrap_or_default();
+    let value = |key: &str| to_n8n(param(node, key).unwrap_or(&json!("")));
+    let singular = |unit: &str| unit.strip_suffix('s').unwrap_or(unit).to_string();
+    let mut options = Map::new();
+    if param(node, "include_input_fields") == Some(&json!(true)) {
+        options.insert("includeInputFields".into(), json!(true));
+    }
+    let mut parameters = match text("operation") {
+        "current_date" => {
+            if let Some(zone) = param(node, "timezone") {
+                options.insert("timezone".into(), zone.clone());
+            }
+            json!({"operation": "getCurrentDate", "includeTime": param(node, "include_time").cloned().unwrap_or(json!(true))})
+        }
+        operation @ ("add" | "subtract") => json!({
+            "operation": if operation == "add" { "addToDate" } else { "subtractFromDate" },
+            "magnitude": value("date"),
+            "timeUnit": param(node, "unit"),
+            "duration": to_n8n(param(node, "amount").unwrap_or(&json!(0))),
+        }),
+        "format" => {
+            if param(node, "timezone").is_some() {
+                options.insert("timezone".into(), json!(true));
+            }
+            json!({"operation": "formatDate", "date": value("date"), "format": "custom", "customFormat": value("format")})
+        }
+        "extract" => json!({"operation": "extractDate", "date": value("date"), "part": singular(text("unit"))}),
+        "round" => {
+            if text("direction") == "up" {
+                json!({"operation": "roundDate", "date": value("date"), "mode": "roundUp", "to": singular(text("unit"))})
+            } else {
+                json!({"operation": "roundDate", "date": value("date"), "mode": "roundDown", "toNearest": singular(text("unit"))})
+            }
+        }
+        _ => {
+            if param(node, "iso_duration") == Some(&json!(true)) {
+                options.insert("isoString".into(), json!(true));
+            }
+            let units: Vec<Value> = param(node, "units")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|unit| json!(singular(unit.as_str().unwrap_or_default())))
+                .collect();
+            json!({"operation": "getTimeBetweenDates", "startDate": value("date"), "endDate": value("end_date"), "units": units})
+        }
+    };
+    if let Some(field) = param(node, "field") {
+        parameters["outputFieldName"] = field.clone();
+    }
+    parameters["options"] = Value::Object(options);
+    ("n8n-nodes-base.dateTime".to_string(), json!(2), parameters)
 }

@@ -158,6 +158,7 @@ pub(super) fn import(n8n_type: &str, ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         "html" => html(ctx),
         "renameKeys" => rename_keys(ctx),
         "crypto" => crypto(ctx),
+        "dateTime" => date_time(ctx),
         "stopAndError" => {
             if ctx.text("errorType", "errorMessage") != "errorMessage" {
                 return refuse("an error object cannot be thrown yet, only a message");
@@ -1099,6 +1100,94 @@ fn rename_keys(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         }
     }
     Ok(Mapped::new("rename_keys", json!({"keys": keys})))
+}
+
+/// n8n's Date & Time v2. Dates are read in the workflow's zone, as n8n does (formatting only
+/// with its "use workflow timezone" option, else in UTC).
+fn date_time(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    if ctx.version < 2.0 {
+        return refuse("Date & Time v1 (moment formats and conversions) is not supported");
+    }
+    if ctx.option("fromFormat").is_some() {
+        return refuse("reading a date in a custom format is not supported");
+    }
+    let plural = |unit: String| if unit.ends_with('s') { unit } else { format!("{unit}s") };
+    let mut zone = ctx.timezone.map(str::to_string);
+    let field_key = "outputFieldName";
+    let value = |ctx: &mut Ctx, key: &str| {
+        let raw = ctx.get(key).cloned().unwrap_or(json!(""));
+        ctx.value(&raw)
+    };
+    let operation = ctx.text("operation", "getCurrentDate");
+    let mut params = match operation.as_str() {
+        "getCurrentDate" => {
+            if let Some(Value::String(own)) = ctx.option("timezone")
+                && !own.is_empty()
+            {
+                zone = Some(own.clone());
+            }
+            json!({"operation": "current_date", "include_time": ctx.flag("includeTime", true)})
+        }
+        "addToDate" | "subtractFromDate" => {
+            let date = value(ctx, "magnitude");
+            let amount = ctx.get("duration").cloned().unwrap_or(json!(0));
+            let amount = ctx.value(&amount);
+            if amount.as_f64().is_some_and(|amount| amount < 0.0 || amount.fract() != 0.0) {
+                return refuse("a negative or fractional duration is not supported");
+            }
+            let unit = ctx.text("timeUnit", "days");
+            let operation = if operation == "addToDate" { "add" } else { "subtract" };
+            json!({"operation": operation, "date": date, "unit": unit, "amount": amount})
+        }
+        "formatDate" => {
+            if ctx.option("timezone") != Some(&json!(true)) {
+                zone = None;
+            }
+            let format = match ctx.text("format", "MM/dd/yyyy").as_str() {
+                "custom" => value(ctx, "customFormat"),
+                named => json!(named),
+            };
+            json!({"operation": "format", "date": value(ctx, "date"), "format": format})
+        }
+        "extractDate" => {
+            let part = ctx.text("part", "month");
+            json!({"operation": "extract", "date": value(ctx, "date"), "unit": plural(part)})
+        }
+        "roundDate" => {
+            let (direction, unit) = if ctx.text("mode", "roundDown") == "roundUp" {
+                ("up", ctx.text("to", "month"))
+            } else {
+                ("down", ctx.text("toNearest", "month"))
+            };
+            json!({"operation": "round", "date": value(ctx, "date"), "unit": plural(unit), "direction": direction})
+        }
+        "getTimeBetweenDates" => {
+            let units: Vec<Value> = match ctx.get("units") {
+                Some(Value::Array(units)) => {
+                    units.iter().filter_map(Value::as_str).map(|unit| json!(plural(unit.to_string()))).collect()
+                }
+                _ => vec![json!("days")],
+            };
+            let iso = ctx.option("isoString") == Some(&json!(true));
+            json!({"operation": "between", "date": value(ctx, "startDate"), "end_date": value(ctx, "endDate"), "units": units, "iso_duration": iso})
+        }
+        other => return refuse(format!("the `{other}` operation is not known")),
+    };
+    let field = ctx.text(field_key, "");
+    if field.starts_with('=') {
+        return refuse("an output field given by an expression is not supported");
+    }
+    if !field.is_empty() {
+        params["field"] = json!(field);
+    }
+    if let Some(zone) = zone {
+        params["timezone"] = json!(zone);
+    }
+    if ctx.option("includeInputFields") == Some(&json!(true)) {
+        params["include_input_fields"] = json!(true);
+    }
+    ctx.drop_options(&["timezone", "includeInputFields", "isoString"]);
+    Ok(Mapped::new("date_time", params))
 }
 
 fn crypto(ctx: &mut Ctx) -> Result<Mapped, Refusal> {

@@ -645,3 +645,53 @@ fn crypto_maps_hash_hmac_and_generate() {
         assert_eq!(report.unsupported.len(), 1);
     }
 }
+
+#[test]
+fn date_time_v2_operations_map_onto_date_time() {
+    assert_eq!(
+        supported(
+            "dateTime",
+            2.0,
+            json!({"options": {}, "duration": 5, "timeUnit": "minutes", "magnitude": "={{ $now.toUTC() }}", "operation": "subtractFromDate", "outputFieldName": "queryDate"})
+        )["params"],
+        json!({"operation": "subtract", "date": "{{ $now.toUTC() }}", "unit": "minutes", "amount": 5, "field": "queryDate"})
+    );
+    assert_eq!(
+        supported("dateTime", 2.0, json!({"options": {"timezone": "Europe/Paris"}}))["params"],
+        json!({"operation": "current_date", "include_time": true, "timezone": "Europe/Paris"})
+    );
+    assert_eq!(
+        supported(
+            "dateTime",
+            2.0,
+            json!({"operation": "formatDate", "date": "={{ $json.at }}", "format": "yyyy-MM-dd", "options": {"includeInputFields": true}})
+        )["params"],
+        json!({"operation": "format", "date": "{{ $json.at }}", "format": "yyyy-MM-dd", "include_input_fields": true})
+    );
+    assert_eq!(
+        supported(
+            "dateTime",
+            2.0,
+            json!({"operation": "roundDate", "date": "2026-12-05", "mode": "roundUp", "to": "week"})
+        )["params"],
+        json!({"operation": "round", "date": "2026-12-05", "unit": "weeks", "direction": "up"})
+    );
+    assert_eq!(
+        supported(
+            "dateTime",
+            2.0,
+            json!({"operation": "getTimeBetweenDates", "startDate": "a", "endDate": "b", "units": ["day", "hour"], "options": {"isoString": true}})
+        )["params"],
+        json!({"operation": "between", "date": "a", "end_date": "b", "units": ["days", "hours"], "iso_duration": true})
+    );
+    assert_eq!(
+        supported("dateTime", 2.0, json!({"operation": "extractDate", "date": "x", "part": "week"}))["params"],
+        json!({"operation": "extract", "date": "x", "unit": "weeks"})
+    );
+    for (version, parameters) in
+        [(1.0, json!({})), (2.0, json!({"operation": "formatDate", "options": {"fromFormat": "yyyyMMdd"}}))]
+    {
+        let (_, report) = imported("dateTime", version, parameters);
+        assert_eq!(report.unsupported.len(), 1);
+    }
+}

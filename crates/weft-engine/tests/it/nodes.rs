@@ -1071,3 +1071,88 @@ fn crypto_fails_rather_than_overwrite_a_field_on_the_way() {
     let error = fail(node, vec![vec![json!({"s": 1})]], &NoExpressions);
     assert_eq!(error.pointer(), Some("/params/field"));
 }
+
+// ── date_time ────────────────────────────────────────────────────────────────────────────────
+
+fn date_time(params: Value, input: Value) -> Value {
+    let node = json!({"name": "Date", "type": "date_time", "params": params});
+    let mut out = run(node, vec![vec![input]]);
+    out.remove(0).remove(0)
+}
+
+#[test]
+fn date_time_adds_and_subtracts_calendar_units_in_its_zone() {
+    let add = json!({"operation": "add", "date": "2026-01-31T10:00:00Z", "unit": "months", "amount": 1});
+    assert_eq!(date_time(add, json!({"a": 1})), json!({"newDate": "2026-02-28T10:00:00.000+00:00"}));
+    let subtract = json!({"operation": "subtract", "date": "2026-07-01T12:00:00Z", "unit": "minutes", "amount": 5,
+        "timezone": "Europe/Paris", "field": "at", "include_input_fields": true});
+    assert_eq!(date_time(subtract, json!({"a": 1})), json!({"a": 1, "at": "2026-07-01T13:55:00.000+02:00"}));
+    let seconds = json!({"operation": "add", "date": 1672531200, "unit": "quarters", "amount": 1});
+    assert_eq!(date_time(seconds, json!({}))["newDate"], json!("2023-04-01T00:00:00.000+00:00"));
+    let millis = json!({"operation": "add", "date": "1674691200000", "unit": "hours", "amount": 0});
+    assert_eq!(date_time(millis, json!({}))["newDate"], json!("2023-01-26T00:00:00.000+00:00"));
+    let local = json!({"operation": "add", "date": "2026-03-29 01:30", "unit": "hours", "amount": 1, "timezone": "Europe/Paris"});
+    assert_eq!(date_time(local, json!({}))["newDate"], json!("2026-03-29T03:30:00.000+02:00"));
+}
+
+#[test]
+fn date_time_formats_with_tokens_and_named_formats() {
+    let format = |format: &str, timezone: &str| {
+        let params =
+            json!({"operation": "format", "date": "2026-12-05T07:21:09.045Z", "format": format, "timezone": timezone});
+        date_time(params, json!({}))["formattedDate"].clone()
+    };
+    assert_eq!(format("yyyy-MM-dd HH:mm:ss.SSS", "UTC"), json!("2026-12-05 07:21:09.045"));
+    assert_eq!(format("MMMM dd yyyy", "UTC"), json!("December 05 2026"));
+    assert_eq!(format("MM/dd/yyyy", "UTC"), json!("12/05/2026"));
+    assert_eq!(format("EEE h:mm a 'at' ZZ", "America/New_York"), json!("Sat 2:21 AM at -05:00"));
+    assert_eq!(format("X", "UTC"), json!("1796455269"));
+    assert_eq!(format("x", "UTC"), json!("1796455269045"));
+}
+
+#[test]
+fn date_time_extracts_parts_and_rounds() {
+    let date = "2026-12-05T07:21:09Z";
+    let extract = |unit: &str| {
+        date_time(json!({"operation": "extract", "date": date, "unit": unit}), json!({}))["datePart"].clone()
+    };
+    assert_eq!(
+        [extract("years"), extract("months"), extract("weeks"), extract("days"), extract("hours")],
+        [json!(2026), json!(12), json!(49), json!(5), json!(7)]
+    );
+    let round = |unit: &str, direction: &str| {
+        date_time(json!({"operation": "round", "date": date, "unit": unit, "direction": direction}), json!({}))["roundedDate"].clone()
+    };
+    assert_eq!(round("months", "down"), json!("2026-12-01T00:00:00.000+00:00"));
+    assert_eq!(round("weeks", "down"), json!("2026-11-30T00:00:00.000+00:00"));
+    assert_eq!(round("hours", "down"), json!("2026-12-05T07:00:00.000+00:00"));
+    assert_eq!(round("days", "up"), json!("2026-12-06T00:00:00.000+00:00"));
+    assert_eq!(round("years", "up"), json!("2027-01-01T00:00:00.000+00:00"));
+}
+
+#[test]
+fn date_time_gives_the_time_between_dates_in_units() {
+    let params = json!({"operation": "between", "date": "2026-01-01T00:00:00Z", "end_date": "2026-03-15T12:00:00Z", "units": ["days", "months"]});
+    assert_eq!(date_time(params.clone(), json!({})), json!({"timeDifference": {"months": 2, "days": 14.5}}));
+    let mut iso = params;
+    iso["iso_duration"] = json!(true);
+    assert_eq!(date_time(iso, json!({})), json!({"timeDifference": "P2M14.5D"}));
+}
+
+#[test]
+fn date_time_current_date_is_now_or_midnight_in_its_zone() {
+    let now = date_time(json!({"operation": "current_date", "timezone": "Asia/Kolkata"}), json!({}));
+    assert!(now["currentDate"].as_str().is_some_and(|text| text.len() == 29 && text.ends_with("+05:30")), "{now}");
+    let today = date_time(json!({"operation": "current_date", "include_time": false}), json!({}));
+    assert!(today["currentDate"].as_str().is_some_and(|text| text.ends_with("T00:00:00.000+00:00")), "{today}");
+}
+
+#[test]
+fn date_time_fails_on_what_is_not_a_date() {
+    let node = json!({"name": "Date", "type": "date_time", "params": {"operation": "extract", "date": "soon", "unit": "days"}});
+    let error = fail(node, vec![vec![json!({})]], &NoExpressions);
+    assert_eq!(error.pointer(), Some("/params/date"));
+    let node =
+        json!({"name": "Date", "type": "date_time", "params": {"operation": "extract", "date": "NaN", "unit": "days"}});
+    assert_eq!(fail(node, vec![vec![json!({})]], &NoExpressions).pointer(), Some("/params/date"));
+}
