@@ -1113,7 +1113,6 @@ fn date_time(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
     }
     let plural = |unit: String| if unit.ends_with('s') { unit } else { format!("{unit}s") };
     let mut zone = ctx.timezone.map(str::to_string);
-    let field_key = "outputFieldName";
     let value = |ctx: &mut Ctx, key: &str| {
         let raw = ctx.get(key).cloned().unwrap_or(json!(""));
         ctx.value(&raw)
@@ -1173,7 +1172,7 @@ fn date_time(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         }
         other => return refuse(format!("the `{other}` operation is not known")),
     };
-    let field = ctx.text(field_key, "");
+    let field = ctx.text("outputFieldName", "");
     if field.starts_with('=') {
         return refuse("an output field given by an expression is not supported");
     }
