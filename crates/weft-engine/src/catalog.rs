@@ -12,7 +12,7 @@ use crate::formats::unclosed_expression;
 use crate::params::{
     AggregateParams, CodeParams, ConditionParams, ExecuteWorkflowParams, HttpRequestParams, LimitParams, LoopParams,
     MergeParams, N8nPlaceholderParams, NoParams, RemoveDuplicatesParams, RenameKeysParams, SetParams, SortParams,
-    SplitOutParams, StopAndErrorParams, SwitchParams, WaitParams, check_as,
+    SplitOutParams, StopAndErrorParams, SummarizeParams, SwitchParams, WaitParams, check_as,
 };
 use crate::pointer::Pointer;
 use crate::trigger_params::{EventTriggerParams, RespondToWebhookParams, ScheduleTriggerParams, WebhookTriggerParams};
@@ -50,6 +50,7 @@ pub enum NodeKind {
     RemoveDuplicates,
     SplitOut,
     RenameKeys,
+    Summarize,
     NoOp,
     StopAndError,
     ExecuteWorkflow,
@@ -59,7 +60,7 @@ pub enum NodeKind {
 }
 
 impl NodeKind {
-    pub const ALL: [NodeKind; 24] = [
+    pub const ALL: [NodeKind; 25] = [
         NodeKind::ManualTrigger,
         NodeKind::WebhookTrigger,
         NodeKind::ScheduleTrigger,
@@ -80,6 +81,7 @@ impl NodeKind {
         NodeKind::RemoveDuplicates,
         NodeKind::SplitOut,
         NodeKind::RenameKeys,
+        NodeKind::Summarize,
         NodeKind::NoOp,
         NodeKind::StopAndError,
         NodeKind::ExecuteWorkflow,
@@ -114,6 +116,7 @@ impl NodeKind {
             NodeKind::RemoveDuplicates => "remove_duplicates",
             NodeKind::SplitOut => "split_out",
             NodeKind::RenameKeys => "rename_keys",
+            NodeKind::Summarize => "summarize",
             NodeKind::NoOp => "no_op",
             NodeKind::StopAndError => "stop_and_error",
             NodeKind::ExecuteWorkflow => "execute_workflow",
@@ -144,6 +147,7 @@ impl NodeKind {
             NodeKind::RemoveDuplicates => "Keeps the first of each group of equal items.",
             NodeKind::SplitOut => "Turns the list in a field of each item into one item per element.",
             NodeKind::RenameKeys => "Moves fields to new names on every item.",
+            NodeKind::Summarize => "Counts, sums, averages… fields across the items, per group.",
             NodeKind::NoOp => "Passes its items on unchanged.",
             NodeKind::StopAndError => "Fails the run with a message.",
             NodeKind::ExecuteWorkflow => "Runs another workflow's published version with the items, and waits for it.",
@@ -229,6 +233,14 @@ impl NodeKind {
                 ("include_binary", "copy attachments onto each new item; default false"),
             ],
             NodeKind::RenameKeys => &[("keys", "required: [{from, to}], dot paths")],
+            NodeKind::Summarize => &[
+                (
+                    "fields",
+                    "required: [{field, aggregation, include_empty?, separator?}]; aggregation count, count_unique, sum, average, min, max, concatenate or append",
+                ),
+                ("split_by", "fields whose values group the items; default: one group"),
+                ("skip_empty_groups", "leave out items whose group field is empty; default false"),
+            ],
             NodeKind::StopAndError => &[("message", "required: the run's error message")],
             NodeKind::ExecuteWorkflow => &[("workflow_id", "required: wf_… or an expression")],
             NodeKind::N8nUnsupported => &[
@@ -311,6 +323,7 @@ impl NodeKind {
             NodeKind::RemoveDuplicates => check_as::<RemoveDuplicatesParams>(params, at, problems),
             NodeKind::SplitOut => check_as::<SplitOutParams>(params, at, problems),
             NodeKind::RenameKeys => check_as::<RenameKeysParams>(params, at, problems),
+            NodeKind::Summarize => check_as::<SummarizeParams>(params, at, problems),
             NodeKind::StopAndError => check_as::<StopAndErrorParams>(params, at, problems),
             NodeKind::ExecuteWorkflow => check_as::<ExecuteWorkflowParams>(params, at, problems),
             NodeKind::N8nUnsupported => check_as::<N8nPlaceholderParams>(params, at, problems),
@@ -677,6 +690,31 @@ mod tests {
         assert_eq!(
             pointers(NodeKind::RenameKeys, json!({"keys": [{"from": "", "to": "{{ $json.k }}"}]})),
             ["/nodes/4/params/keys/0/from", "/nodes/4/params/keys/0/to"]
+        );
+    }
+
+    #[test]
+    fn summarize_checks_its_fields_and_what_each_aggregation_takes() {
+        let count = json!({"field": "id", "aggregation": "count"});
+        assert!(pointers(NodeKind::Summarize, json!({"fields": [count], "split_by": ["a.b"]})).is_empty());
+        assert_eq!(pointers(NodeKind::Summarize, json!({"fields": []})), ["/nodes/4/params/fields"]);
+        assert_eq!(
+            pointers(
+                NodeKind::Summarize,
+                json!({"fields": [
+                    {"field": "n", "aggregation": "sum", "separator": ",", "include_empty": true}, {"field": "", "aggregation": "max"}
+                ], "skip_empty_groups": true})
+            ),
+            [
+                "/nodes/4/params/fields/0/separator",
+                "/nodes/4/params/fields/0/include_empty",
+                "/nodes/4/params/fields/1/field",
+                "/nodes/4/params/skip_empty_groups"
+            ]
+        );
+        assert_eq!(
+            pointers(NodeKind::Summarize, json!({"fields": [{"field": "n", "aggregation": "median"}]})).len(),
+            1
         );
     }
 

@@ -157,6 +157,7 @@ pub(super) fn import(n8n_type: &str, ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         "splitOut" => split_out(ctx),
         "html" => html(ctx),
         "renameKeys" => rename_keys(ctx),
+        "summarize" => summarize(ctx),
         "stopAndError" => {
             if ctx.text("errorType", "errorMessage") != "errorMessage" {
                 return refuse("an error object cannot be thrown yet, only a message");
@@ -1098,6 +1099,71 @@ fn rename_keys(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         }
     }
     Ok(Mapped::new("rename_keys", json!({"keys": keys})))
+}
+
+fn summarize(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    if ctx.option("outputFormat").and_then(Value::as_str) == Some("singleItem") {
+        return refuse("all groups in a single item is not supported");
+    }
+    let dots_disabled = ctx.option("disableDotNotation") == Some(&json!(true));
+    let split_by = field_list(ctx, "fieldsToSplitBy")?;
+    let mut fields = Vec::new();
+    for entry in collection(ctx.params, "fieldsToSummarize", "values") {
+        let text = |name: &str| entry.get(name).and_then(Value::as_str).map(str::to_string);
+        let field = text("field").unwrap_or_default().trim().to_string();
+        if field.is_empty() {
+            continue;
+        }
+        if field.contains("{{") || field.starts_with('=') || field.contains('[') {
+            return refuse("a field given by an expression or with brackets is not supported");
+        }
+        let aggregation = text("aggregation").unwrap_or_else(|| "count".to_string());
+        let aggregation = match aggregation.as_str() {
+            "count" => "count",
+            "countUnique" => "count_unique",
+            "sum" => "sum",
+            "average" => "average",
+            "min" => "min",
+            "max" => "max",
+            "concatenate" => "concatenate",
+            "append" => "append",
+            other => return refuse(format!("the aggregation `{other}` is not supported")),
+        };
+        let mut mapped = json!({"field": field, "aggregation": aggregation});
+        let counts_empty = matches!(aggregation, "count" | "count_unique" | "concatenate" | "append");
+        if counts_empty && entry.get("includeEmpty") == Some(&json!(true)) {
+            mapped["include_empty"] = json!(true);
+        }
+        if aggregation == "concatenate" {
+            let separator = match text("separateBy").as_deref() {
+                Some("other") => text("customSeparator").unwrap_or_default(),
+                Some(separator) => separator.to_string(),
+                None => ",".to_string(),
+            };
+            mapped["separator"] = json!(separator);
+        }
+        fields.push(mapped);
+    }
+    if fields.is_empty() {
+        return refuse("no field to summarize");
+    }
+    let dotted = |field: &str| field.contains('.');
+    if dots_disabled
+        && (split_by.iter().any(|field| dotted(field))
+            || fields.iter().any(|field| field["field"].as_str().is_some_and(dotted)))
+    {
+        return refuse("a field name holding a dot (dot notation disabled) cannot be reached");
+    }
+    let mut params = json!({"fields": fields});
+    if !split_by.is_empty() {
+        if ctx.option("skipEmptySplitFields") == Some(&json!(true)) {
+            params["skip_empty_groups"] = json!(true);
+        }
+        params["split_by"] = json!(split_by);
+    }
+    // Weft never fails for a field no item has, as n8n 1.1 does not.
+    ctx.drop_options(&["outputFormat", "disableDotNotation", "skipEmptySplitFields", "continueIfFieldNotFound"]);
+    Ok(Mapped::new("summarize", params))
 }
 
 fn sort(ctx: &mut Ctx) -> Result<Mapped, Refusal> {

@@ -1010,3 +1010,69 @@ fn rename_keys_fails_rather_than_overwrite_a_field_on_the_way() {
     let error = fail(node, vec![vec![json!({"a": 1, "s": "text"})]], &NoExpressions);
     assert_eq!(error.pointer(), Some("/params/keys/0/to"));
 }
+
+// ── summarize ────────────────────────────────────────────────────────────────────────────────
+
+#[test]
+fn summarize_names_each_aggregation_as_n8n_does() {
+    let node = json!({"name": "Sum", "type": "summarize", "params": {"fields": [
+        {"field": "id", "aggregation": "count"},
+        {"field": "id", "aggregation": "count_unique"},
+        {"field": "amount", "aggregation": "sum"},
+        {"field": "amount", "aggregation": "average"},
+        {"field": "amount", "aggregation": "min"},
+        {"field": "amount", "aggregation": "max"},
+        {"field": "name", "aggregation": "concatenate", "separator": ", "},
+        {"field": "name", "aggregation": "append"},
+        {"field": "user.city", "aggregation": "append", "include_empty": true}
+    ]}});
+    let inputs = vec![vec![
+        json!({"id": 1, "amount": 10, "name": "a", "user": {"city": "X"}}),
+        json!({"id": 1, "amount": 2.5, "name": ""}),
+        json!({"id": 2, "amount": "7", "name": "c"}),
+    ]];
+    assert_eq!(
+        run(node, inputs),
+        [[json!({
+            "count_id": 3, "unique_count_id": 2, "sum_amount": 12.5, "average_amount": 6.25,
+            "min_amount": 2.5, "max_amount": "7", "concatenated_name": "a, c", "appended_name": ["a", "c"],
+            "appended_user_city": ["X", null, null]
+        })]]
+    );
+}
+
+#[test]
+fn summarize_splits_by_fields_nested_in_order_of_appearance() {
+    let node = json!({"name": "Sum", "type": "summarize", "params": {
+        "fields": [{"field": "amount", "aggregation": "sum"}], "split_by": ["country", "city"]
+    }});
+    let inputs = vec![vec![
+        json!({"country": "FR", "city": "Paris", "amount": 1}),
+        json!({"country": "DE", "city": "Berlin", "amount": 2}),
+        json!({"country": "FR", "city": "Lyon", "amount": 3}),
+        json!({"country": "FR", "city": "Paris", "amount": 4}),
+        json!({"amount": 5}),
+    ]];
+    assert_eq!(
+        run(node, inputs),
+        [[
+            json!({"country": "FR", "city": "Paris", "sum_amount": 5}),
+            json!({"country": "FR", "city": "Lyon", "sum_amount": 3}),
+            json!({"country": "DE", "city": "Berlin", "sum_amount": 2}),
+            json!({"country": null, "city": null, "sum_amount": 5}),
+        ]]
+    );
+}
+
+#[test]
+fn summarize_gives_one_item_for_no_items_unless_split() {
+    let fields = json!([{"field": "n", "aggregation": "count"}, {"field": "n", "aggregation": "average"}]);
+    let node = json!({"name": "Sum", "type": "summarize", "params": {"fields": fields}});
+    assert_eq!(run(node, vec![vec![]]), [[json!({"count_n": 0, "average_n": null})]]);
+    let node = json!({"name": "Sum", "type": "summarize", "params": {"fields": fields, "split_by": ["k"], "skip_empty_groups": true}});
+    assert_eq!(run(node.clone(), vec![vec![]]), [Vec::<Value>::new()]);
+    assert_eq!(
+        run(node, vec![vec![json!({"k": "", "n": 1}), json!({"k": 0, "n": 2})]]),
+        [[json!({"k": 0, "count_n": 1, "average_n": 2})]]
+    );
+}
