@@ -1,6 +1,6 @@
 //! `summarize`: n8n's Summarize, aggregations over the items, per group.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Number, Value};
 
@@ -42,6 +42,9 @@ pub(super) fn summarize(params: SummarizeParams, inputs: Vec<Vec<Item>>) -> Vec<
     vec![output]
 }
 
+/// Stands in for a missing group field.
+static NULL: Value = Value::Null;
+
 /// A group's values, one per `split_by` field, and its items.
 type Group<'i> = (Vec<Value>, Vec<&'i Item>);
 
@@ -49,15 +52,19 @@ fn group<'i>(items: Vec<&'i Item>, split_by: &[String], skip_empty: bool) -> Vec
     let Some((field, rest)) = split_by.split_first() else {
         return vec![(Vec::new(), items)];
     };
-    let mut groups: Vec<(Value, Vec<&Item>)> = Vec::new();
+    let mut groups: Vec<(&Value, Vec<&Item>)> = Vec::new();
+    let mut index_of: HashMap<Key<'_>, usize> = HashMap::new();
     for item in items {
-        let value = path::get(&item.json, field).cloned().unwrap_or(Value::Null);
-        if skip_empty && (matches!(&value, Value::Null | Value::Bool(false)) || value.as_str() == Some("")) {
+        let value = path::get(&item.json, field).unwrap_or(&NULL);
+        if skip_empty && (matches!(value, Value::Null | Value::Bool(false)) || value.as_str() == Some("")) {
             continue;
         }
-        match groups.iter_mut().find(|(seen, _)| Key(seen) == Key(&value)) {
-            Some((_, members)) => members.push(item),
-            None => groups.push((value, vec![item])),
+        match index_of.get(&Key(value)) {
+            Some(&index) => groups[index].1.push(item),
+            None => {
+                index_of.insert(Key(value), groups.len());
+                groups.push((value, vec![item]));
+            }
         }
     }
     let mut nested = Vec::new();
