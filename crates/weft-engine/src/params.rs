@@ -746,6 +746,62 @@ impl ParamRules for SummarizeParams {
     }
 }
 
+/// `compare_datasets`: n8n's Compare Datasets, pairing input A's items with input B's by
+/// fields and sorting them into in A only, same, different and in B only.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareDatasetsParams {
+    /// The fields that pair items: A's item and B's item pair when every pair of fields holds
+    /// equal values.
+    pub fields: Vec<MatchFields>,
+    /// What goes out on `different`.
+    #[serde(default)]
+    pub when_different: WhenDifferent,
+    /// Fields left out when deciding whether paired items are the same.
+    #[serde(default)]
+    pub skip_fields: Vec<String>,
+    /// Pair an A item with every B item it matches, not only the first.
+    #[serde(default)]
+    pub all_matches: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchFields {
+    /// The field's dot path in input A's items.
+    pub a: String,
+    /// The field's dot path in input B's items.
+    pub b: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenDifferent {
+    /// `{keys, same, different: {field: {inputA, inputB}}}`, as n8n's "Include Both Versions".
+    #[default]
+    IncludeBoth,
+    /// A's item.
+    PreferA,
+    /// B's item.
+    PreferB,
+}
+
+impl ParamRules for CompareDatasetsParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        let fields_at = at.key("fields");
+        if self.fields.is_empty() {
+            problems.push(fields_at.problem("needs at least one pair of fields to match"));
+        }
+        for (index, pair) in self.fields.iter().enumerate() {
+            check_field_name(&pair.a, &fields_at.index(index).key("a"), problems);
+            check_field_name(&pair.b, &fields_at.index(index).key("b"), problems);
+        }
+        for (index, field) in self.skip_fields.iter().enumerate() {
+            check_field_name(field, &at.key("skip_fields").index(index), problems);
+        }
+    }
+}
+
 /// `split_out`: turns the list in a field of each item into one item per element, as n8n's
 /// Split Out does. Several fields are split side by side: the n-th item takes the n-th element
 /// of each.

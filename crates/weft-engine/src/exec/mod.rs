@@ -118,6 +118,7 @@ fn execute_activation(
         NodeKind::SplitOut => reshape::split_out(params(node)?, inputs),
         NodeKind::RenameKeys => reshape::rename_keys(params(node)?, inputs, &resolver)?,
         NodeKind::Summarize => summarize::summarize(params(node)?, inputs),
+        NodeKind::CompareDatasets => merge::compare_datasets(params(node)?, inputs, &resolver)?,
         NodeKind::NoOp => vec![first_input(inputs)],
         NodeKind::StopAndError => return Err(stop(params(node)?, &inputs, &resolver)),
         NodeKind::ManualTrigger

@@ -440,6 +440,34 @@ fn export_params(node: &NodeDef) -> (String, Value, Value) {
                 .collect();
             base("renameKeys", json!(1), json!({"keys": {"key": keys}, "additionalOptions": {}}))
         }
+        NodeKind::CompareDatasets => {
+            let values: Vec<Value> = param(node, "fields")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|pair| json!({"field1": pair.get("a"), "field2": pair.get("b")}))
+                .collect();
+            let resolve = match param(node, "when_different").and_then(Value::as_str) {
+                Some("prefer_a") => "preferInput1",
+                Some("prefer_b") => "preferInput2",
+                _ => "includeBoth",
+            };
+            let mut options = Map::new();
+            let skip: Vec<&str> = param(node, "skip_fields")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            if !skip.is_empty() {
+                options.insert("skipFields".into(), json!(skip.join(", ")));
+            }
+            if param(node, "all_matches") == Some(&json!(true)) {
+                options.insert("multipleMatches".into(), json!("all"));
+            }
+            let parameters = json!({"mergeByFields": {"values": values}, "resolve": resolve, "options": options});
+            base("compareDatasets", json!(2.3), parameters)
+        }
         NodeKind::Summarize => {
             let values: Vec<Value> = param(node, "fields")
                 .and_then(Value::as_array)

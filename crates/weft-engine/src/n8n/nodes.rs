@@ -158,6 +158,7 @@ pub(super) fn import(n8n_type: &str, ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         "html" => html(ctx),
         "renameKeys" => rename_keys(ctx),
         "summarize" => summarize(ctx),
+        "compareDatasets" => compare_datasets(ctx),
         "stopAndError" => {
             if ctx.text("errorType", "errorMessage") != "errorMessage" {
                 return refuse("an error object cannot be thrown yet, only a message");
@@ -1164,6 +1165,66 @@ fn summarize(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
     // Weft never fails for a field no item has, as n8n 1.1 does not.
     ctx.drop_options(&["outputFormat", "disableDotNotation", "skipEmptySplitFields", "continueIfFieldNotFound"]);
     Ok(Mapped::new("summarize", params))
+}
+
+/// n8n 1 answers differences with input B's version and names the two versions `input1` and
+/// `input2`; n8n 2 includes both, named `inputA` and `inputB`, as Weft does.
+fn compare_datasets(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    let default_resolve = if ctx.version >= 2.0 { "includeBoth" } else { "preferInput2" };
+    let when_different = match ctx.text("resolve", default_resolve).as_str() {
+        "includeBoth" => "include_both",
+        "preferInput1" => "prefer_a",
+        "preferInput2" => "prefer_b",
+        other => return refuse(format!("`{other}` when there are differences is not supported")),
+    };
+    if ctx.option("fuzzyCompare") == Some(&json!(true)) {
+        return refuse("fuzzy comparison is not supported");
+    }
+    let mut fields = Vec::new();
+    for pair in collection(ctx.params, "mergeByFields", "values") {
+        let text = |name: &str| pair.get(name).and_then(Value::as_str).unwrap_or_default().trim().to_string();
+        let (a, b) = (text("field1"), text("field2"));
+        if [&a, &b].iter().any(|field| field.contains("{{") || field.starts_with('=') || field.contains('[')) {
+            return refuse("a field to match given by an expression or with brackets is not supported");
+        }
+        if a.is_empty() || b.is_empty() {
+            return refuse("a pair of fields to match lacks a field");
+        }
+        fields.push(json!({"a": a, "b": b}));
+    }
+    if fields.is_empty() {
+        return refuse("no fields to match");
+    }
+    let skip_fields: Vec<String> = match ctx.option("skipFields") {
+        Some(Value::String(names)) if names.contains("{{") => {
+            return refuse("fields to skip given by an expression are not supported");
+        }
+        Some(Value::String(names)) => {
+            names.split(',').map(str::trim).filter(|name| !name.is_empty()).map(str::to_string).collect()
+        }
+        _ => Vec::new(),
+    };
+    let names = fields.iter().flat_map(|pair| [&pair["a"], &pair["b"]]).filter_map(Value::as_str);
+    let dotted = names.chain(skip_fields.iter().map(String::as_str)).any(|field| field.contains('.'));
+    if ctx.option("disableDotNotation") == Some(&json!(true)) && dotted {
+        return refuse("a field name holding a dot (dot notation disabled) cannot be reached");
+    }
+    if when_different == "include_both" && ctx.version < 2.0 {
+        ctx.warn(
+            "n8n 1 names the two versions of a differing field input1 and input2; Weft names them inputA and inputB",
+        );
+    }
+    let mut params = json!({"fields": fields, "when_different": when_different});
+    if !skip_fields.is_empty() {
+        params["skip_fields"] = json!(skip_fields);
+    }
+    if ctx.option("multipleMatches").and_then(Value::as_str) == Some("all") {
+        params["all_matches"] = json!(true);
+    }
+    ctx.drop_options(&["fuzzyCompare", "skipFields", "disableDotNotation", "multipleMatches"]);
+    let mut mapped = Mapped::new("compare_datasets", params);
+    mapped.n8n_outputs = 4;
+    Ok(mapped)
 }
 
 fn sort(ctx: &mut Ctx) -> Result<Mapped, Refusal> {

@@ -645,3 +645,26 @@ fn summarize_maps_its_aggregations_separators_and_groups() {
     );
     assert_eq!(report.unsupported.len(), 1);
 }
+
+#[test]
+fn compare_datasets_maps_its_pairs_resolution_and_options_by_version() {
+    let node = supported(
+        "compareDatasets",
+        2.3,
+        json!({"options": {"skipFields": "title, artists,", "multipleMatches": "all"}, "mergeByFields": {"values": [{"field1": "track.id", "field2": "id"}]}}),
+    );
+    assert_eq!(
+        node["params"],
+        json!({"fields": [{"a": "track.id", "b": "id"}], "when_different": "include_both", "skip_fields": ["title", "artists"], "all_matches": true})
+    );
+    let node =
+        supported("compareDatasets", 1.0, json!({"mergeByFields": {"values": [{"field1": "id", "field2": "id"}]}}));
+    assert_eq!(node["params"]["when_different"], json!("prefer_b"));
+    for refused in [
+        json!({"resolve": "mix", "mergeByFields": {"values": [{"field1": "id", "field2": "id"}]}}),
+        json!({"options": {"fuzzyCompare": true}, "mergeByFields": {"values": [{"field1": "id", "field2": "id"}]}}),
+        json!({"mergeByFields": {"values": [{"field1": "id", "field2": ""}]}}),
+    ] {
+        assert_eq!(imported("compareDatasets", 2.3, refused).1.unsupported.len(), 1);
+    }
+}
