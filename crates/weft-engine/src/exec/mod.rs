@@ -14,6 +14,7 @@ mod merge;
 mod path;
 mod reshape;
 mod set;
+mod summarize;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -116,6 +117,8 @@ fn execute_activation(
         NodeKind::RemoveDuplicates => list::remove_duplicates(params(node)?, inputs),
         NodeKind::SplitOut => reshape::split_out(params(node)?, inputs),
         NodeKind::RenameKeys => reshape::rename_keys(params(node)?, inputs, &resolver)?,
+        NodeKind::Summarize => summarize::summarize(params(node)?, inputs),
+        NodeKind::CompareDatasets => merge::compare_datasets(params(node)?, inputs, &resolver)?,
         NodeKind::NoOp => vec![first_input(inputs)],
         NodeKind::StopAndError => return Err(stop(params(node)?, &inputs, &resolver)),
         NodeKind::ManualTrigger
