@@ -10,9 +10,10 @@ use serde_json::{Map, Value};
 use crate::definition::{DefinitionProblem, NodeDef, OnError};
 use crate::formats::unclosed_expression;
 use crate::params::{
-    AggregateParams, CodeParams, ConditionParams, CryptoParams, DateTimeParams, ExecuteWorkflowParams,
-    HttpRequestParams, LimitParams, LoopParams, MergeParams, N8nPlaceholderParams, NoParams, RemoveDuplicatesParams,
-    RenameKeysParams, SetParams, SortParams, SplitOutParams, StopAndErrorParams, SwitchParams, WaitParams, check_as,
+    AggregateParams, CodeParams, CompareDatasetsParams, ConditionParams, CryptoParams, DateTimeParams,
+    ExecuteWorkflowParams, HttpRequestParams, LimitParams, LoopParams, MergeParams, N8nPlaceholderParams, NoParams,
+    RemoveDuplicatesParams, RenameKeysParams, SetParams, SortParams, SplitOutParams, StopAndErrorParams,
+    SummarizeParams, SwitchParams, WaitParams, check_as,
 };
 use crate::pointer::Pointer;
 use crate::trigger_params::{EventTriggerParams, RespondToWebhookParams, ScheduleTriggerParams, WebhookTriggerParams};
@@ -52,6 +53,8 @@ pub enum NodeKind {
     RenameKeys,
     Crypto,
     DateTime,
+    Summarize,
+    CompareDatasets,
     NoOp,
     StopAndError,
     ExecuteWorkflow,
@@ -61,7 +64,7 @@ pub enum NodeKind {
 }
 
 impl NodeKind {
-    pub const ALL: [NodeKind; 26] = [
+    pub const ALL: [NodeKind; 28] = [
         NodeKind::ManualTrigger,
         NodeKind::WebhookTrigger,
         NodeKind::ScheduleTrigger,
@@ -84,6 +87,8 @@ impl NodeKind {
         NodeKind::RenameKeys,
         NodeKind::Crypto,
         NodeKind::DateTime,
+        NodeKind::Summarize,
+        NodeKind::CompareDatasets,
         NodeKind::NoOp,
         NodeKind::StopAndError,
         NodeKind::ExecuteWorkflow,
@@ -120,6 +125,8 @@ impl NodeKind {
             NodeKind::RenameKeys => "rename_keys",
             NodeKind::Crypto => "crypto",
             NodeKind::DateTime => "date_time",
+            NodeKind::Summarize => "summarize",
+            NodeKind::CompareDatasets => "compare_datasets",
             NodeKind::NoOp => "no_op",
             NodeKind::StopAndError => "stop_and_error",
             NodeKind::ExecuteWorkflow => "execute_workflow",
@@ -154,6 +161,10 @@ impl NodeKind {
                 "Writes the current date, a date moved, formatted, rounded or in parts, or the time between two dates."
             }
             NodeKind::Crypto => "Writes a hash, an HMAC or a random value into a field of every item.",
+            NodeKind::Summarize => "Counts, sums, averages… fields across the items, per group.",
+            NodeKind::CompareDatasets => {
+                "Pairs input A's items with input B's by fields: in A only, same, different, in B only."
+            }
             NodeKind::NoOp => "Passes its items on unchanged.",
             NodeKind::StopAndError => "Fails the run with a message.",
             NodeKind::ExecuteWorkflow => "Runs another workflow's published version with the items, and waits for it.",
@@ -263,6 +274,20 @@ impl NodeKind {
                 ("length", "with generate hex or base64: characters, default 32"),
                 ("field", "the field written; default data"),
             ],
+            NodeKind::Summarize => &[
+                (
+                    "fields",
+                    "required: [{field, aggregation, include_empty?, separator?}]; aggregation count, count_unique, sum, average, min, max, concatenate or append",
+                ),
+                ("split_by", "fields whose values group the items; default: one group"),
+                ("skip_empty_groups", "leave out items whose group field is empty; default false"),
+            ],
+            NodeKind::CompareDatasets => &[
+                ("fields", "required: [{a, b}]; the fields that pair A's items with B's"),
+                ("when_different", "include_both (default), prefer_a or prefer_b"),
+                ("skip_fields", "fields not compared"),
+                ("all_matches", "pair an A item with every matching B item; default false: the first"),
+            ],
             NodeKind::StopAndError => &[("message", "required: the run's error message")],
             NodeKind::ExecuteWorkflow => &[("workflow_id", "required: wf_… or an expression")],
             NodeKind::N8nUnsupported => &[
@@ -285,7 +310,7 @@ impl NodeKind {
     pub fn input_count(self) -> usize {
         match self {
             kind if kind.is_trigger() => 0,
-            NodeKind::Merge => 2,
+            NodeKind::Merge | NodeKind::CompareDatasets => 2,
             NodeKind::N8nUnsupported => PLACEHOLDER_INPUTS,
             _ => 1,
         }
@@ -299,6 +324,7 @@ impl NodeKind {
         match self {
             NodeKind::If => fixed(&["true", "false"]),
             NodeKind::Loop => fixed(&["done", "loop"]),
+            NodeKind::CompareDatasets => fixed(&["in_a_only", "same", "different", "in_b_only"]),
             NodeKind::StopAndError => Vec::new(),
             NodeKind::N8nUnsupported => {
                 let count = params.get("outputs").and_then(Value::as_u64).unwrap_or(1);
@@ -347,6 +373,8 @@ impl NodeKind {
             NodeKind::RenameKeys => check_as::<RenameKeysParams>(params, at, problems),
             NodeKind::Crypto => check_as::<CryptoParams>(params, at, problems),
             NodeKind::DateTime => check_as::<DateTimeParams>(params, at, problems),
+            NodeKind::Summarize => check_as::<SummarizeParams>(params, at, problems),
+            NodeKind::CompareDatasets => check_as::<CompareDatasetsParams>(params, at, problems),
             NodeKind::StopAndError => check_as::<StopAndErrorParams>(params, at, problems),
             NodeKind::ExecuteWorkflow => check_as::<ExecuteWorkflowParams>(params, at, problems),
             NodeKind::N8nUnsupported => check_as::<N8nPlaceholderParams>(params, at, problems),
@@ -444,10 +472,14 @@ mod tests {
         assert!(NodeKind::ManualTrigger.is_trigger());
         assert_eq!(NodeKind::ManualTrigger.input_count(), 0);
         assert_eq!(NodeKind::Merge.input_count(), 2);
+        assert_eq!(NodeKind::CompareDatasets.input_count(), 2);
         assert!(
             NodeKind::ALL
                 .iter()
-                .filter(|kind| !kind.is_trigger() && !matches!(kind, NodeKind::Merge | NodeKind::N8nUnsupported))
+                .filter(|kind| {
+                    !kind.is_trigger()
+                        && !matches!(kind, NodeKind::Merge | NodeKind::CompareDatasets | NodeKind::N8nUnsupported)
+                })
                 .all(|kind| kind.input_count() == 1)
         );
     }
@@ -767,6 +799,50 @@ mod tests {
         assert_eq!(
             pointers(NodeKind::RenameKeys, json!({"keys": [{"from": "", "to": "{{ $json.k }}"}]})),
             ["/nodes/4/params/keys/0/from", "/nodes/4/params/keys/0/to"]
+        );
+    }
+
+    #[test]
+    fn summarize_checks_its_fields_and_what_each_aggregation_takes() {
+        let count = json!({"field": "id", "aggregation": "count"});
+        assert!(pointers(NodeKind::Summarize, json!({"fields": [count], "split_by": ["a.b"]})).is_empty());
+        assert_eq!(pointers(NodeKind::Summarize, json!({"fields": []})), ["/nodes/4/params/fields"]);
+        assert_eq!(
+            pointers(
+                NodeKind::Summarize,
+                json!({"fields": [
+                    {"field": "n", "aggregation": "sum", "separator": ",", "include_empty": true}, {"field": "", "aggregation": "max"}
+                ], "skip_empty_groups": true})
+            ),
+            [
+                "/nodes/4/params/fields/0/separator",
+                "/nodes/4/params/fields/0/include_empty",
+                "/nodes/4/params/fields/1/field",
+                "/nodes/4/params/skip_empty_groups"
+            ]
+        );
+        assert_eq!(
+            pointers(NodeKind::Summarize, json!({"fields": [{"field": "n", "aggregation": "median"}]})).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn compare_datasets_takes_two_inputs_and_pairs_of_fields() {
+        assert_eq!(NodeKind::CompareDatasets.outputs(&Map::new()), ["in_a_only", "same", "different", "in_b_only"]);
+        assert!(pointers(NodeKind::CompareDatasets, json!({"fields": [{"a": "id", "b": "user.id"}]})).is_empty());
+        assert_eq!(pointers(NodeKind::CompareDatasets, json!({"fields": []})), ["/nodes/4/params/fields"]);
+        assert_eq!(
+            pointers(
+                NodeKind::CompareDatasets,
+                json!({"fields": [{"a": "", "b": "id"}], "skip_fields": ["{{ $json.x }}"], "when_different": "include_both"})
+            ),
+            ["/nodes/4/params/fields/0/a", "/nodes/4/params/skip_fields/0"]
+        );
+        assert_eq!(
+            pointers(NodeKind::CompareDatasets, json!({"fields": [{"a": "id", "b": "id"}], "when_different": "mix"}))
+                .len(),
+            1
         );
     }
 

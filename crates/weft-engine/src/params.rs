@@ -661,6 +661,147 @@ impl ParamRules for RenameKeysParams {
     }
 }
 
+/// `summarize`: n8n's Summarize, one item per group of items (or one for all), holding each
+/// aggregation under the name n8n gives it (`sum_amount`, `unique_count_id`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SummarizeParams {
+    pub fields: Vec<SummarizeField>,
+    /// Group the items by these fields' values, in order; default: one group of all items.
+    #[serde(default)]
+    pub split_by: Vec<String>,
+    /// Leave out items whose group field is missing, `null`, `""` or `false`.
+    #[serde(default)]
+    pub skip_empty_groups: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SummarizeField {
+    pub field: String,
+    pub aggregation: Aggregation,
+    /// Count, collect or join missing, `null` and `""` values too.
+    #[serde(default)]
+    pub include_empty: bool,
+    /// With `concatenate`: put between values; default `,`.
+    #[serde(default)]
+    pub separator: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregation {
+    Count,
+    CountUnique,
+    Sum,
+    Average,
+    Min,
+    Max,
+    Concatenate,
+    Append,
+}
+
+impl Aggregation {
+    /// What n8n puts before the field's name to name the result.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Aggregation::Count => "count_",
+            Aggregation::CountUnique => "unique_count_",
+            Aggregation::Sum => "sum_",
+            Aggregation::Average => "average_",
+            Aggregation::Min => "min_",
+            Aggregation::Max => "max_",
+            Aggregation::Concatenate => "concatenated_",
+            Aggregation::Append => "appended_",
+        }
+    }
+}
+
+impl ParamRules for SummarizeParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        let fields_at = at.key("fields");
+        if self.fields.is_empty() {
+            problems.push(fields_at.problem("needs at least one field to summarize"));
+        }
+        for (index, field) in self.fields.iter().enumerate() {
+            let at = fields_at.index(index);
+            check_field_name(&field.field, &at.key("field"), problems);
+            if field.separator.is_some() && field.aggregation != Aggregation::Concatenate {
+                problems.push(at.key("separator").problem("only `concatenate` takes a separator"));
+            }
+            let counts_empty = !matches!(
+                field.aggregation,
+                Aggregation::Sum | Aggregation::Average | Aggregation::Min | Aggregation::Max
+            );
+            if field.include_empty && !counts_empty {
+                problems.push(at.key("include_empty").problem("sum, average, min and max always skip empty values"));
+            }
+        }
+        for (index, field) in self.split_by.iter().enumerate() {
+            check_field_name(field, &at.key("split_by").index(index), problems);
+        }
+        if self.skip_empty_groups && self.split_by.is_empty() {
+            problems.push(at.key("skip_empty_groups").problem("is about `split_by`, which is empty"));
+        }
+    }
+}
+
+/// `compare_datasets`: n8n's Compare Datasets, pairing input A's items with input B's by
+/// fields and sorting them into in A only, same, different and in B only.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareDatasetsParams {
+    /// The fields that pair items: A's item and B's item pair when every pair of fields holds
+    /// equal values.
+    pub fields: Vec<MatchFields>,
+    /// What goes out on `different`.
+    #[serde(default)]
+    pub when_different: WhenDifferent,
+    /// Fields left out when deciding whether paired items are the same.
+    #[serde(default)]
+    pub skip_fields: Vec<String>,
+    /// Pair an A item with every B item it matches, not only the first.
+    #[serde(default)]
+    pub all_matches: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchFields {
+    /// The field's dot path in input A's items.
+    pub a: String,
+    /// The field's dot path in input B's items.
+    pub b: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenDifferent {
+    /// `{keys, same, different: {field: {inputA, inputB}}}`, as n8n's "Include Both Versions".
+    #[default]
+    IncludeBoth,
+    /// A's item.
+    PreferA,
+    /// B's item.
+    PreferB,
+}
+
+impl ParamRules for CompareDatasetsParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        let fields_at = at.key("fields");
+        if self.fields.is_empty() {
+            problems.push(fields_at.problem("needs at least one pair of fields to match"));
+        }
+        for (index, pair) in self.fields.iter().enumerate() {
+            check_field_name(&pair.a, &fields_at.index(index).key("a"), problems);
+            check_field_name(&pair.b, &fields_at.index(index).key("b"), problems);
+        }
+        for (index, field) in self.skip_fields.iter().enumerate() {
+            check_field_name(field, &at.key("skip_fields").index(index), problems);
+        }
+    }
+}
+
 /// `crypto`: writes a digest, a keyed digest or a random value into a field of every item,
 /// as n8n's Crypto node does.
 #[derive(Debug, Clone, Deserialize)]

@@ -259,7 +259,7 @@ fn splice(text: &mut String, value: &Value) {
 
 /// `2` rather than serde's `2.0` for an integral float: an evaluator's numbers are JavaScript's,
 /// where the two are the same.
-fn javascript_number(number: &Number) -> String {
+pub(super) fn javascript_number(number: &Number) -> String {
     match number.as_f64() {
         Some(float) if number.is_f64() && float.fract() == 0.0 && float.abs() < 1e21 => format!("{float:.0}"),
         _ => number.to_string(),

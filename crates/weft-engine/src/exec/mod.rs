@@ -16,6 +16,7 @@ mod merge;
 mod path;
 mod reshape;
 mod set;
+mod summarize;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -120,6 +121,8 @@ fn execute_activation(
         NodeKind::RenameKeys => reshape::rename_keys(params(node)?, inputs, &resolver)?,
         NodeKind::Crypto => crypto::crypto(params(node)?, inputs, &resolver)?,
         NodeKind::DateTime => date_time::date_time(params(node)?, inputs, &resolver)?,
+        NodeKind::Summarize => summarize::summarize(params(node)?, inputs),
+        NodeKind::CompareDatasets => merge::compare_datasets(params(node)?, inputs, &resolver)?,
         NodeKind::NoOp => vec![first_input(inputs)],
         NodeKind::StopAndError => return Err(stop(params(node)?, &inputs, &resolver)),
         NodeKind::ManualTrigger

@@ -461,6 +461,76 @@ fn export_params(node: &NodeDef) -> (String, Value, Value) {
             }
             base("crypto", json!(1), parameters)
         }
+        NodeKind::CompareDatasets => {
+            let values: Vec<Value> = param(node, "fields")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|pair| json!({"field1": pair.get("a"), "field2": pair.get("b")}))
+                .collect();
+            let resolve = match param(node, "when_different").and_then(Value::as_str) {
+                Some("prefer_a") => "preferInput1",
+                Some("prefer_b") => "preferInput2",
+                _ => "includeBoth",
+            };
+            let mut options = Map::new();
+            let skip: Vec<&str> = param(node, "skip_fields")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            if !skip.is_empty() {
+                options.insert("skipFields".into(), json!(skip.join(", ")));
+            }
+            if param(node, "all_matches") == Some(&json!(true)) {
+                options.insert("multipleMatches".into(), json!("all"));
+            }
+            let parameters = json!({"mergeByFields": {"values": values}, "resolve": resolve, "options": options});
+            base("compareDatasets", json!(2.3), parameters)
+        }
+        NodeKind::Summarize => {
+            let values: Vec<Value> = param(node, "fields")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|field| {
+                    let aggregation = match field.get("aggregation").and_then(Value::as_str) {
+                        Some("count_unique") => json!("countUnique"),
+                        other => json!(other),
+                    };
+                    let mut value = json!({"aggregation": aggregation, "field": field.get("field")});
+                    if field.get("include_empty") == Some(&json!(true)) {
+                        value["includeEmpty"] = json!(true);
+                    }
+                    match field.get("separator").and_then(Value::as_str) {
+                        Some(separator @ ("," | ", " | "\n" | "" | " ")) => value["separateBy"] = json!(separator),
+                        Some(separator) => {
+                            value["separateBy"] = json!("other");
+                            value["customSeparator"] = json!(separator);
+                        }
+                        None => {}
+                    }
+                    value
+                })
+                .collect();
+            let split_by: Vec<&str> = param(node, "split_by")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            let mut options = Map::new();
+            if param(node, "skip_empty_groups") == Some(&json!(true)) {
+                options.insert("skipEmptySplitFields".into(), json!(true));
+            }
+            let parameters = json!({
+                "fieldsToSummarize": {"values": values},
+                "fieldsToSplitBy": split_by.join(", "),
+                "options": options,
+            });
+            base("summarize", json!(1.1), parameters)
+        }
         NodeKind::SplitOut => {
             let fields = param(node, "fields").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
             let text = |key: &str| -> Vec<&str> {

@@ -159,6 +159,8 @@ pub(super) fn import(n8n_type: &str, ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         "renameKeys" => rename_keys(ctx),
         "crypto" => crypto(ctx),
         "dateTime" => date_time(ctx),
+        "summarize" => summarize(ctx),
+        "compareDatasets" => compare_datasets(ctx),
         "stopAndError" => {
             if ctx.text("errorType", "errorMessage") != "errorMessage" {
                 return refuse("an error object cannot be thrown yet, only a message");
@@ -1237,6 +1239,131 @@ fn crypto(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         other => return refuse(format!("the `{other}` action is not supported")),
     }
     Ok(Mapped::new("crypto", params))
+}
+
+fn summarize(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    if ctx.option("outputFormat").and_then(Value::as_str) == Some("singleItem") {
+        return refuse("all groups in a single item is not supported");
+    }
+    let dots_disabled = ctx.option("disableDotNotation") == Some(&json!(true));
+    let split_by = field_list(ctx, "fieldsToSplitBy")?;
+    let mut fields = Vec::new();
+    for entry in collection(ctx.params, "fieldsToSummarize", "values") {
+        let text = |name: &str| entry.get(name).and_then(Value::as_str).map(str::to_string);
+        let field = text("field").unwrap_or_default().trim().to_string();
+        if field.is_empty() {
+            continue;
+        }
+        if field.contains("{{") || field.starts_with('=') || field.contains('[') {
+            return refuse("a field given by an expression or with brackets is not supported");
+        }
+        let aggregation = text("aggregation").unwrap_or_else(|| "count".to_string());
+        let aggregation = match aggregation.as_str() {
+            "count" => "count",
+            "countUnique" => "count_unique",
+            "sum" => "sum",
+            "average" => "average",
+            "min" => "min",
+            "max" => "max",
+            "concatenate" => "concatenate",
+            "append" => "append",
+            other => return refuse(format!("the aggregation `{other}` is not supported")),
+        };
+        let mut mapped = json!({"field": field, "aggregation": aggregation});
+        let counts_empty = matches!(aggregation, "count" | "count_unique" | "concatenate" | "append");
+        if counts_empty && entry.get("includeEmpty") == Some(&json!(true)) {
+            mapped["include_empty"] = json!(true);
+        }
+        if aggregation == "concatenate" {
+            let separator = match text("separateBy").as_deref() {
+                Some("other") => text("customSeparator").unwrap_or_default(),
+                Some(separator) => separator.to_string(),
+                None => ",".to_string(),
+            };
+            mapped["separator"] = json!(separator);
+        }
+        fields.push(mapped);
+    }
+    if fields.is_empty() {
+        return refuse("no field to summarize");
+    }
+    let dotted = |field: &str| field.contains('.');
+    if dots_disabled
+        && (split_by.iter().any(|field| dotted(field))
+            || fields.iter().any(|field| field["field"].as_str().is_some_and(dotted)))
+    {
+        return refuse("a field name holding a dot (dot notation disabled) cannot be reached");
+    }
+    let mut params = json!({"fields": fields});
+    if !split_by.is_empty() {
+        if ctx.option("skipEmptySplitFields") == Some(&json!(true)) {
+            params["skip_empty_groups"] = json!(true);
+        }
+        params["split_by"] = json!(split_by);
+    }
+    // Weft never fails for a field no item has, as n8n 1.1 does not.
+    ctx.drop_options(&["outputFormat", "disableDotNotation", "skipEmptySplitFields", "continueIfFieldNotFound"]);
+    Ok(Mapped::new("summarize", params))
+}
+
+/// n8n 1 answers differences with input B's version and names the two versions `input1` and
+/// `input2`; n8n 2 includes both, named `inputA` and `inputB`, as Weft does.
+fn compare_datasets(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    let default_resolve = if ctx.version >= 2.0 { "includeBoth" } else { "preferInput2" };
+    let when_different = match ctx.text("resolve", default_resolve).as_str() {
+        "includeBoth" => "include_both",
+        "preferInput1" => "prefer_a",
+        "preferInput2" => "prefer_b",
+        other => return refuse(format!("`{other}` when there are differences is not supported")),
+    };
+    if ctx.option("fuzzyCompare") == Some(&json!(true)) {
+        return refuse("fuzzy comparison is not supported");
+    }
+    let mut fields = Vec::new();
+    for pair in collection(ctx.params, "mergeByFields", "values") {
+        let text = |name: &str| pair.get(name).and_then(Value::as_str).unwrap_or_default().trim().to_string();
+        let (a, b) = (text("field1"), text("field2"));
+        if [&a, &b].iter().any(|field| field.contains("{{") || field.starts_with('=') || field.contains('[')) {
+            return refuse("a field to match given by an expression or with brackets is not supported");
+        }
+        if a.is_empty() || b.is_empty() {
+            return refuse("a pair of fields to match lacks a field");
+        }
+        fields.push(json!({"a": a, "b": b}));
+    }
+    if fields.is_empty() {
+        return refuse("no fields to match");
+    }
+    let skip_fields: Vec<String> = match ctx.option("skipFields") {
+        Some(Value::String(names)) if names.contains("{{") => {
+            return refuse("fields to skip given by an expression are not supported");
+        }
+        Some(Value::String(names)) => {
+            names.split(',').map(str::trim).filter(|name| !name.is_empty()).map(str::to_string).collect()
+        }
+        _ => Vec::new(),
+    };
+    let names = fields.iter().flat_map(|pair| [&pair["a"], &pair["b"]]).filter_map(Value::as_str);
+    let dotted = names.chain(skip_fields.iter().map(String::as_str)).any(|field| field.contains('.'));
+    if ctx.option("disableDotNotation") == Some(&json!(true)) && dotted {
+        return refuse("a field name holding a dot (dot notation disabled) cannot be reached");
+    }
+    if when_different == "include_both" && ctx.version < 2.0 {
+        ctx.warn(
+            "n8n 1 names the two versions of a differing field input1 and input2; Weft names them inputA and inputB",
+        );
+    }
+    let mut params = json!({"fields": fields, "when_different": when_different});
+    if !skip_fields.is_empty() {
+        params["skip_fields"] = json!(skip_fields);
+    }
+    if ctx.option("multipleMatches").and_then(Value::as_str) == Some("all") {
+        params["all_matches"] = json!(true);
+    }
+    ctx.drop_options(&["fuzzyCompare", "skipFields", "disableDotNotation", "multipleMatches"]);
+    let mut mapped = Mapped::new("compare_datasets", params);
+    mapped.n8n_outputs = 4;
+    Ok(mapped)
 }
 
 fn sort(ctx: &mut Ctx) -> Result<Mapped, Refusal> {

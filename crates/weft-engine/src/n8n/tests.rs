@@ -695,3 +695,59 @@ fn date_time_v2_operations_map_onto_date_time() {
         assert_eq!(report.unsupported.len(), 1);
     }
 }
+
+#[test]
+fn summarize_maps_its_aggregations_separators_and_groups() {
+    assert_eq!(
+        supported(
+            "summarize",
+            1.0,
+            json!({"options": {"skipEmptySplitFields": true}, "fieldsToSplitBy": "country, $json.city", "fieldsToSummarize": {"values": [
+                {"field": "text", "separateBy": " ", "aggregation": "concatenate"},
+                {"field": "tag", "separateBy": "other", "customSeparator": " | ", "aggregation": "concatenate", "includeEmpty": true},
+                {"field": "id", "aggregation": "countUnique"},
+                {"field": "amount", "aggregation": "sum"},
+                {"field": ""}
+            ]}})
+        )["params"],
+        json!({"fields": [
+            {"field": "text", "aggregation": "concatenate", "separator": " "},
+            {"field": "tag", "aggregation": "concatenate", "separator": " | ", "include_empty": true},
+            {"field": "id", "aggregation": "count_unique"},
+            {"field": "amount", "aggregation": "sum"}
+        ], "split_by": ["country", "city"], "skip_empty_groups": true})
+    );
+    assert_eq!(
+        supported("summarize", 1.1, json!({"fieldsToSummarize": {"values": [{"field": "id"}]}}))["params"],
+        json!({"fields": [{"field": "id", "aggregation": "count"}]})
+    );
+    let (_, report) = imported(
+        "summarize",
+        1.1,
+        json!({"options": {"outputFormat": "singleItem"}, "fieldsToSummarize": {"values": [{"field": "id"}]}}),
+    );
+    assert_eq!(report.unsupported.len(), 1);
+}
+
+#[test]
+fn compare_datasets_maps_its_pairs_resolution_and_options_by_version() {
+    let node = supported(
+        "compareDatasets",
+        2.3,
+        json!({"options": {"skipFields": "title, artists,", "multipleMatches": "all"}, "mergeByFields": {"values": [{"field1": "track.id", "field2": "id"}]}}),
+    );
+    assert_eq!(
+        node["params"],
+        json!({"fields": [{"a": "track.id", "b": "id"}], "when_different": "include_both", "skip_fields": ["title", "artists"], "all_matches": true})
+    );
+    let node =
+        supported("compareDatasets", 1.0, json!({"mergeByFields": {"values": [{"field1": "id", "field2": "id"}]}}));
+    assert_eq!(node["params"]["when_different"], json!("prefer_b"));
+    for refused in [
+        json!({"resolve": "mix", "mergeByFields": {"values": [{"field1": "id", "field2": "id"}]}}),
+        json!({"options": {"fuzzyCompare": true}, "mergeByFields": {"values": [{"field1": "id", "field2": "id"}]}}),
+        json!({"mergeByFields": {"values": [{"field1": "id", "field2": ""}]}}),
+    ] {
+        assert_eq!(imported("compareDatasets", 2.3, refused).1.unsupported.len(), 1);
+    }
+}

@@ -1156,3 +1156,143 @@ fn date_time_fails_on_what_is_not_a_date() {
         json!({"name": "Date", "type": "date_time", "params": {"operation": "extract", "date": "NaN", "unit": "days"}});
     assert_eq!(fail(node, vec![vec![json!({})]], &NoExpressions).pointer(), Some("/params/date"));
 }
+
+// ── summarize ────────────────────────────────────────────────────────────────────────────────
+
+#[test]
+fn summarize_names_each_aggregation_as_n8n_does() {
+    let node = json!({"name": "Sum", "type": "summarize", "params": {"fields": [
+        {"field": "id", "aggregation": "count"},
+        {"field": "id", "aggregation": "count_unique"},
+        {"field": "amount", "aggregation": "sum"},
+        {"field": "amount", "aggregation": "average"},
+        {"field": "amount", "aggregation": "min"},
+        {"field": "amount", "aggregation": "max"},
+        {"field": "name", "aggregation": "concatenate", "separator": ", "},
+        {"field": "name", "aggregation": "append"},
+        {"field": "user.city", "aggregation": "append", "include_empty": true}
+    ]}});
+    let inputs = vec![vec![
+        json!({"id": 1, "amount": 10, "name": "a", "user": {"city": "X"}}),
+        json!({"id": 1, "amount": 2.5, "name": ""}),
+        json!({"id": 2, "amount": "7", "name": "c"}),
+    ]];
+    assert_eq!(
+        run(node, inputs),
+        [[json!({
+            "count_id": 3, "unique_count_id": 2, "sum_amount": 12.5, "average_amount": 6.25,
+            "min_amount": 2.5, "max_amount": "7", "concatenated_name": "a, c", "appended_name": ["a", "c"],
+            "appended_user_city": ["X", null, null]
+        })]]
+    );
+}
+
+#[test]
+fn summarize_splits_by_fields_nested_in_order_of_appearance() {
+    let node = json!({"name": "Sum", "type": "summarize", "params": {
+        "fields": [{"field": "amount", "aggregation": "sum"}], "split_by": ["country", "city"]
+    }});
+    let inputs = vec![vec![
+        json!({"country": "FR", "city": "Paris", "amount": 1}),
+        json!({"country": "DE", "city": "Berlin", "amount": 2}),
+        json!({"country": "FR", "city": "Lyon", "amount": 3}),
+        json!({"country": "FR", "city": "Paris", "amount": 4}),
+        json!({"amount": 5}),
+    ]];
+    assert_eq!(
+        run(node, inputs),
+        [[
+            json!({"country": "FR", "city": "Paris", "sum_amount": 5}),
+            json!({"country": "FR", "city": "Lyon", "sum_amount": 3}),
+            json!({"country": "DE", "city": "Berlin", "sum_amount": 2}),
+            json!({"country": null, "city": null, "sum_amount": 5}),
+        ]]
+    );
+}
+
+#[test]
+fn summarize_gives_one_item_for_no_items_unless_split() {
+    let fields = json!([{"field": "n", "aggregation": "count"}, {"field": "n", "aggregation": "average"}]);
+    let node = json!({"name": "Sum", "type": "summarize", "params": {"fields": fields}});
+    assert_eq!(run(node, vec![vec![]]), [[json!({"count_n": 0, "average_n": null})]]);
+    let node = json!({"name": "Sum", "type": "summarize", "params": {"fields": fields, "split_by": ["k"], "skip_empty_groups": true}});
+    assert_eq!(run(node.clone(), vec![vec![]]), [Vec::<Value>::new()]);
+    assert_eq!(
+        run(node, vec![vec![json!({"k": "", "n": 1}), json!({"k": 0, "n": 2})]]),
+        [[json!({"k": 0, "count_n": 1, "average_n": 2})]]
+    );
+}
+
+// ── compare_datasets ─────────────────────────────────────────────────────────────────────────
+
+fn compare_node(params: Value) -> Value {
+    json!({"name": "Compare", "type": "compare_datasets", "params": params})
+}
+
+#[test]
+fn compare_datasets_sorts_items_into_a_only_same_different_and_b_only() {
+    let node = compare_node(json!({"fields": [{"a": "id", "b": "key"}]}));
+    let a = vec![
+        json!({"id": 1, "name": "Ann", "age": 30}),
+        json!({"id": 2, "name": "Bob"}),
+        json!({"id": 3, "name": "Cy"}),
+        json!({"name": "no id"}),
+        json!({}),
+    ];
+    let b = vec![
+        json!({"key": 2, "name": "Bob"}),
+        json!({"key": 1, "name": "Anne", "age": 30, "city": "Oslo"}),
+        json!({"key": 9}),
+    ];
+    let [in_a_only, same, different, in_b_only] =
+        <[Vec<Value>; 4]>::try_from(run(node, vec![a, b])).expect("four outputs");
+    assert_eq!(in_a_only, [json!({"id": 3, "name": "Cy"}), json!({"name": "no id"})]);
+    // Bob differs by his key's name, so is not the same: every field counts but skip_fields.
+    assert_eq!(same, Vec::<Value>::new());
+    assert_eq!(
+        different,
+        [
+            json!({"keys": {"id": 1}, "same": {"age": 30}, "different": {
+                "id": {"inputA": 1, "inputB": null}, "name": {"inputA": "Ann", "inputB": "Anne"},
+                "key": {"inputA": null, "inputB": 1}, "city": {"inputA": null, "inputB": "Oslo"}
+            }}),
+            json!({"keys": {"id": 2}, "same": {"name": "Bob"}, "different": {
+                "id": {"inputA": 2, "inputB": null}, "key": {"inputA": null, "inputB": 2}
+            }}),
+        ]
+    );
+    assert_eq!(in_b_only, [json!({"key": 9})]);
+}
+
+#[test]
+fn compare_datasets_skips_fields_and_can_answer_with_b_version() {
+    let node = compare_node(json!({
+        "fields": [{"a": "user.id", "b": "user.id"}], "skip_fields": ["seen"], "when_different": "prefer_b", "all_matches": true
+    }));
+    let a = vec![json!({"user": {"id": 1}, "seen": "mon", "n": 1})];
+    let b = vec![
+        json!({"user": {"id": 1}, "seen": "tue", "n": 1}),
+        json!({"user": {"id": 1}, "n": 2}),
+        json!({"user": {"id": 1.0}, "n": 3}),
+    ];
+    assert_eq!(
+        run(node, vec![a.clone(), b.clone()]),
+        [vec![], vec![a[0].clone()], vec![b[1].clone(), b[2].clone()], vec![]]
+    );
+    let node = compare_node(json!({"fields": [{"a": "user.id", "b": "user.id"}], "skip_fields": ["seen"]}));
+    let output = run(node, vec![a.clone(), vec![json!({"user": {"id": 1}, "seen": "x", "n": 5})]]);
+    assert_eq!(
+        output[2],
+        [json!({"keys": {"user.id": 1}, "same": {"user": {"id": 1}}, "different": {"n": {"inputA": 1, "inputB": 5}},
+            "skipped": {"seen": {"inputA": "mon", "inputB": "x"}}})]
+    );
+}
+
+#[test]
+fn compare_datasets_fails_for_a_field_no_item_has() {
+    let node = compare_node(json!({"fields": [{"a": "id", "b": "ident"}]}));
+    let error = fail(node.clone(), vec![vec![json!({"id": 1})], vec![json!({"id": 1})]], &NoExpressions);
+    assert_eq!(error.pointer(), Some("/params/fields/0/b"));
+    // An input with no items is not checked.
+    assert_eq!(run(node, vec![vec![], vec![json!({"ident": 1})]]), [vec![], vec![], vec![], vec![json!({"ident": 1})]]);
+}
