@@ -17,11 +17,11 @@ use crate::runs::finished;
 
 /// Corpus workflows run (fully supported, with a runnable trigger), as of this test's last
 /// update; it must never go down.
-const RUN_AT_LEAST: usize = 6;
+const RUN_AT_LEAST: usize = 7;
 
 /// Corpus workflows that ran and succeeded, as of this test's last update. Raise it as node
 /// coverage grows; it must never go down.
-const SUCCEEDED_AT_LEAST: usize = 3;
+const SUCCEEDED_AT_LEAST: usize = 4;
 
 /// Fully supported workflows whose runs fail on something the evaluator lacks, with the words
 /// of their error. When one starts to succeed, remove it here (and raise the count above).
@@ -48,12 +48,20 @@ fn fixture(file: &str) -> Option<Value> {
             "email": "ada@example.com", "currency": "EUR", "timestamp": "2026-12-05T07:00:00Z",
             "is_first_subscription_payment": false,
         }}}])),
+        // Twitter's CRC check: the challenge comes in the query.
+        "0164_Crypto_Webhook_Automate_Webhook.json" => Some(json!([{"query": {"crc_token": "challenge"}}])),
         _ => None,
     }
 }
 
 /// What some runs' output must hold, by JSON pointer into it (node name → items).
-const EXPECTED: [(&str, &str, &str); 6] = [
+const EXPECTED: [(&str, &str, &str); 7] = [
+    // HMAC-SHA256 of the challenge under the workflow's secret, base64, as Twitter expects.
+    (
+        "0164_Crypto_Webhook_Automate_Webhook.json",
+        "/Set/0/response_token",
+        "sha256=AYo/6t0MQYwJY55bXxtnvS+nOr4Aoe7rP/tEUB3a5pc=",
+    ),
     // The Confluence template's placeholders filled from the webhook, then the page created.
     (
         "0559_HTTP_Webhook_Create_Webhook.json",
@@ -171,7 +179,13 @@ async fn start(app: &TestApp, ws: &TestWorkspace, id: &str, workflow: &Runnable)
             let url = hooks["items"][0]["test_url"].as_str().expect("a test URL").replace("http://weft.test", "");
             let body = workflow.input.get(0).and_then(|item| item.get("body")).cloned().unwrap_or(json!({}));
             let method: reqwest::Method = workflow.method.parse().expect("an HTTP method");
-            let request = app.request(method.clone(), &url, None);
+            let query = workflow.input.get(0).and_then(|item| item.get("query")).and_then(Value::as_object);
+            let pairs: Vec<(String, String)> = query
+                .into_iter()
+                .flatten()
+                .map(|(name, value)| (name.clone(), value.as_str().unwrap_or_default().to_owned()))
+                .collect();
+            let request = app.request(method.clone(), &url, None).query(&pairs);
             let request = if method == reqwest::Method::GET { request } else { request.json(&body) };
             let answer = request.send().await.expect("the webhook answers");
             // 502: the run failed before answering; it is recorded, and judged below like any run.
