@@ -23,7 +23,9 @@ use crate::state::AppState;
 use crate::tokens::SESSION_TTL;
 use crate::ui::error::ErrorPage;
 use crate::ui::forms::FormErrors;
-use crate::ui::session::{CsrfForm, Flash, SESSION_COOKIE, SignedIn, Visitor, session_cookie_value, set_cookie};
+use crate::ui::session::{
+    CsrfForm, Flash, NoFields, SESSION_COOKIE, SignedIn, Visitor, redirect_with, session_cookie_value, set_cookie,
+};
 use crate::ui::{UiError, local_path, render, render_with};
 
 #[derive(Deserialize)]
@@ -152,9 +154,6 @@ pub async fn signup(
     }
 }
 
-#[derive(Deserialize)]
-pub struct NoFields {}
-
 pub async fn logout(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -165,11 +164,6 @@ pub async fn logout(
     let cleared = set_cookie(&state, SESSION_COOKIE, "", Some(0));
     let flash = Flash::success("You are signed out.").to_cookie(&state);
     Ok(([(header::SET_COOKIE, cleared), (header::SET_COOKIE, flash)], Redirect::to("/login")).into_response())
-}
-
-/// A redirect to `to` with a one-shot message.
-fn redirect_with(state: &AppState, to: &str, flash: Flash) -> Response {
-    ([(header::SET_COOKIE, flash.to_cookie(state))], Redirect::to(to)).into_response()
 }
 
 #[derive(Template)]

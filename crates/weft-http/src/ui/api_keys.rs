@@ -5,7 +5,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::post;
 use serde::Deserialize;
 use weft_domain::Permission;
@@ -14,9 +14,8 @@ use weft_store::{ApiKey, PageRequest};
 use crate::api::api_keys::issue_key;
 use crate::extract::gate::{KeysRead, KeysWrite};
 use crate::state::AppState;
-use crate::ui::account::NoFields;
 use crate::ui::forms::FormErrors;
-use crate::ui::session::{CsrfForm, Flash, Page, Shell};
+use crate::ui::session::{CsrfForm, Flash, NoFields, Page, Shell, redirect_with};
 use crate::ui::text::utc_minute;
 use crate::ui::{UiError, render, render_with};
 
@@ -180,5 +179,5 @@ pub async fn revoke_key(
     let flash =
         Flash::success(format!("The key “{}” is revoked; requests with it fail from now on.", page.auth.resource.name));
     let to = format!("/w/{}/api-keys", page.shell.slug());
-    Ok(([(header::SET_COOKIE, flash.to_cookie(&state))], Redirect::to(&to)).into_response())
+    Ok(redirect_with(&state, &to, flash))
 }

@@ -5,8 +5,8 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 use weft_domain::Role;
@@ -16,9 +16,8 @@ use crate::api::members::{change_role, invite};
 use crate::error::ApiError;
 use crate::extract::gate::{MembersRead, MembersWrite};
 use crate::state::AppState;
-use crate::ui::account::NoFields;
 use crate::ui::forms::FormErrors;
-use crate::ui::session::{CsrfForm, Flash, Page, Shell};
+use crate::ui::session::{CsrfForm, Flash, NoFields, Page, Shell, redirect_with};
 use crate::ui::text::utc_minute;
 use crate::ui::{UiError, render_with};
 
@@ -126,7 +125,7 @@ async fn show<G, R>(
 
 /// A redirect back to the members page with a message.
 fn back(state: &AppState, slug: &str, flash: Flash) -> Response {
-    ([(header::SET_COOKIE, flash.to_cookie(state))], Redirect::to(&format!("/w/{slug}/members"))).into_response()
+    redirect_with(state, &format!("/w/{slug}/members"), flash)
 }
 
 /// A refusal a person can act on is shown on the page; anything else fails it.

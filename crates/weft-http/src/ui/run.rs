@@ -8,9 +8,8 @@ use std::time::Duration;
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::http::header;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::stream::{self, StreamExt};
 use serde::Deserialize;
@@ -21,7 +20,7 @@ use crate::api::runs::retry;
 use crate::error::ApiError;
 use crate::extract::gate::{RunsRead, RunsWrite};
 use crate::state::AppState;
-use crate::ui::session::{CsrfForm, Flash, Page, Shell};
+use crate::ui::session::{CsrfForm, Flash, NoFields, Page, Shell, redirect_with};
 use crate::ui::text::{duration_text, utc_minute};
 use crate::ui::{UiError, graph, render};
 
@@ -265,11 +264,8 @@ async fn retry_run(
         ),
         Err(other) => return Err(other.into()),
     };
-    Ok(([(header::SET_COOKIE, flash.to_cookie(&state))], Redirect::to(&to)).into_response())
+    Ok(redirect_with(&state, &to, flash))
 }
-
-#[derive(Deserialize)]
-pub struct NoFields {}
 
 async fn cancel_run(
     State(state): State<AppState>,
@@ -288,5 +284,5 @@ async fn cancel_run(
         }
     };
     let to = format!("/w/{}/runs/{}", page.shell.slug(), page.auth.resource.id);
-    Ok(([(header::SET_COOKIE, flash.to_cookie(&state))], Redirect::to(&to)).into_response())
+    Ok(redirect_with(&state, &to, flash))
 }

@@ -12,7 +12,7 @@ use axum::extract::{FromRequest, FromRequestParts, OriginalUri, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use weft_domain::{OpaqueToken, Role, SessionId};
 use weft_store::{PageRequest, User, Workspace};
@@ -278,6 +278,15 @@ impl<G: Gate, R: PathResource> FromRequestParts<AppState> for Page<G, R> {
         let shell = Shell::load(state, signed_in, Some((auth.workspace.clone(), role))).await?;
         Ok(Page { auth, shell, gate: PhantomData })
     }
+}
+
+/// A form that carries nothing but its CSRF token: a button.
+#[derive(serde::Deserialize)]
+pub struct NoFields {}
+
+/// A 303 to `to`, where `flash` is shown.
+pub fn redirect_with(state: &AppState, to: &str, flash: Flash) -> Response {
+    ([(header::SET_COOKIE, flash.to_cookie(state))], axum::response::Redirect::to(to)).into_response()
 }
 
 /// A submitted form whose CSRF token checked out, deserialized into `T`.

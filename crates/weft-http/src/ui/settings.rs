@@ -4,8 +4,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 use weft_domain::Role;
@@ -14,9 +13,8 @@ use crate::api::workspaces::{edit_workspace, remove_workspace};
 use crate::error::ApiError;
 use crate::extract::gate::{MembershipLeave, WorkspaceDelete, WorkspaceRead, WorkspaceWrite};
 use crate::state::AppState;
-use crate::ui::account::NoFields;
 use crate::ui::forms::FormErrors;
-use crate::ui::session::{CsrfForm, Flash, Page, Shell};
+use crate::ui::session::{CsrfForm, Flash, NoFields, Page, Shell, redirect_with};
 use crate::ui::text::utc_minute;
 use crate::ui::{UiError, render, render_with};
 
@@ -54,11 +52,6 @@ pub async fn settings_page(page: Page<WorkspaceRead>) -> Result<Response, UiErro
 pub struct SettingsForm {
     name: String,
     slug: String,
-}
-
-/// A redirect with a one-shot message.
-fn redirect_with(state: &AppState, to: &str, flash: Flash) -> Response {
-    ([(header::SET_COOKIE, flash.to_cookie(state))], Redirect::to(to)).into_response()
 }
 
 pub async fn update_settings(

@@ -5,8 +5,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{RawQuery, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 use weft_domain::TenantScope;
@@ -19,7 +18,7 @@ use crate::error::ApiError;
 use crate::extract::gate::{WebhooksRead, WebhooksWrite};
 use crate::state::AppState;
 use crate::ui::forms::FormErrors;
-use crate::ui::session::{CsrfForm, Flash, Page, Shell};
+use crate::ui::session::{CsrfForm, Flash, NoFields, Page, Shell, redirect_with};
 use crate::ui::text::{duration_text, utc_minute};
 use crate::ui::{UiError, render, render_with};
 
@@ -54,11 +53,6 @@ fn cursor_of(raw: Option<String>) -> Result<CursorQuery, UiError> {
             serde_urlencoded::from_str(&raw).map_err(|e| UiError::BadRequest(format!("the address is malformed: {e}")))
         },
     )
-}
-
-/// Back to a page with a one-shot message.
-fn redirect_with(state: &AppState, to: &str, flash: Flash) -> Response {
-    ([(header::SET_COOKIE, flash.to_cookie(state))], Redirect::to(to)).into_response()
 }
 
 /// An endpoint as the pages show it.
@@ -267,9 +261,6 @@ async fn create(
         }
     }
 }
-
-#[derive(Deserialize)]
-pub struct NoFields {}
 
 fn endpoint_path(page: &Page<WebhooksWrite, WebhookEndpoint>) -> String {
     format!("/w/{}/webhooks/{}", page.shell.slug(), page.auth.resource.id)

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 use weft_domain::TenantScope;
@@ -27,7 +27,7 @@ use crate::extract::gate::{WorkflowsRead, WorkflowsWrite};
 use crate::json::parse_body;
 use crate::state::AppState;
 use crate::ui::forms::FormErrors;
-use crate::ui::session::{CsrfForm, Flash, Page, Shell};
+use crate::ui::session::{CsrfForm, Flash, NoFields, Page, Shell, redirect_with};
 use crate::ui::text::utc_minute;
 use crate::ui::{UiError, graph, render, render_with};
 
@@ -54,10 +54,6 @@ pub fn routes() -> Router<AppState> {
 /// A form value for a query string or path segment.
 fn encode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
-}
-
-fn see_other_with(state: &AppState, to: &str, flash: Flash) -> Response {
-    ([(header::SET_COOKIE, flash.to_cookie(state))], Redirect::to(to)).into_response()
 }
 
 // ----- the list -----
@@ -255,7 +251,7 @@ async fn create(
         Err(error) => Err(error),
     };
     match created {
-        Ok((to, flash)) => Ok(see_other_with(&state, &to, flash)),
+        Ok((to, flash)) => Ok(redirect_with(&state, &to, flash)),
         Err(error) => {
             let status = error.status();
             let errors = FormErrors::from_api(error)?;
@@ -555,7 +551,7 @@ async fn save_version(
                 n => format!("Saved version {} as a draft: {n} problems to fix before publishing.", version.version),
             };
             let to = format!("/w/{}/workflows/{}", page.shell.slug(), page.auth.resource.id);
-            Ok(see_other_with(&state, &to, Flash::success(message)))
+            Ok(redirect_with(&state, &to, Flash::success(message)))
         }
         Err(error) => {
             let status = error.status();
@@ -591,7 +587,7 @@ async fn save_details(
     match edit_metadata(&state, &page.auth.scope, &page.auth.origin, &page.auth.resource, patch).await {
         Ok(workflow) => {
             let to = format!("/w/{}/workflows/{}", page.shell.slug(), workflow.id);
-            Ok(see_other_with(&state, &to, Flash::success("Details saved.")))
+            Ok(redirect_with(&state, &to, Flash::success("Details saved.")))
         }
         Err(error) => {
             let status = error.status();
@@ -627,7 +623,7 @@ async fn run(
     match started {
         Ok(run) => {
             let to = format!("/w/{}/runs/{}", page.shell.slug(), run.id);
-            Ok(see_other_with(&state, &to, Flash::success("Run started.")))
+            Ok(redirect_with(&state, &to, Flash::success("Run started.")))
         }
         Err(error) => {
             let status = error.status();
@@ -637,9 +633,6 @@ async fn run(
     }
 }
 
-#[derive(Deserialize)]
-pub struct NoFields {}
-
 async fn delete(
     State(state): State<AppState>,
     page: Page<WorkflowsWrite, Workflow>,
@@ -648,7 +641,7 @@ async fn delete(
     let workflow = &page.auth.resource;
     state.store.delete_workflow(&page.auth.scope, &page.auth.origin, &workflow.id).await?;
     let to = format!("/w/{}/workflows", page.shell.slug());
-    Ok(see_other_with(&state, &to, Flash::success(format!("Workflow “{}” deleted.", workflow.name))))
+    Ok(redirect_with(&state, &to, Flash::success(format!("Workflow “{}” deleted.", workflow.name))))
 }
 
 // ----- versions -----
@@ -757,7 +750,7 @@ async fn publish(
                 Some(before) if before > form.version => format!("Rolled back to version {}.", form.version),
                 _ => format!("Published version {}: its triggers are live.", form.version),
             };
-            Ok(see_other_with(&state, &format!("{base}/versions"), Flash::success(message)))
+            Ok(redirect_with(&state, &format!("{base}/versions"), Flash::success(message)))
         }
         Err(ApiError::Validation(problems)) => {
             let message = format!(
@@ -765,7 +758,7 @@ async fn publish(
                 form.version,
                 problems.len()
             );
-            Ok(see_other_with(&state, &format!("{base}/versions/{}", form.version), Flash::error(message)))
+            Ok(redirect_with(&state, &format!("{base}/versions/{}", form.version), Flash::error(message)))
         }
         Err(other) => Err(other.into()),
     }
@@ -778,7 +771,7 @@ async fn unpublish(
 ) -> Result<Response, UiError> {
     let workflow = state.store.unpublish_workflow(&page.auth.scope, &page.auth.origin, &page.auth.resource.id).await?;
     let to = format!("/w/{}/workflows/{}/versions", page.shell.slug(), workflow.id);
-    Ok(see_other_with(&state, &to, Flash::success("Unpublished: webhooks, schedules and events start nothing now.")))
+    Ok(redirect_with(&state, &to, Flash::success("Unpublished: webhooks, schedules and events start nothing now.")))
 }
 
 #[cfg(test)]
