@@ -148,8 +148,8 @@ pub struct Settings {
     /// How many of one run's nodes may execute at the same time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrency: Option<u32>,
-    /// n8n's `settings.executionOrder` of an imported workflow, kept for export. Weft's planner
-    /// does not read it: it runs every ready node, whatever the order.
+    /// n8n's `settings.executionOrder` of an imported workflow: its nodes then run one at a
+    /// time, in the order n8n would run them (see [`crate::Plan`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution_order: Option<ExecutionOrder>,
     /// Sample items by node name (n8n's `pinData`), kept as test input: a list of items
@@ -162,7 +162,8 @@ pub struct Settings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ExecutionOrder {
-    /// n8n's legacy order: each branch to its end, first connections first.
+    /// n8n's legacy order: the first node of every branch, then the second of every branch…,
+    /// branches in connection order.
     V0,
     /// n8n's order since 1.0: branches in canvas order, top to bottom, then left to right.
     V1,

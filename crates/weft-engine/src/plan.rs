@@ -29,15 +29,20 @@
 //!   when the batches run out they are emitted, all together, on `done`. A loop whose input is
 //!   empty is skipped.
 //! - The run is finished when nothing is ready and nothing is running.
+//! - An imported n8n workflow whose settings name an `execution_order` runs one activation at
+//!   a time, in the order n8n would run its nodes: `v1` goes down each branch to its end before
+//!   the next, branches taken top to bottom and then left to right by their canvas position;
+//!   `v0` runs the first node of every branch, then the second of every branch, and so on,
+//!   branches taken in connection order. Without it, every ready activation is offered at once.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::catalog::NodeKind;
-use crate::definition::{DefinitionProblem, WorkflowDef, read};
+use crate::definition::{DefinitionProblem, ExecutionOrder, WorkflowDef, read};
 use crate::graph::Graph;
 use crate::item::Item;
 use crate::params::{LoopParams, MergeMode, MergeParams};
@@ -139,7 +144,8 @@ impl RunState {
 /// Where a run stands, as far as planning can tell.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Frontier {
-    /// Activations to execute now, in a deterministic order (upstream first).
+    /// Activations to execute now, in a deterministic order (upstream first); with an n8n
+    /// execution order, only the one n8n would run next.
     pub ready: Vec<Activation>,
     /// Activations marked running and not yet recorded.
     pub running: Vec<ActivationKey>,
@@ -163,6 +169,9 @@ pub struct Plan {
     top: Vec<usize>,
     /// Each node's index in the list of its level (`top` or its innermost loop's `body`).
     position: Vec<usize>,
+    /// With an n8n execution order, each node's place in it: ready activations are offered one
+    /// at a time, lowest place first.
+    rank: Option<Vec<usize>>,
 }
 
 #[derive(Debug, Clone)]
@@ -279,15 +288,61 @@ impl Plan {
             position[node] = level.len();
             level.push(node);
         }
-        Ok(Plan { nodes, trigger: start, top, position })
+        let rank = definition.settings.execution_order.map(|order| n8n_rank(definition, &graph, start, order));
+        Ok(Plan { nodes, trigger: start, top, position, rank })
     }
 
     /// What is ready, running and skipped, given what `state` has recorded.
     pub fn frontier(&self, state: &RunState) -> Frontier {
         let mut walk = Walk { plan: self, state, iterations: Vec::new(), frontier: Frontier::default() };
         walk.level(&self.top, None);
-        walk.frontier
+        let mut frontier = walk.frontier;
+        if let Some(rank) = &self.rank {
+            // Earlier iterations of a loop body come first, as their batches did.
+            frontier.ready.sort_by(|a, b| (rank[a.node], &a.key.iterations).cmp(&(rank[b.node], &b.key.iterations)));
+            frontier.ready.truncate(1);
+        }
+        frontier
     }
+}
+
+/// Each node's place in the order n8n runs a workflow's nodes from `start` (nodes it never
+/// reaches come last). n8n keeps a stack of nodes to run: `v0` appends a node's children after
+/// everything already waiting, so branches advance a node at a time (breadth first); `v1` puts
+/// them in front, sorted by canvas position, so each branch runs to its end (depth first).
+fn n8n_rank(definition: &WorkflowDef, graph: &Graph, start: usize, order: ExecutionOrder) -> Vec<usize> {
+    let children = |node: usize| {
+        let mut children: Vec<usize> =
+            graph.edges().iter().filter(|edge| edge.from == node && !edge.back).map(|edge| edge.to).collect();
+        if order == ExecutionOrder::V1 {
+            let place = |node: usize| definition.nodes[node].position.unwrap_or_default();
+            // Top to bottom, then left to right; the sort is stable, so ties keep connection order.
+            children.sort_by(|a, b| {
+                let ([ax, ay], [bx, by]) = (place(*a), place(*b));
+                ay.total_cmp(&by).then(ax.total_cmp(&bx))
+            });
+        }
+        children
+    };
+    let mut rank = vec![usize::MAX; definition.nodes.len()];
+    let mut next = 0;
+    let mut waiting = VecDeque::from([start]);
+    while let Some(node) = waiting.pop_front() {
+        if rank[node] != usize::MAX {
+            continue;
+        }
+        rank[node] = next;
+        next += 1;
+        match order {
+            ExecutionOrder::V0 => waiting.extend(children(node)),
+            ExecutionOrder::V1 => {
+                for child in children(node).into_iter().rev() {
+                    waiting.push_front(child);
+                }
+            }
+        }
+    }
+    rank
 }
 
 fn invalid(problem: DefinitionProblem) -> PlanError {

@@ -438,3 +438,63 @@ fn activation_keys_read_as_node_and_iterations() {
     assert_eq!(ActivationKey { node: "Work".into(), iterations: vec![3, 1] }.to_string(), "Work#3.1");
     assert_eq!(serde_json::to_value(ActivationKey::once("Fetch")).unwrap(), json!({"node": "Fetch"}));
 }
+
+/// Two branches out of Start, each two nodes long, drawn with the second-connected branch
+/// (`Low`) below the first (`High`) unless `low_on_top`; `order` is the n8n execution order.
+fn two_branches(order: Option<&str>, low_on_top: bool) -> Value {
+    let at = |name: &str, x: f64, y: f64| json!({"name": name, "type": "no_op", "position": [x, y]});
+    let (high_y, low_y) = if low_on_top { (400.0, 100.0) } else { (100.0, 400.0) };
+    let mut definition = json!({
+        "nodes": [
+            node("Start", "manual_trigger"),
+            at("High", 200.0, high_y), at("High 2", 400.0, high_y), at("Low", 200.0, low_y), at("Low 2", 400.0, low_y)
+        ],
+        "connections": [edge("Start", "High"), edge("Start", "Low"), edge("High", "High 2"), edge("Low", "Low 2")]
+    });
+    if let Some(order) = order {
+        definition["settings"] = json!({ "execution_order": order });
+    }
+    definition
+}
+
+#[test]
+fn without_an_execution_order_every_ready_branch_is_offered_at_once() {
+    let plan = plan(two_branches(None, true), "Start");
+    let first = plan.frontier(&RunState::new(items(1)));
+    assert_eq!(keys(&first.ready), ["High", "Low"]);
+}
+
+#[test]
+fn n8n_v1_runs_each_branch_to_its_end_topmost_first() {
+    let (ran, _, _) = run(&plan(two_branches(Some("v1"), false), "Start"), items(1), pass_on);
+    assert_eq!(ran, ["High", "High 2", "Low", "Low 2"]);
+    let (ran, _, _) = run(&plan(two_branches(Some("v1"), true), "Start"), items(1), pass_on);
+    assert_eq!(ran, ["Low", "Low 2", "High", "High 2"]);
+}
+
+#[test]
+fn n8n_v1_breaks_a_tie_in_height_by_the_leftmost_branch() {
+    let mut definition = two_branches(Some("v1"), false);
+    definition["nodes"][1]["position"] = json!([900.0, 250.0]);
+    definition["nodes"][3]["position"] = json!([100.0, 250.0]);
+    let (ran, _, _) = run(&plan(definition, "Start"), items(1), pass_on);
+    assert_eq!(ran, ["Low", "Low 2", "High", "High 2"]);
+}
+
+#[test]
+fn n8n_v0_advances_every_branch_a_node_at_a_time_in_connection_order() {
+    // Canvas positions do not matter to v0: `Low` is drawn on top but connected second.
+    let plan = plan(two_branches(Some("v0"), true), "Start");
+    let first = plan.frontier(&RunState::new(items(1)));
+    assert_eq!(keys(&first.ready), ["High"], "one activation at a time");
+    let (ran, _, _) = run(&plan, items(1), pass_on);
+    assert_eq!(ran, ["High", "Low", "High 2", "Low 2"]);
+}
+
+#[test]
+fn n8n_v1_runs_a_loop_body_batch_by_batch_before_what_follows_the_loop() {
+    let mut definition = looping(1);
+    definition["settings"] = json!({"execution_order": "v1"});
+    let (ran, _, _) = run(&plan(definition, "Start"), items(2), pass_on);
+    assert_eq!(ran, ["Body#0", "Body#1", "After"]);
+}

@@ -828,3 +828,36 @@ backend_test! {
         assert_eq!(big.output.unwrap()[0][0]["json"]["text"].as_str().unwrap().len(), 5000);
     }
 }
+
+backend_test! {
+    async fn an_n8n_v1_workflow_runs_the_top_branch_to_its_end_first(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        // `Low` is connected second but drawn on top, so n8n's v1 order runs its branch first,
+        // and `High 2` can read what `Low 2` made.
+        let set = |name: &str, y: f64, value: &str| {
+            json!({"name": name, "type": "set", "position": [300.0, y],
+                "params": {"assignments": [{"name": name, "value": value}]}})
+        };
+        let body = json!({
+            "name": "Ordered",
+            "nodes": [
+                {"name": "Start", "type": "manual_trigger", "position": [0.0, 200.0]},
+                set("High", 400.0, "high"), set("High 2", 400.0, "{{ $('Low 2').first().json['Low 2'] }} then high"),
+                set("Low", 0.0, "low"), set("Low 2", 0.0, "low 2"),
+            ],
+            "connections": [
+                {"from": "Start", "to": "High"}, {"from": "Start", "to": "Low"},
+                {"from": "High", "to": "High 2"}, {"from": "Low", "to": "Low 2"},
+            ],
+            "settings": {"execution_order": "v1"},
+        });
+        let workflow = published_definition(&app, &ws, body).await;
+        let run = start(&app, &ws, &workflow, json!([{}])).await;
+        let out = finished(&app, &ws, &run).await;
+        assert_eq!(out.status, "succeeded", "{out:?}");
+        let order: Vec<String> = steps(&app, &ws, &run).await.into_iter().map(|step| step.node).collect();
+        assert_eq!(order, ["Low", "Low 2", "High", "High 2"]);
+        assert_eq!(out.output.unwrap()["High 2"][0]["High 2"], "low 2 then high");
+    }
+}
