@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod definition;
+pub mod digest;
 pub mod exec;
 mod formats;
 mod graph;

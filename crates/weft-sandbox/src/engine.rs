@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use rquickjs::context::intrinsic::{Date, Eval, Json, MapSet, Promise, Proxy, RegExp, RegExpCompiler, TypedArrays};
 use rquickjs::convert::Coerced;
+use rquickjs::function::Opt;
 use rquickjs::{Context, Ctx, FromJs, Function, Object, Runtime, Value as JsValue};
 use serde_json::Value;
 use weft_engine::{Item, ItemContext};
@@ -267,7 +268,7 @@ impl Engine {
                 let prelude: Function = ctx.eval(PRELUDE)?;
                 let run = convert::json_to_js(&ctx, run)?;
                 let sources = Function::new(ctx.clone(), || [LUXON, EXTENSIONS, JMESPATH].to_vec())?;
-                prelude.call::<_, ()>((lookup(&ctx, outputs)?, run, zone_offset(&ctx)?, digest(&ctx)?, sources))
+                prelude.call::<_, ()>((lookup(&ctx, outputs)?, run, zone_offset(&ctx)?, bytes(&ctx)?, sources))
             })
             .map_err(|error| match error {
                 _ if watch.interrupter.is_interrupted() => Failure::Cancelled,
@@ -412,22 +413,36 @@ fn zone_offset<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
     })
 }
 
-/// `"text".hash(algorithm)` asks this for the hex digest of the text's UTF-8 bytes; `undefined`
-/// for an algorithm it does not know.
-fn digest<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
-    use sha2::Digest;
-    Function::new(ctx.clone(), |algorithm: String, text: String| -> Option<String> {
-        let bytes = text.as_bytes();
-        Some(match algorithm.as_str() {
-            "md5" => hex::encode(md5::Md5::digest(bytes)),
-            "sha1" => hex::encode(sha1::Sha1::digest(bytes)),
-            "sha224" => hex::encode(sha2::Sha224::digest(bytes)),
-            "sha256" => hex::encode(sha2::Sha256::digest(bytes)),
-            "sha384" => hex::encode(sha2::Sha384::digest(bytes)),
-            "sha512" => hex::encode(sha2::Sha512::digest(bytes)),
+/// The byte work scripts ask Rust for, as one object: `digest(algorithm, text, key?)` is the hex
+/// digest (with a key, the HMAC) of UTF-8 text, `undefined` for an unknown algorithm, for
+/// `"text".hash()` and `require('crypto')`; `random(size)` is `size` random bytes in hex; and
+/// `fromHex(hex, encoding)` re-encodes hex as `hex`, `base64` or `base64url` (`undefined` else).
+fn bytes<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+    use base64::Engine as _;
+    use weft_engine::digest::{Algorithm, random_bytes};
+    let bytes = Object::new(ctx.clone())?;
+    let digest = |algorithm: String, text: String, key: Opt<String>| -> Option<String> {
+        let algorithm = Algorithm::from_name(&algorithm)?;
+        Some(hex::encode(match key.0 {
+            Some(key) => algorithm.hmac(key.as_bytes(), text.as_bytes()),
+            None => algorithm.digest(text.as_bytes()),
+        }))
+    };
+    bytes.set("digest", Function::new(ctx.clone(), digest)?)?;
+    // At most 64 KiB at once, as Web Crypto's getRandomValues allows.
+    let random = |size: usize| -> Option<String> { (size <= 65_536).then(|| hex::encode(random_bytes(size))) };
+    bytes.set("random", Function::new(ctx.clone(), random)?)?;
+    let from_hex = |text: String, encoding: String| -> Option<String> {
+        let raw = hex::decode(&text).ok()?;
+        Some(match encoding.as_str() {
+            "hex" => text,
+            "base64" => base64::engine::general_purpose::STANDARD.encode(raw),
+            "base64url" => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw),
             _ => return None,
         })
-    })
+    };
+    bytes.set("fromHex", Function::new(ctx.clone(), from_hex)?)?;
+    Ok(bytes)
 }
 
 /// `$('Node')` asks this for a node's items the first time an engine needs them.

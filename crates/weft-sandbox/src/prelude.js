@@ -7,9 +7,10 @@
 // `librarySources()` gives) is compiled only when first needed: compiling it costs several times
 // what the rest of an engine does, and most runs never use it. `DateTime`, `$now` and `$today`
 // load it when read; Rust loads it (`__weft.library()`) before an expression that
-// calls an extension method such as `"a@b.io".extractDomain()`. `zoneOffset` and `digest` are
-// the Rust functions the library uses.
-(function (lookup, run, zoneOffset, digest, librarySources) {
+// calls an extension method such as `"a@b.io".extractDomain()`. `zoneOffset` and `bytes`
+// (digests, random bytes, encodings) are the Rust functions the library and `require('crypto')`
+// use.
+(function (lookup, run, zoneOffset, bytes, librarySources) {
   "use strict";
 
   const indirectEval = globalThis.eval;
@@ -18,7 +19,7 @@
     if (library === undefined) {
       const [luxonSource, extensionsSource] = librarySources();
       const luxon = indirectEval(luxonSource)(zoneOffset, run.zone, run.now);
-      indirectEval(extensionsSource)(luxon.DateTime, digest);
+      indirectEval(extensionsSource)(luxon.DateTime, bytes.digest);
       library = Object.freeze({ DateTime: luxon.DateTime, Duration: luxon.Duration });
     }
     return library;
@@ -216,6 +217,66 @@
     }
   };
 
+  // `require` in code nodes, as n8n allows for Node's built-in `crypto`: hashes, HMACs and
+  // random values. There is no `Buffer`, so results are text in an encoding the call names.
+  const ENCODINGS = ["hex", "base64", "base64url"];
+  const encoded = (hex, encoding, call) => {
+    if (!ENCODINGS.includes(encoding)) {
+      throw new Error(`${call}: the code sandbox has no Buffer; name an encoding: ${ENCODINGS.join(", ")}`);
+    }
+    return bytes.fromHex(hex, encoding);
+  };
+  class Hash {
+    #algorithm;
+    #key;
+    #data = "";
+    #done = false;
+    constructor(algorithm, key) {
+      if (bytes.digest(String(algorithm), "") === undefined) throw new Error(`Digest method not supported: ${algorithm}`);
+      this.#algorithm = String(algorithm);
+      this.#key = key;
+    }
+    update(data) {
+      if (this.#done) throw new Error("Digest already called");
+      if (typeof data !== "string") throw new TypeError(`update() takes a string in the code sandbox; got ${shape(data)}`);
+      this.#data += data;
+      return this;
+    }
+    digest(encoding) {
+      if (this.#done) throw new Error("Digest already called");
+      this.#done = true;
+      const hex = this.#key === undefined
+        ? bytes.digest(this.#algorithm, this.#data)
+        : bytes.digest(this.#algorithm, this.#data, this.#key);
+      return encoded(hex, encoding, `digest(${encoding === undefined ? "" : JSON.stringify(encoding)})`);
+    }
+  }
+  const randomHex = (size) => {
+    if (!Number.isInteger(size) || size < 0) throw new RangeError(`randomBytes takes a whole number of bytes; got ${size}`);
+    const hex = bytes.random(size);
+    if (hex === undefined) throw new RangeError(`randomBytes(${size}): at most 65536 bytes at once`);
+    return hex;
+  };
+  const nodeCrypto = Object.freeze({
+    createHash: (algorithm) => new Hash(algorithm),
+    createHmac: (algorithm, key) => new Hash(algorithm, String(key)),
+    randomBytes: (size) => {
+      const hex = randomHex(size);
+      return Object.freeze({ length: size, toString: (encoding) => encoded(hex, encoding, `toString(${encoding ?? ""})`) });
+    },
+    randomUUID: () => {
+      const hex = randomHex(16).split("");
+      hex[12] = "4";
+      hex[16] = "89ab"[parseInt(hex[16], 16) & 3];
+      const text = hex.join("");
+      return `${text.slice(0, 8)}-${text.slice(8, 12)}-${text.slice(12, 16)}-${text.slice(16, 20)}-${text.slice(20)}`;
+    },
+  });
+  const require = (name) => {
+    if (name === "crypto" || name === "node:crypto") return nodeCrypto;
+    throw new Error(`Cannot find module '${name}': the code sandbox provides only 'crypto'`);
+  };
+
   const compiled = [];
   // The announced activation's inputs, by input, once an expression that mentions `$input` has
   // read them; until the activation ends.
@@ -251,7 +312,7 @@
       // once per item. `log(line)` keeps a console line and says whether it wants more. Gives
       // `{items}` or, when the code returned something that is not items, `{problem}`.
       code(source, eachItem, items, log) {
-        const body = new Function("items", "item", "$json", "$binary", "$itemIndex", "$input", "console", source);
+        const body = new Function("items", "item", "$json", "$binary", "$itemIndex", "$input", "console", "require", source);
         let full = false;
         const write = (...values) => {
           if (!full) full = !log(values.map(show).join(" "));
@@ -260,7 +321,7 @@
         const out = [];
         if (!eachItem) {
           current = 0;
-          const result = body(items, undefined, undefined, undefined, undefined, new Input(items, 0), console);
+          const result = body(items, undefined, undefined, undefined, undefined, new Input(items, 0), console, require);
           if (!isObject(result) && !Array.isArray(result)) {
             return { problem: `the code must return an array of items or objects; got ${shape(result)}` };
           }
@@ -270,7 +331,7 @@
         for (let index = 0; index < items.length; index++) {
           current = index;
           const item = items[index];
-          const result = body(undefined, item, item.json, item.binary, index, new Input(items, index), console);
+          const result = body(undefined, item, item.json, item.binary, index, new Input(items, index), console, require);
           if (result == null) continue;
           if (!isObject(result) && !Array.isArray(result)) {
             return {

@@ -2,14 +2,11 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use hmac::digest::{InvalidLength, KeyInit};
-use hmac::{Hmac, Mac};
-use rand::RngCore;
 use serde_json::Value;
-use sha2::Digest;
 
 use super::expression::Resolver;
 use super::{NodeError, path};
+use crate::digest::{Algorithm, random_bytes, random_uuid};
 use crate::item::Item;
 use crate::params::{CRYPTO_MAX_LENGTH, CryptoAction, CryptoEncoding, CryptoParams, DigestAlgorithm, ParamValue};
 use crate::pointer::Pointer;
@@ -44,13 +41,11 @@ pub(super) fn crypto(
                 generate(encoding, length as usize)
             }
             CryptoAction::Hash => {
-                encode(&digest(algorithm(&params), text("value", &params.value)?.as_bytes()), encoding)
+                encode(&algorithm(&params).digest(text("value", &params.value)?.as_bytes()), encoding)
             }
             CryptoAction::Hmac => {
                 let (value, secret) = (text("value", &params.value)?, text("secret", &params.secret)?);
-                let digest = keyed_digest(algorithm(&params), secret.as_bytes(), value.as_bytes())
-                    .map_err(|error| resolver.param_error(&at.key("secret"), error.to_string()))?;
-                encode(&digest, encoding)
+                encode(&algorithm(&params).hmac(secret.as_bytes(), value.as_bytes()), encoding)
             }
         };
         let mut json = context.item.json.clone();
@@ -69,33 +64,13 @@ pub(super) fn crypto(
 }
 
 /// Validation makes `hash` and `hmac` name their algorithm; n8n's default stands in otherwise.
-fn algorithm(params: &CryptoParams) -> DigestAlgorithm {
-    params.algorithm.unwrap_or(DigestAlgorithm::Md5)
-}
-
-fn digest(algorithm: DigestAlgorithm, data: &[u8]) -> Vec<u8> {
-    match algorithm {
-        DigestAlgorithm::Md5 => md5::Md5::digest(data).to_vec(),
-        DigestAlgorithm::Sha1 => sha1::Sha1::digest(data).to_vec(),
-        DigestAlgorithm::Sha256 => sha2::Sha256::digest(data).to_vec(),
-        DigestAlgorithm::Sha384 => sha2::Sha384::digest(data).to_vec(),
-        DigestAlgorithm::Sha512 => sha2::Sha512::digest(data).to_vec(),
-    }
-}
-
-/// HMAC takes a key of any length, so the error is only the library's signature.
-fn keyed_digest(algorithm: DigestAlgorithm, key: &[u8], data: &[u8]) -> Result<Vec<u8>, InvalidLength> {
-    fn mac<M: Mac + KeyInit>(key: &[u8], data: &[u8]) -> Result<Vec<u8>, InvalidLength> {
-        let mut mac = <M as KeyInit>::new_from_slice(key)?;
-        mac.update(data);
-        Ok(mac.finalize().into_bytes().to_vec())
-    }
-    match algorithm {
-        DigestAlgorithm::Md5 => mac::<Hmac<md5::Md5>>(key, data),
-        DigestAlgorithm::Sha1 => mac::<Hmac<sha1::Sha1>>(key, data),
-        DigestAlgorithm::Sha256 => mac::<Hmac<sha2::Sha256>>(key, data),
-        DigestAlgorithm::Sha384 => mac::<Hmac<sha2::Sha384>>(key, data),
-        DigestAlgorithm::Sha512 => mac::<Hmac<sha2::Sha512>>(key, data),
+fn algorithm(params: &CryptoParams) -> Algorithm {
+    match params.algorithm.unwrap_or(DigestAlgorithm::Md5) {
+        DigestAlgorithm::Md5 => Algorithm::Md5,
+        DigestAlgorithm::Sha1 => Algorithm::Sha1,
+        DigestAlgorithm::Sha256 => Algorithm::Sha256,
+        DigestAlgorithm::Sha384 => Algorithm::Sha384,
+        DigestAlgorithm::Sha512 => Algorithm::Sha512,
     }
 }
 
@@ -109,18 +84,10 @@ fn encode(bytes: &[u8], encoding: CryptoEncoding) -> String {
 /// A UUID v4, or `length` characters of the encoding of random bytes (n8n takes as many bytes as
 /// characters and cuts the text).
 fn generate(encoding: CryptoEncoding, length: usize) -> String {
-    let mut rng = rand::thread_rng();
     if encoding == CryptoEncoding::Uuid {
-        let mut bytes = [0u8; 16];
-        rng.fill_bytes(&mut bytes);
-        bytes[6] = (bytes[6] & 0x0f) | 0x40;
-        bytes[8] = (bytes[8] & 0x3f) | 0x80;
-        let hex = hex::encode(bytes);
-        return format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]);
+        return random_uuid();
     }
-    let mut bytes = vec![0u8; length];
-    rng.fill_bytes(&mut bytes);
-    let mut text = encode(&bytes, encoding);
+    let mut text = encode(&random_bytes(length), encoding);
     text.truncate(length);
     text
 }

@@ -162,11 +162,57 @@ fn other_nodes_and_the_run_are_there() {
 
 #[test]
 fn the_host_is_not_there() {
-    let code =
-        "return [{require: typeof require, process: typeof process, fetch: typeof fetch, timers: typeof setTimeout}]";
+    // `require` is there for `crypto` alone (below).
+    let code = "return [{process: typeof process, fetch: typeof fetch, timers: typeof setTimeout}]";
     assert_eq!(
         jsons(&run(CodeMode::AllItems, code, &[])),
-        [json!({"require": "undefined", "process": "undefined", "fetch": "undefined", "timers": "undefined"})]
+        [json!({"process": "undefined", "fetch": "undefined", "timers": "undefined"})]
     );
-    assert_eq!(fails(CodeMode::AllItems, "require('fs')", &[]), "ReferenceError: require is not defined (line 1)");
+}
+
+#[test]
+fn require_crypto_hashes_and_signs_as_node_does() {
+    // The corpus's pattern (1516): an HMAC-SHA1 request signature, in hex.
+    let code = r#"const Crypto = require('crypto');
+        const sign = Crypto.createHmac("sha1", "key").update("The quick brown fox ").update("jumps over the lazy dog").digest("hex");
+        return [{json: {
+            sign,
+            sha256: require('node:crypto').createHash('sha256').update('abc').digest('base64'),
+            md5: require('crypto').createHash('MD5').update('').digest('base64url'),
+        }}]"#;
+    assert_eq!(
+        jsons(&run(CodeMode::AllItems, code, &numbers())),
+        [json!({
+            "sign": "de7c9b85b8b78aa6bc8a7a36f70a90701c9db4d9",
+            "sha256": "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=",
+            "md5": "1B2M2Y8AsgTpgAmY7PhCfg",
+        })]
+    );
+}
+
+#[test]
+fn require_crypto_gives_random_values() {
+    let code = "const c = require('crypto');\nreturn [{json: {uuid: c.randomUUID(), hex: c.randomBytes(4).toString('hex'), other: c.randomUUID()}}]";
+    let output = jsons(&run(CodeMode::AllItems, code, &numbers()));
+    let text = |key: &str| output[0][key].as_str().unwrap().to_string();
+    let uuid = text("uuid");
+    assert_eq!((uuid.len(), &uuid[14..15]), (36, "4"), "{uuid}");
+    assert_ne!(uuid, text("other"));
+    assert_eq!(text("hex").len(), 8);
+}
+
+#[test]
+fn require_refuses_other_modules_and_buffers_with_clear_messages() {
+    assert_eq!(
+        fails(CodeMode::AllItems, "require('fs')", &[]),
+        "Error: Cannot find module 'fs': the code sandbox provides only 'crypto' (line 1)"
+    );
+    let message = fails(
+        CodeMode::AllItems,
+        "return [{json: {d: require('crypto').createHash('sha1').update('a').digest()}}]",
+        &numbers(),
+    );
+    assert!(message.contains("no Buffer; name an encoding: hex, base64, base64url"), "{message}");
+    let message = fails(CodeMode::AllItems, "require('crypto').createHash('whirlpool'); return []", &numbers());
+    assert!(message.contains("Digest method not supported: whirlpool"), "{message}");
 }
