@@ -225,7 +225,7 @@ impl NodeKind {
                 ("headers", "name → text"),
                 ("query", "name → value or list of values"),
                 ("body", "{json} | {form} | {raw, content_type?}"),
-                ("response", "json (default) or text"),
+                ("response", "json (default), text, or auto: JSON when the Content-Type says so, else text"),
                 ("output", "full (default): {status, headers, body}; body: the body alone, as n8n gives it"),
                 ("fail_on_non_2xx", "default true"),
             ],

@@ -451,6 +451,9 @@ pub enum ResponseFormat {
     #[default]
     Json,
     Text,
+    /// By the answer's `Content-Type`, as n8n's "autodetect": JSON for `application/json` and
+    /// `…+json`, text otherwise.
+    Auto,
 }
 
 /// What an `http_request` node's items hold.

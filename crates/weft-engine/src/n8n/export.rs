@@ -622,8 +622,15 @@ fn export_http(node: &NodeDef) -> (String, Value, Value) {
         }
     }
     let mut response = Map::new();
-    if param(node, "response") == Some(&json!("text")) {
-        response.insert("responseFormat".into(), json!("text"));
+    // n8n's default is autodetect, Weft's `json`.
+    match param(node, "response").and_then(Value::as_str) {
+        Some("text") => {
+            response.insert("responseFormat".into(), json!("text"));
+        }
+        Some("auto") => {}
+        _ => {
+            response.insert("responseFormat".into(), json!("json"));
+        }
     }
     if param(node, "fail_on_non_2xx") == Some(&json!(false)) {
         response.insert("neverError".into(), json!(true));

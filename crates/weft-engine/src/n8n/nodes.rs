@@ -768,6 +768,9 @@ fn http(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         "text" | "string" => {
             params.insert("response".into(), json!("text"));
         }
+        "autodetect" => {
+            params.insert("response".into(), json!("auto"));
+        }
         _ => {}
     }
     let full_response = if legacy {

@@ -751,3 +751,18 @@ fn compare_datasets_maps_its_pairs_resolution_and_options_by_version() {
         assert_eq!(imported("compareDatasets", 2.3, refused).1.unsupported.len(), 1);
     }
 }
+
+#[test]
+fn http_request_autodetect_reads_by_content_type_and_json_stays_json() {
+    let autodetect = supported("httpRequest", 4.2, json!({"url": "https://a.example"}));
+    assert_eq!(autodetect["params"]["response"], "auto", "n8n's default");
+    let json_only =
+        json!({"url": "https://a.example", "options": {"response": {"response": {"responseFormat": "json"}}}});
+    assert_eq!(supported("httpRequest", 4.2, json_only)["params"].get("response"), None, "Weft's default");
+    assert_eq!(supported("httpRequest", 1.0, json!({"url": "https://a.example"}))["params"].get("response"), None);
+
+    let native = json!({"nodes": [{"name": "Start", "type": "manual_trigger"},
+        {"name": "Get", "type": "http_request", "params": {"url": "https://a.example"}}], "connections": []});
+    let exported = export_workflow(&native).unwrap();
+    assert_eq!(exported["nodes"][1]["parameters"]["options"]["response"]["response"]["responseFormat"], "json");
+}

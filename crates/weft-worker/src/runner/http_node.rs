@@ -139,8 +139,20 @@ pub(super) async fn send_all(client: &OutboundClient, prepared: Vec<Prepared>) -
         if fail_on_error && !response.status.is_success() {
             return Err(format!("{} answered {}", response.final_url, response.status));
         }
+        let says_json = || {
+            let content_type = response.headers.get(CONTENT_TYPE).and_then(|value| value.to_str().ok());
+            let essence = content_type.unwrap_or_default().split(';').next().unwrap_or_default().trim();
+            essence.eq_ignore_ascii_case("application/json") || essence.to_ascii_lowercase().ends_with("+json")
+        };
+        let format = match format {
+            ResponseFormat::Auto if says_json() => ResponseFormat::Json,
+            ResponseFormat::Auto => ResponseFormat::Text,
+            chosen => chosen,
+        };
         let body = match format {
-            ResponseFormat::Text => Value::String(String::from_utf8_lossy(&response.body).into_owned()),
+            ResponseFormat::Text | ResponseFormat::Auto => {
+                Value::String(String::from_utf8_lossy(&response.body).into_owned())
+            }
             ResponseFormat::Json if response.body.is_empty() => Value::Null,
             ResponseFormat::Json => serde_json::from_slice(&response.body)
                 .map_err(|e| format!("{} did not answer JSON ({e}); set `response` to `text`", response.final_url))?,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::extract::Request;
+use axum::response::IntoResponse;
 use serde_json::{Value, json};
 use weft_http::api::n8n::ImportedOut;
 use weft_store::NewRun;
@@ -21,14 +22,11 @@ const RUN_AT_LEAST: usize = 7;
 
 /// Corpus workflows that ran and succeeded, as of this test's last update. Raise it as node
 /// coverage grows; it must never go down.
-const SUCCEEDED_AT_LEAST: usize = 5;
+const SUCCEEDED_AT_LEAST: usize = 6;
 
 /// Fully supported workflows whose runs fail on something the evaluator lacks, with the words
 /// of their error. When one starts to succeed, remove it here (and raise the count above).
-const KNOWN_GAPS: [(&str, &str); 2] = [
-    // The webhook reads the site to scrape from its query (`?Website=`), which the fixture does
-    // not send, so the page fetched is not one with a text body in `data`.
-    ("0434_Splitout_Webhook_Automation_Webhook.json", "cannot read property 'match' of undefined"),
+const KNOWN_GAPS: [(&str, &str); 1] = [
     // n8n's node `context` (SplitInBatches' `noItemsLeft`) does not exist in Weft.
     ("1231_Manual_Splitinbatches_Automate_Triggered.json", "no output of a node named 'SplitInBatches'"),
 ];
@@ -46,6 +44,10 @@ fn fixture(file: &str) -> Option<Value> {
             "email": "ada@example.com", "currency": "EUR", "timestamp": "2026-12-05T07:00:00Z",
             "is_first_subscription_payment": false,
         }}}])),
+        // The site to scrape for email addresses; the fake answers `.html` paths with a page.
+        "0434_Splitout_Webhook_Automation_Webhook.json" => {
+            Some(json!([{"query": {"Website": "http://shop.example/contact.html"}}]))
+        }
         // Twitter's CRC check: the challenge comes in the query.
         "0164_Crypto_Webhook_Automate_Webhook.json" => Some(json!([{"query": {"crc_token": "challenge"}}])),
         _ => None,
@@ -53,7 +55,7 @@ fn fixture(file: &str) -> Option<Value> {
 }
 
 /// What some runs' output must hold, by JSON pointer into it (node name → items).
-const EXPECTED: [(&str, &str, &str); 8] = [
+const EXPECTED: [(&str, &str, &str); 10] = [
     // HMAC-SHA256 of the challenge under the workflow's secret, base64, as Twitter expects.
     (
         "0164_Crypto_Webhook_Automate_Webhook.json",
@@ -77,6 +79,9 @@ const EXPECTED: [(&str, &str, &str); 8] = [
         "/v20.0/uuuuuu/accounts",
     ),
     ("1884_Manual_Stickynote_Import_Webhook.json", "/Get Long Lived FB Page Token/0/body/method", "GET"),
+    // The page's addresses, found by a regular expression, split out and deduplicated.
+    ("0434_Splitout_Webhook_Automation_Webhook.json", "/Respond to Webhook/0/Email", "sales@example.com"),
+    ("0434_Splitout_Webhook_Automation_Webhook.json", "/Respond to Webhook/1/Email", "help@example.com"),
     // Signed with `require('crypto')`'s HMAC in code, then sent to the URL the code built.
     ("1516_Manual_Stickynote_Send_Webhook.json", "/Run email verification (single)/0/path", "/api/email-verification"),
 ];
@@ -135,8 +140,12 @@ fn runnable_corpus() -> Vec<Runnable> {
     runnable
 }
 
-/// A fake of every service the workflows call: answers any request with JSON describing it,
-/// counting them.
+/// A web page with email addresses in it, one of them twice.
+const CONTACT_PAGE: &str =
+    "<html><body><p>Sales: sales@example.com, support: help@example.com.</p><p>sales@example.com</p></body></html>";
+
+/// A fake of every service the workflows call: answers any request with JSON describing it
+/// (a `.html` path with [`CONTACT_PAGE`]), counting them.
 async fn fake_services() -> (String, Arc<AtomicUsize>) {
     let calls = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&calls);
@@ -144,6 +153,9 @@ async fn fake_services() -> (String, Arc<AtomicUsize>) {
         let counted = Arc::clone(&counted);
         async move {
             counted.fetch_add(1, Ordering::SeqCst);
+            if request.uri().path().ends_with(".html") {
+                return ([(axum::http::header::CONTENT_TYPE, "text/html")], CONTACT_PAGE).into_response();
+            }
             axum::Json(json!({
                 "ok": true,
                 "method": request.method().as_str(),
@@ -153,6 +165,7 @@ async fn fake_services() -> (String, Arc<AtomicUsize>) {
                 "name": "Report for $name$",
                 "body": {"storage": {"value": "<p>Dear $name$, see $email$.</p>"}},
             }))
+            .into_response()
         }
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
