@@ -22,5 +22,5 @@ pub use catalog::{NodeKind, node_outputs};
 pub use definition::{DefinitionProblem, NodeDef, WorkflowDef, parse};
 pub use exec::{ExpressionError, Expressions, ItemContext, NoExpressions, NodeError, execute};
 pub use item::{BinaryRef, Item};
-pub use plan::{Activation, ActivationKey, Frontier, Plan, PlanError, RunState};
+pub use plan::{Activation, ActivationKey, Frontier, LoopPass, Plan, PlanError, RunState};
 pub use validate::validate;

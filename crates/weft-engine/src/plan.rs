@@ -100,6 +100,22 @@ pub struct Activation {
     pub key: ActivationKey,
     /// Items per input, in input order.
     pub inputs: Vec<Vec<Item>>,
+    /// Inside loop bodies, the pass of each enclosing loop, outermost first: what expressions
+    /// see as the loop node's output and `context`.
+    pub loops: Vec<LoopPass>,
+}
+
+/// One pass of a loop, as the nodes of its body see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoopPass {
+    /// The loop node's name.
+    pub node: String,
+    /// The batch this pass works on.
+    pub batch: Vec<Item>,
+    /// Counting from 0 (n8n's `currentRunIndex`).
+    pub iteration: usize,
+    /// Whether this is the last batch (n8n's `noItemsLeft`).
+    pub last: bool,
 }
 
 /// What a run has recorded: its input, the outputs of executed activations, and which
@@ -134,6 +150,15 @@ impl RunState {
     /// What an executed activation emitted, per output.
     pub fn outputs(&self, key: &ActivationKey) -> Option<&[Vec<Item>]> {
         self.recorded(&key.node, &key.iterations)
+    }
+
+    /// Every recorded activation of a node, with its outputs: one outside loops, one per
+    /// iteration inside them, in iteration order.
+    pub fn activations(&self, node: &str) -> Vec<(&[usize], &[Vec<Item>])> {
+        let mut all: Vec<_> =
+            self.outputs.get(node).into_iter().flatten().map(|(at, out)| (&at[..], &out[..])).collect();
+        all.sort_unstable_by_key(|(iterations, _)| *iterations);
+        all
     }
 
     fn recorded(&self, node: &str, iterations: &[usize]) -> Option<&[Vec<Item>]> {
@@ -295,7 +320,7 @@ impl Plan {
     /// What is ready, running and skipped, given what `state` has recorded.
     pub fn frontier(&self, state: &RunState) -> Frontier {
         let mut walk = Walk { plan: self, state, iterations: Vec::new(), frontier: Frontier::default() };
-        walk.level(&self.top, None);
+        walk.level(&self.top, &[]);
         let mut frontier = walk.frontier;
         if let Some(rank) = &self.rank {
             // Earlier iterations of a loop body come first, as their batches did.
@@ -358,25 +383,29 @@ struct Walk<'p, 's> {
     frontier: Frontier,
 }
 
+/// A pass of a loop around the level being walked: the loop node, its batch, and whether the
+/// batch is the last. Borrowed; cloned into a [`LoopPass`] only for activations made ready.
+#[derive(Clone, Copy)]
+struct Pass<'b, 's> {
+    node: usize,
+    batch: &'b [&'s Item],
+    last: bool,
+}
+
 impl<'p, 's> Walk<'p, 's> {
-    /// Walks the nodes of one level (the top, or one iteration of a loop body, whose batch
-    /// `entry` carries) in topological order. Returns every node's outputs if all settled.
-    fn level(&mut self, order: &[usize], entry: Option<(usize, &[&'s Item])>) -> Option<Vec<Outputs<'s>>> {
+    /// Walks the nodes of one level (the top, or one iteration of a loop body, the last of
+    /// `passes`) in topological order. Returns every node's outputs if all settled.
+    fn level(&mut self, order: &[usize], passes: &[Pass<'_, 's>]) -> Option<Vec<Outputs<'s>>> {
         let mut settled: Vec<Option<Outputs<'s>>> = Vec::with_capacity(order.len());
         for &node in order {
-            let outputs = self.settle(node, &settled, entry);
+            let outputs = self.settle(node, &settled, passes);
             settled.push(outputs);
         }
         settled.into_iter().collect()
     }
 
     /// The outputs of `node` if it is settled; otherwise notes it as ready or running.
-    fn settle(
-        &mut self,
-        node: usize,
-        settled: &[Option<Outputs<'s>>],
-        entry: Option<(usize, &[&'s Item])>,
-    ) -> Option<Outputs<'s>> {
+    fn settle(&mut self, node: usize, settled: &[Option<Outputs<'s>>], passes: &[Pass<'_, 's>]) -> Option<Outputs<'s>> {
         let plan = self.plan;
         let step = &plan.nodes[node];
         if node == plan.trigger {
@@ -385,8 +414,8 @@ impl<'p, 's> Walk<'p, 's> {
         let mut inputs: Outputs<'s> = vec![Vec::new(); step.inputs.len()];
         for (input, sources) in step.inputs.iter().enumerate() {
             for source in sources {
-                let items = match entry {
-                    Some((looping, batch)) if looping == source.node => batch,
+                let items = match passes.last() {
+                    Some(pass) if pass.node == source.node => pass.batch,
                     _ => {
                         let outputs = settled.get(plan.position[source.node])?.as_ref()?;
                         outputs.get(source.output).map_or(&[][..], Vec::as_slice)
@@ -404,7 +433,7 @@ impl<'p, 's> Walk<'p, 's> {
             return Some(Vec::new());
         }
         if let Some(looping) = &step.looping {
-            return self.run_loop(node, looping, inputs.swap_remove(0));
+            return self.run_loop(node, looping, inputs.swap_remove(0), passes);
         }
         if let Some(outputs) = self.state.recorded(&step.name, &self.iterations) {
             return Some(outputs.iter().map(|items| items.iter().collect()).collect());
@@ -414,18 +443,35 @@ impl<'p, 's> Walk<'p, 's> {
             self.frontier.running.push(key);
         } else {
             let inputs = inputs.into_iter().map(|items| items.into_iter().cloned().collect()).collect();
-            self.frontier.ready.push(Activation { node, kind: step.kind, key, inputs });
+            let loops = passes.iter().zip(&self.iterations).map(|(pass, iteration)| LoopPass {
+                node: plan.nodes[pass.node].name.clone(),
+                batch: pass.batch.iter().map(|item| (*item).clone()).collect(),
+                iteration: *iteration,
+                last: pass.last,
+            });
+            let loops = loops.collect();
+            self.frontier.ready.push(Activation { node, kind: step.kind, key, inputs, loops });
         }
         None
     }
 
     /// Runs a loop's body over the batches of `items`, one iteration after the other. Settled,
     /// with everything that came back on `done`, once the last iteration has settled.
-    fn run_loop(&mut self, node: usize, looping: &'p Looping, items: Vec<&'s Item>) -> Option<Outputs<'s>> {
+    fn run_loop(
+        &mut self,
+        node: usize,
+        looping: &'p Looping,
+        items: Vec<&'s Item>,
+        outer: &[Pass<'_, 's>],
+    ) -> Option<Outputs<'s>> {
         let mut returned = Vec::new();
+        let batches = items.len().div_ceil(looping.batch_size);
+        let mut passes = outer.to_vec();
         for (iteration, batch) in items.chunks(looping.batch_size).enumerate() {
             self.iterations.push(iteration);
-            let body = self.level(&looping.body, Some((node, batch)));
+            passes.push(Pass { node, batch, last: iteration + 1 == batches });
+            let body = self.level(&looping.body, &passes);
+            passes.pop();
             self.iterations.pop();
             let body = body?;
             for source in &looping.returns {

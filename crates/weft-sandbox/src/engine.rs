@@ -132,8 +132,16 @@ type Intrinsics = (Date, Eval, RegExpCompiler, RegExp, Json, Proxy, MapSet, Type
 /// evaluator can hold; a workflow has far fewer.
 const MAX_COMPILED: usize = 10_000;
 
-/// Node outputs by node name, shared with the `$('Node')` lookup that JavaScript calls.
-pub(crate) type Outputs = Arc<RwLock<HashMap<String, Vec<Item>>>>;
+/// What each node that ran left, by node name, shared with the lookups JavaScript calls.
+pub(crate) type Outputs = Arc<RwLock<HashMap<String, NodeRecord>>>;
+
+/// A node's first output, for `$('Node')`, and its `context` (a loop's pass), for
+/// `$node["Node"].context`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NodeRecord {
+    pub items: Vec<Item>,
+    pub context: Option<Value>,
+}
 
 /// Why an evaluation failed.
 pub(crate) enum Failure {
@@ -268,7 +276,7 @@ impl Engine {
                 let prelude: Function = ctx.eval(PRELUDE)?;
                 let run = convert::json_to_js(&ctx, run)?;
                 let sources = Function::new(ctx.clone(), || [LUXON, EXTENSIONS, JMESPATH].to_vec())?;
-                prelude.call::<_, ()>((lookup(&ctx, outputs)?, run, zone_offset(&ctx)?, bytes(&ctx)?, sources))
+                prelude.call::<_, ()>((nodes(&ctx, outputs)?, run, zone_offset(&ctx)?, bytes(&ctx)?, sources))
             })
             .map_err(|error| match error {
                 _ if watch.interrupter.is_interrupted() => Failure::Cancelled,
@@ -445,15 +453,26 @@ fn bytes<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     Ok(bytes)
 }
 
-/// `$('Node')` asks this for a node's items the first time an engine needs them.
-fn lookup<'js>(ctx: &Ctx<'js>, outputs: Outputs) -> rquickjs::Result<Function<'js>> {
-    Function::new(ctx.clone(), move |ctx: Ctx<'js>, name: String| -> rquickjs::Result<JsValue<'js>> {
-        let outputs = outputs.read().unwrap_or_else(PoisonError::into_inner);
-        match outputs.get(&name) {
-            Some(items) => Ok(convert::items_to_js(&ctx, items)?.into_value()),
+/// What scripts ask Rust about nodes, as one object: `output(name)` gives a node's items (the
+/// first time an engine needs them), `context(name)` its context; `undefined` when it has none.
+fn nodes<'js>(ctx: &Ctx<'js>, outputs: Outputs) -> rquickjs::Result<Object<'js>> {
+    let nodes = Object::new(ctx.clone())?;
+    let read = Arc::clone(&outputs);
+    let output = move |ctx: Ctx<'js>, name: String| -> rquickjs::Result<JsValue<'js>> {
+        match read.read().unwrap_or_else(PoisonError::into_inner).get(&name) {
+            Some(record) => Ok(convert::items_to_js(&ctx, &record.items)?.into_value()),
             None => Ok(JsValue::new_undefined(ctx)),
         }
-    })
+    };
+    nodes.set("output", Function::new(ctx.clone(), output)?)?;
+    let context = move |ctx: Ctx<'js>, name: String| -> rquickjs::Result<JsValue<'js>> {
+        match outputs.read().unwrap_or_else(PoisonError::into_inner).get(&name).and_then(|r| r.context.as_ref()) {
+            Some(context) => convert::json_to_js(&ctx, context),
+            None => Ok(JsValue::new_undefined(ctx)),
+        }
+    };
+    nodes.set("context", Function::new(ctx.clone(), context)?)?;
+    Ok(nodes)
 }
 
 fn compile<'js>(ctx: &Ctx<'js>, driver: &Object<'js>, source: &str) -> Result<Compiled, Failure> {

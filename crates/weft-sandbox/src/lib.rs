@@ -89,12 +89,12 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 use weft_engine::definition::Connection;
 use weft_engine::params::CodeMode;
-use weft_engine::{ExpressionError, Expressions, Item, ItemContext};
+use weft_engine::{ExpressionError, Expressions, Item, ItemContext, LoopPass};
 
 use crate::activation::Announced;
 use crate::code::Logs;
 pub use crate::code::{CodeError, CodeErrorKind, CodeOutput, LOG_TRUNCATED};
-use crate::engine::{Engine, Failure, Outputs, Pass};
+use crate::engine::{Engine, Failure, NodeRecord, Outputs, Pass};
 pub use crate::interrupt::Interrupter;
 
 /// What every expression of a run may read besides its item.
@@ -235,7 +235,9 @@ impl JsExpressions {
         JsExpressions {
             limits,
             run,
-            outputs: Arc::new(RwLock::new(node_outputs)),
+            outputs: Arc::new(RwLock::new(
+                node_outputs.into_iter().map(|(name, items)| (name, NodeRecord { items, context: None })).collect(),
+            )),
             slot: Mutex::default(),
             interrupter: Interrupter::default(),
         }
@@ -252,7 +254,18 @@ impl JsExpressions {
 
     /// Records (or replaces) `node`'s first output, which later `$('node')` calls then read.
     pub fn record_node_output(&self, node: &str, items: Vec<Item>) {
-        self.outputs.write().unwrap_or_else(PoisonError::into_inner).insert(node.to_string(), items);
+        self.record(node, NodeRecord { items, context: None });
+    }
+
+    /// Records the pass a loop is on for the expressions of its body: `$('Loop')` reads the
+    /// batch, and `$node["Loop"].context` n8n's `{noItemsLeft, currentRunIndex}`.
+    pub fn record_loop_pass(&self, pass: &LoopPass) {
+        let context = json!({"noItemsLeft": pass.last, "currentRunIndex": pass.iteration});
+        self.record(&pass.node, NodeRecord { items: pass.batch.clone(), context: Some(context) });
+    }
+
+    fn record(&self, node: &str, record: NodeRecord) {
+        self.outputs.write().unwrap_or_else(PoisonError::into_inner).insert(node.to_string(), record);
         let mut slot = self.slot();
         if slot.engine.as_ref().is_some_and(|engine| !engine.forget(node)) {
             slot.engine = None;

@@ -1,6 +1,7 @@
 // Evaluated once per QuickJS context. Defines the run-wide globals of n8n's expressions and
-// `__weft`, the driver that `engine.rs` calls for each evaluation. `lookup(name)` asks Rust for
-// a node's recorded output (an array of `{json, binary}`, or `undefined`); `run` holds the run's
+// `__weft`, the driver that `engine.rs` calls for each evaluation. `nodes.output(name)` asks Rust
+// for a node's recorded output (an array of `{json, binary}`, or `undefined`), and
+// `nodes.context(name)` for its context (a loop's pass, or `undefined`); `run` holds the run's
 // ids, mode, `$vars`, `$env`, zone, clock and which node feeds each node's inputs.
 //
 // The date and extension library (luxon.js and extensions.js; with jmespath.js, the sources
@@ -10,7 +11,8 @@
 // calls an extension method such as `"a@b.io".extractDomain()`. `zoneOffset` and `bytes`
 // (digests, random bytes, encodings) are the Rust functions the library and `require('crypto')`
 // use.
-(function (lookup, run, zoneOffset, bytes, librarySources) {
+(function (nodes, run, zoneOffset, bytes, librarySources) {
+  const lookup = nodes.output;
   "use strict";
 
   const indirectEval = globalThis.eval;
@@ -97,14 +99,16 @@
     }
   }
   define("$", (name) => new NodeOutput(String(name)));
-  // `$node["Node"]`: the node's first item, as `json` and `binary`.
+  // `$node["Node"]`: the node's first item, as `json` and `binary`, and its `context` (for a
+  // loop, `{noItemsLeft, currentRunIndex}` of the pass the body is on; else empty).
   define(
     "$node",
     new Proxy(Object.freeze({}), {
       get(_, name) {
         if (typeof name !== "string") return undefined;
         const first = outputOf(name)[0];
-        return Object.freeze({ json: first?.json, binary: first?.binary, isExecuted: true });
+        const context = freeze(nodes.context(name) ?? {});
+        return Object.freeze({ json: first?.json, binary: first?.binary, isExecuted: true, context });
       },
     }),
   );

@@ -498,3 +498,30 @@ fn n8n_v1_runs_a_loop_body_batch_by_batch_before_what_follows_the_loop() {
     let (ran, _, _) = run(&plan(definition, "Start"), items(2), pass_on);
     assert_eq!(ran, ["Body#0", "Body#1", "After"]);
 }
+
+#[test]
+fn a_body_activation_knows_its_loop_pass() {
+    let plan = plan(looping(2), "Start");
+    let mut state = RunState::new(items(3));
+    let mut seen = Vec::new();
+    loop {
+        let frontier = plan.frontier(&state);
+        let Some(activation) = frontier.ready.into_iter().next() else { break };
+        let passes: Vec<_> = activation
+            .loops
+            .iter()
+            .map(|pass| (pass.node.clone(), pass.iteration, pass.last, pass.batch.len()))
+            .collect();
+        seen.push((activation.key.to_string(), passes));
+        let outputs = pass_on(&activation);
+        state.record(activation.key, outputs);
+    }
+    assert_eq!(
+        seen,
+        [
+            ("Body#0".to_string(), vec![("Loop".to_string(), 0, false, 2)]),
+            ("Body#1".to_string(), vec![("Loop".to_string(), 1, true, 1)]),
+            ("After".to_string(), vec![]),
+        ]
+    );
+}

@@ -141,3 +141,25 @@ fn today_is_midnight_utc() {
     assert_eq!(activation.value("$today.hour + $today.minute + $today.second"), json!(0));
     assert_eq!(activation.value("$today.day === $now.day || $now.hour === 0"), json!(true));
 }
+
+#[test]
+fn a_loop_pass_gives_the_batch_and_n8n_context_and_others_have_an_empty_context() {
+    let activation = activation();
+    let pass = |iteration, last, n| weft_engine::LoopPass {
+        node: "SplitInBatches".into(),
+        batch: items([json!({ "n": n })]),
+        iteration,
+        last,
+    };
+    activation.exprs.record_loop_pass(&pass(0, false, 5));
+    assert_eq!(activation.value("$node[\"SplitInBatches\"].context[\"noItemsLeft\"]"), json!(false));
+    assert_eq!(activation.value("$('SplitInBatches').first().json.n"), json!(5));
+    // The next pass replaces it, in an engine that already read the first.
+    activation.exprs.record_loop_pass(&pass(1, true, 6));
+    assert_eq!(
+        activation.value("[$node.SplitInBatches.context.noItemsLeft, $node.SplitInBatches.context.currentRunIndex]"),
+        json!([true, 1])
+    );
+    assert_eq!(activation.value("$node['SplitInBatches'].json.n"), json!(6));
+    assert_eq!(activation.value("$node['Fetch order'].context"), json!({}));
+}

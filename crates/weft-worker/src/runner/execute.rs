@@ -95,16 +95,19 @@ fn backoff(retry: &RetryPolicy, failed_attempt: u32) -> Duration {
     Duration::from_millis(delay.min(retry.backoff.max_ms))
 }
 
-/// What the nodes that end a branch emitted on their first output, by node name.
+/// What the nodes that end a branch emitted on their first output, by node name (inside loop
+/// bodies, over all iterations).
 fn run_output(definition: &WorkflowDef, state: &RunState) -> Value {
     let mut output = serde_json::Map::new();
     for node in &definition.nodes {
         let ends_branch = !definition.connections.iter().any(|c| c.from == node.name);
-        if let Some(outputs) = state.outputs(&ActivationKey::once(node.name.as_str()))
-            && ends_branch
-        {
-            let items: Vec<&serde_json::Map<String, Value>> =
-                outputs.first().map(|items| items.iter().map(|i| &i.json).collect()).unwrap_or_default();
+        let activations = state.activations(&node.name);
+        if ends_branch && !activations.is_empty() {
+            // Inside a loop body, every iteration's items, in order.
+            let items: Vec<&serde_json::Map<String, Value>> = activations
+                .iter()
+                .flat_map(|(_, outputs)| outputs.first().into_iter().flatten().map(|item| &item.json))
+                .collect();
             output.insert(node.name.clone(), json!(items));
         }
     }
@@ -636,6 +639,10 @@ async fn drive(
             }
             pending.end(RunEnd::Succeeded { output: &output });
             return store.checkpoint(claim, pending).await.map(drop);
+        }
+        // Activations ready together are on the same pass of any loop they share.
+        for pass in frontier.ready.iter().flat_map(|activation| &activation.loops) {
+            exprs.record_loop_pass(pass);
         }
         let (with_effects, computed): (Vec<Activation>, Vec<Activation>) =
             frontier.ready.into_iter().partition(|activation| has_effects(activation.kind));
