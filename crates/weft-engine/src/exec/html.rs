@@ -109,7 +109,7 @@ impl Compiled<'_> {
             ExtractReturn::RawText => {
                 Some(matches.flat_map(|element| element.text()).collect::<String>()).filter(|text| !text.is_empty())
             }
-            ExtractReturn::Text => Some(matches.next().map(|element| self.one(element)).flatten().unwrap_or_default()),
+            ExtractReturn::Text => Some(matches.next().and_then(|element| self.one(element)).unwrap_or_default()),
             _ => matches.next().and_then(|element| self.one(element)),
         }
     }
