@@ -864,6 +864,64 @@ mod tests {
     }
 
     #[test]
+    fn html_extract_checks_selectors_keys_and_what_each_return_takes() {
+        let params = json!({"source_field": "page.html", "extract": [
+            {"key": "t", "selector": "h1 > a.title", "skip": ["span"]},
+            {"key": "h", "selector": "a", "return": "attribute", "attribute": "href", "all": true},
+            {"key": "s", "selector": "{{ $json.selector }}", "return": "raw_text"}
+        ]});
+        assert!(pointers(NodeKind::HtmlExtract, params).is_empty());
+        assert_eq!(pointers(NodeKind::HtmlExtract, json!({"extract": []})), ["/nodes/4/params/extract"]);
+        let params = json!({"source_field": "a..b", "extract": [
+            {"key": "", "selector": "h1[["},
+            {"key": "x", "selector": "a", "return": "attribute"},
+            {"key": "x", "selector": "a", "return": "html", "attribute": "href", "skip": ["p"]},
+            {"key": "{{ $json.k }}", "selector": "a", "skip": ["::nope("]}
+        ]});
+        assert_eq!(
+            pointers(NodeKind::HtmlExtract, params),
+            [
+                "/nodes/4/params/source_field",
+                "/nodes/4/params/extract/0/key",
+                "/nodes/4/params/extract/0/selector",
+                "/nodes/4/params/extract/1/attribute",
+                "/nodes/4/params/extract/2/key",
+                "/nodes/4/params/extract/2/attribute",
+                "/nodes/4/params/extract/2/skip",
+                "/nodes/4/params/extract/3/key",
+                "/nodes/4/params/extract/3/skip/0"
+            ]
+        );
+        assert!(pointers(NodeKind::HtmlTable, json!({"caption": "{{ $json.c }}", "default_style": false})).is_empty());
+        assert_eq!(pointers(NodeKind::HtmlTable, json!({"style": "x"})), ["/nodes/4/params/style"]);
+    }
+
+    #[test]
+    fn markdown_and_xml_options_belong_to_their_mode() {
+        assert!(pointers(NodeKind::Markdown, json!({"mode": "to_html", "value": "x", "tables": true})).is_empty());
+        assert_eq!(
+            pointers(
+                NodeKind::Markdown,
+                json!({"mode": "to_markdown", "value": "x", "tables": true, "bullet": " ", "ignore": ["nav", "a b"]})
+            ),
+            ["/nodes/4/params/tables", "/nodes/4/params/bullet", "/nodes/4/params/ignore/1"]
+        );
+        assert_eq!(
+            pointers(NodeKind::Markdown, json!({"mode": "to_html", "value": "x", "code_fence": "~~~", "field": ""})),
+            ["/nodes/4/params/field", "/nodes/4/params/code_fence"]
+        );
+        assert!(pointers(NodeKind::Xml, json!({"mode": "to_xml", "root_name": "doc", "cdata": true})).is_empty());
+        assert_eq!(
+            pointers(NodeKind::Xml, json!({"mode": "to_json", "root_name": "doc", "attribute_key": "_"})),
+            ["/nodes/4/params/text_key", "/nodes/4/params/root_name"]
+        );
+        assert_eq!(
+            pointers(NodeKind::Xml, json!({"mode": "to_xml", "trim": true, "root_name": "1doc"})),
+            ["/nodes/4/params/trim", "/nodes/4/params/root_name"]
+        );
+    }
+
+    #[test]
     fn rename_keys_needs_paths_both_ways() {
         assert!(pointers(NodeKind::RenameKeys, json!({"keys": [{"from": "a.b", "to": "c"}]})).is_empty());
         assert_eq!(pointers(NodeKind::RenameKeys, json!({"keys": []})), ["/nodes/4/params/keys"]);
