@@ -11,9 +11,9 @@ use crate::definition::{DefinitionProblem, NodeDef, OnError};
 use crate::formats::unclosed_expression;
 use crate::params::{
     AggregateParams, CodeParams, CompareDatasetsParams, ConditionParams, CryptoParams, DateTimeParams,
-    ExecuteWorkflowParams, HttpRequestParams, LimitParams, LoopParams, MergeParams, N8nPlaceholderParams, NoParams,
-    RemoveDuplicatesParams, RenameKeysParams, SetParams, SortParams, SplitOutParams, StopAndErrorParams,
-    SummarizeParams, SwitchParams, WaitParams, check_as,
+    ExecuteWorkflowParams, HtmlExtractParams, HtmlTableParams, HttpRequestParams, LimitParams, LoopParams,
+    MarkdownParams, MergeParams, N8nPlaceholderParams, NoParams, RemoveDuplicatesParams, RenameKeysParams, SetParams,
+    SortParams, SplitOutParams, StopAndErrorParams, SummarizeParams, SwitchParams, WaitParams, XmlParams, check_as,
 };
 use crate::pointer::Pointer;
 use crate::trigger_params::{EventTriggerParams, RespondToWebhookParams, ScheduleTriggerParams, WebhookTriggerParams};
@@ -52,6 +52,10 @@ pub enum NodeKind {
     SplitOut,
     RenameKeys,
     Crypto,
+    HtmlExtract,
+    HtmlTable,
+    Markdown,
+    Xml,
     DateTime,
     Summarize,
     CompareDatasets,
@@ -64,7 +68,7 @@ pub enum NodeKind {
 }
 
 impl NodeKind {
-    pub const ALL: [NodeKind; 28] = [
+    pub const ALL: [NodeKind; 32] = [
         NodeKind::ManualTrigger,
         NodeKind::WebhookTrigger,
         NodeKind::ScheduleTrigger,
@@ -86,6 +90,10 @@ impl NodeKind {
         NodeKind::SplitOut,
         NodeKind::RenameKeys,
         NodeKind::Crypto,
+        NodeKind::HtmlExtract,
+        NodeKind::HtmlTable,
+        NodeKind::Markdown,
+        NodeKind::Xml,
         NodeKind::DateTime,
         NodeKind::Summarize,
         NodeKind::CompareDatasets,
@@ -124,6 +132,10 @@ impl NodeKind {
             NodeKind::SplitOut => "split_out",
             NodeKind::RenameKeys => "rename_keys",
             NodeKind::Crypto => "crypto",
+            NodeKind::HtmlExtract => "html_extract",
+            NodeKind::HtmlTable => "html_table",
+            NodeKind::Markdown => "markdown",
+            NodeKind::Xml => "xml",
             NodeKind::DateTime => "date_time",
             NodeKind::Summarize => "summarize",
             NodeKind::CompareDatasets => "compare_datasets",
@@ -161,6 +173,10 @@ impl NodeKind {
                 "Writes the current date, a date moved, formatted, rounded or in parts, or the time between two dates."
             }
             NodeKind::Crypto => "Writes a hash, an HMAC or a random value into a field of every item.",
+            NodeKind::HtmlExtract => "Picks values out of the HTML in a field by CSS selectors.",
+            NodeKind::HtmlTable => "Turns all its items into one HTML table.",
+            NodeKind::Markdown => "Converts Markdown to HTML or HTML to Markdown into a field of each item.",
+            NodeKind::Xml => "Converts the XML in a field to JSON, or each item to XML.",
             NodeKind::Summarize => "Counts, sums, averages… fields across the items, per group.",
             NodeKind::CompareDatasets => {
                 "Pairs input A's items with input B's by fields: in A only, same, different, in B only."
@@ -274,6 +290,57 @@ impl NodeKind {
                 ("length", "with generate hex or base64: characters, default 32"),
                 ("field", "the field written; default data"),
             ],
+            NodeKind::HtmlExtract => &[
+                ("source_field", "the field holding the HTML (a text or a list of texts); default data"),
+                (
+                    "extract",
+                    "required: [{key, selector, return?, attribute?, all?, skip?}]; return text (default), raw_text, html, attribute or value",
+                ),
+                ("trim", "trim each value; default false"),
+                ("clean_up", "trim, remove line breaks and collapse whitespace; default false"),
+            ],
+            NodeKind::HtmlTable => &[
+                ("caption", "the table's caption (HTML)"),
+                ("capitalize_headers", "first_name heads its column as First Name; default false"),
+                ("default_style", "n8n's inline styles; default true"),
+                ("table_attributes", "attributes of <table>, e.g. class=\"report\""),
+                ("header_attributes", "attributes of <thead>"),
+                ("row_attributes", "attributes of each <tr>"),
+                ("cell_attributes", "attributes of each <td>"),
+            ],
+            NodeKind::Markdown => &[
+                ("mode", "required: to_html or to_markdown"),
+                ("value", "required: the text converted, usually an expression"),
+                ("field", "the field written; default data"),
+                ("tables", "to_html: GitHub tables; default false"),
+                ("strikethrough", "to_html: ~~struck~~; default false"),
+                ("task_lists", "to_html: - [x] items; default false"),
+                ("line_breaks", "to_html: every line break is a <br />; default false"),
+                ("heading_ids", "to_html: ids on headings; default true"),
+                ("bullet", "to_markdown: list marker; default *"),
+                ("code_blocks", "to_markdown: fenced (default) or indented"),
+                ("code_fence", "to_markdown: default ```"),
+                ("em_delimiter", "to_markdown: default _"),
+                ("strong_delimiter", "to_markdown: default **"),
+                ("ignore", "to_markdown: elements left out, e.g. [\"nav\"]"),
+                ("keep_data_images", "to_markdown: keep images with data: URIs; default false"),
+            ],
+            NodeKind::Xml => &[
+                ("mode", "required: to_json or to_xml"),
+                ("field", "to_json: the field holding the XML; to_xml: the field written; default data"),
+                ("attribute_key", "the key of attributes; default $"),
+                ("text_key", "the key of text beside attributes or children; default _"),
+                ("explicit_array", "to_json: children always in lists; default false"),
+                ("explicit_root", "to_json: keep the root element's name; default true"),
+                ("ignore_attributes", "to_json: default false"),
+                ("merge_attributes", "to_json: attributes beside the children; default true"),
+                ("normalize", "to_json: collapse whitespace in texts; default false"),
+                ("lowercase_tags", "to_json: default false"),
+                ("trim", "to_json: trim texts; default false"),
+                ("root_name", "to_xml: the root element, when the item has not exactly one key; default root"),
+                ("headless", "to_xml: no <?xml …?> declaration; default false"),
+                ("cdata", "to_xml: texts with &, < or > as CDATA; default false"),
+            ],
             NodeKind::Summarize => &[
                 (
                     "fields",
@@ -372,6 +439,10 @@ impl NodeKind {
             NodeKind::SplitOut => check_as::<SplitOutParams>(params, at, problems),
             NodeKind::RenameKeys => check_as::<RenameKeysParams>(params, at, problems),
             NodeKind::Crypto => check_as::<CryptoParams>(params, at, problems),
+            NodeKind::HtmlExtract => check_as::<HtmlExtractParams>(params, at, problems),
+            NodeKind::HtmlTable => check_as::<HtmlTableParams>(params, at, problems),
+            NodeKind::Markdown => check_as::<MarkdownParams>(params, at, problems),
+            NodeKind::Xml => check_as::<XmlParams>(params, at, problems),
             NodeKind::DateTime => check_as::<DateTimeParams>(params, at, problems),
             NodeKind::Summarize => check_as::<SummarizeParams>(params, at, problems),
             NodeKind::CompareDatasets => check_as::<CompareDatasetsParams>(params, at, problems),
@@ -790,6 +861,64 @@ mod tests {
             ["/nodes/4/params/value", "/nodes/4/params/length"]
         );
         assert_eq!(pointers(NodeKind::Crypto, json!({"action": "generate", "length": 5})), ["/nodes/4/params/length"]);
+    }
+
+    #[test]
+    fn html_extract_checks_selectors_keys_and_what_each_return_takes() {
+        let params = json!({"source_field": "page.html", "extract": [
+            {"key": "t", "selector": "h1 > a.title", "skip": ["span"]},
+            {"key": "h", "selector": "a", "return": "attribute", "attribute": "href", "all": true},
+            {"key": "s", "selector": "{{ $json.selector }}", "return": "raw_text"}
+        ]});
+        assert!(pointers(NodeKind::HtmlExtract, params).is_empty());
+        assert_eq!(pointers(NodeKind::HtmlExtract, json!({"extract": []})), ["/nodes/4/params/extract"]);
+        let params = json!({"source_field": "a..b", "extract": [
+            {"key": "", "selector": "h1[["},
+            {"key": "x", "selector": "a", "return": "attribute"},
+            {"key": "x", "selector": "a", "return": "html", "attribute": "href", "skip": ["p"]},
+            {"key": "{{ $json.k }}", "selector": "a", "skip": ["::nope("]}
+        ]});
+        assert_eq!(
+            pointers(NodeKind::HtmlExtract, params),
+            [
+                "/nodes/4/params/source_field",
+                "/nodes/4/params/extract/0/key",
+                "/nodes/4/params/extract/0/selector",
+                "/nodes/4/params/extract/1/attribute",
+                "/nodes/4/params/extract/2/key",
+                "/nodes/4/params/extract/2/attribute",
+                "/nodes/4/params/extract/2/skip",
+                "/nodes/4/params/extract/3/key",
+                "/nodes/4/params/extract/3/skip/0"
+            ]
+        );
+        assert!(pointers(NodeKind::HtmlTable, json!({"caption": "{{ $json.c }}", "default_style": false})).is_empty());
+        assert_eq!(pointers(NodeKind::HtmlTable, json!({"style": "x"})), ["/nodes/4/params/style"]);
+    }
+
+    #[test]
+    fn markdown_and_xml_options_belong_to_their_mode() {
+        assert!(pointers(NodeKind::Markdown, json!({"mode": "to_html", "value": "x", "tables": true})).is_empty());
+        assert_eq!(
+            pointers(
+                NodeKind::Markdown,
+                json!({"mode": "to_markdown", "value": "x", "tables": true, "bullet": " ", "ignore": ["nav", "a b"]})
+            ),
+            ["/nodes/4/params/tables", "/nodes/4/params/bullet", "/nodes/4/params/ignore/1"]
+        );
+        assert_eq!(
+            pointers(NodeKind::Markdown, json!({"mode": "to_html", "value": "x", "code_fence": "~~~", "field": ""})),
+            ["/nodes/4/params/field", "/nodes/4/params/code_fence"]
+        );
+        assert!(pointers(NodeKind::Xml, json!({"mode": "to_xml", "root_name": "doc", "cdata": true})).is_empty());
+        assert_eq!(
+            pointers(NodeKind::Xml, json!({"mode": "to_json", "root_name": "doc", "attribute_key": "_"})),
+            ["/nodes/4/params/text_key", "/nodes/4/params/root_name"]
+        );
+        assert_eq!(
+            pointers(NodeKind::Xml, json!({"mode": "to_xml", "trim": true, "root_name": "1doc"})),
+            ["/nodes/4/params/trim", "/nodes/4/params/root_name"]
+        );
     }
 
     #[test]

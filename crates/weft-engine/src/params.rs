@@ -911,6 +911,371 @@ impl ParamRules for CryptoParams {
     }
 }
 
+/// `html_extract`: values picked out of the HTML held in a field by CSS selectors, as n8n's HTML
+/// node extracts content. Each HTML text gives one item holding the extracted keys alone.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HtmlExtractParams {
+    /// The field (a dot path) holding the HTML: a text, or a list of texts (an item each).
+    #[serde(default = "data_field")]
+    pub source_field: String,
+    pub extract: Vec<Extraction>,
+    /// Trim whitespace at both ends of each value.
+    #[serde(default)]
+    pub trim: bool,
+    /// Trim, remove line breaks and collapse whitespace runs into one space (n8n's "clean up text").
+    #[serde(default)]
+    pub clean_up: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Extraction {
+    /// The output key (a plain name, dots included).
+    pub key: String,
+    /// A CSS selector; may hold expressions.
+    pub selector: String,
+    #[serde(default, rename = "return")]
+    pub returns: ExtractReturn,
+    /// With `return: attribute`: the attribute's name; may hold expressions.
+    #[serde(default)]
+    pub attribute: Option<String>,
+    /// A list of the value of every match, instead of the first match's.
+    #[serde(default)]
+    pub all: bool,
+    /// With `return: text`: selectors of descendants whose text is left out.
+    #[serde(default)]
+    pub skip: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExtractReturn {
+    /// The text laid out in lines, as n8n (1.2 on) does with html-to-text.
+    #[default]
+    Text,
+    /// The text nodes as they stand; without `all`, of every match joined (n8n 1–1.1).
+    RawText,
+    /// The inner HTML.
+    Html,
+    Attribute,
+    /// A form control's value.
+    Value,
+}
+
+/// A literal CSS selector must parse; an expression is checked when it runs.
+fn check_css_selector(selector: &str, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+    if !is_expression(selector)
+        && let Err(error) = scraper::Selector::parse(selector)
+    {
+        problems.push(at.problem(format!("is not a CSS selector Weft understands: {error}")));
+    }
+}
+
+impl ParamRules for HtmlExtractParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        check_field_name(&self.source_field, &at.key("source_field"), problems);
+        let at = at.key("extract");
+        if self.extract.is_empty() {
+            problems.push(at.problem("needs at least one value to extract"));
+        }
+        let mut keys = Vec::new();
+        for (index, extraction) in self.extract.iter().enumerate() {
+            let at = at.index(index);
+            if extraction.key.trim().is_empty() {
+                problems.push(at.key("key").problem("needs a key"));
+            } else if is_expression(&extraction.key) {
+                problems.push(at.key("key").problem("names the output key, so it cannot be an expression"));
+            } else if keys.contains(&&extraction.key) {
+                problems.push(at.key("key").problem("is extracted twice"));
+            }
+            keys.push(&extraction.key);
+            check_css_selector(&extraction.selector, &at.key("selector"), problems);
+            for (index, skip) in extraction.skip.iter().enumerate() {
+                check_css_selector(skip, &at.key("skip").index(index), problems);
+            }
+            match (extraction.returns, &extraction.attribute) {
+                (ExtractReturn::Attribute, None) => {
+                    problems.push(at.key("attribute").problem("`return: attribute` needs the attribute's name"))
+                }
+                (ExtractReturn::Attribute, Some(_)) | (_, None) => {}
+                (_, Some(_)) => problems.push(at.key("attribute").problem("only `return: attribute` takes one")),
+            }
+            if extraction.returns != ExtractReturn::Text && !extraction.skip.is_empty() {
+                problems.push(at.key("skip").problem("only `return: text` skips descendants"));
+            }
+        }
+    }
+}
+
+/// `html_table`: all the items as one HTML table (n8n's HTML "convert to HTML table"), a
+/// column per key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HtmlTableParams {
+    /// A `<caption>`; HTML, may hold expressions (evaluated for the first item).
+    #[serde(default)]
+    pub caption: Option<String>,
+    /// `first_name` heads its column as `First Name`.
+    #[serde(default)]
+    pub capitalize_headers: bool,
+    /// n8n's inline styles on the table, header and cells; false leaves them out.
+    #[serde(default = "yes")]
+    pub default_style: bool,
+    /// Attributes written into the tags, e.g. `class="report"`; may hold expressions (the table's
+    /// and header's for the first item, a row's and its cells' for the row's item).
+    #[serde(default)]
+    pub table_attributes: Option<String>,
+    #[serde(default)]
+    pub header_attributes: Option<String>,
+    #[serde(default)]
+    pub row_attributes: Option<String>,
+    #[serde(default)]
+    pub cell_attributes: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl ParamRules for HtmlTableParams {
+    fn check(&self, _: &Pointer, _: &mut Vec<DefinitionProblem>) {}
+}
+
+/// `markdown`: Markdown to HTML or HTML to Markdown, written into a field of each item (n8n's
+/// Markdown node).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkdownParams {
+    pub mode: MarkdownMode,
+    /// The text converted; usually an expression.
+    pub value: String,
+    /// The field written (a dot path); default `data`.
+    #[serde(default = "data_field")]
+    pub field: String,
+    /// `to_html`: GitHub tables.
+    #[serde(default)]
+    pub tables: Option<bool>,
+    /// `to_html`: `~~struck~~`.
+    #[serde(default)]
+    pub strikethrough: Option<bool>,
+    /// `to_html`: `- [x]` task list items.
+    #[serde(default)]
+    pub task_lists: Option<bool>,
+    /// `to_html`: every line break is a `<br />`.
+    #[serde(default)]
+    pub line_breaks: Option<bool>,
+    /// `to_html`: headings get an `id` made of their text; default true.
+    #[serde(default)]
+    pub heading_ids: Option<bool>,
+    /// `to_markdown`: the list item marker; default `*`.
+    #[serde(default)]
+    pub bullet: Option<String>,
+    /// `to_markdown`: `fenced` (default) or `indented` code blocks.
+    #[serde(default)]
+    pub code_blocks: Option<CodeBlockStyle>,
+    /// `to_markdown`: the fence of fenced code blocks; default three backticks.
+    #[serde(default)]
+    pub code_fence: Option<String>,
+    /// `to_markdown`: emphasis delimiter; default `_`.
+    #[serde(default)]
+    pub em_delimiter: Option<String>,
+    /// `to_markdown`: strong delimiter; default `**`.
+    #[serde(default)]
+    pub strong_delimiter: Option<String>,
+    /// `to_markdown`: elements left out, content and all (`nav`, `footer`…).
+    #[serde(default)]
+    pub ignore: Option<Vec<String>>,
+    /// `to_markdown`: keep images whose source is a `data:` URI; default false.
+    #[serde(default)]
+    pub keep_data_images: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MarkdownMode {
+    ToHtml,
+    ToMarkdown,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeBlockStyle {
+    #[default]
+    Fenced,
+    Indented,
+}
+
+impl ParamRules for MarkdownParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        check_field_name(&self.field, &at.key("field"), problems);
+        let (other, other_mode): (&[(&str, bool)], _) = match self.mode {
+            MarkdownMode::ToHtml => (
+                &[
+                    ("bullet", self.bullet.is_some()),
+                    ("code_blocks", self.code_blocks.is_some()),
+                    ("code_fence", self.code_fence.is_some()),
+                    ("em_delimiter", self.em_delimiter.is_some()),
+                    ("strong_delimiter", self.strong_delimiter.is_some()),
+                    ("ignore", self.ignore.is_some()),
+                    ("keep_data_images", self.keep_data_images.is_some()),
+                ],
+                "to_markdown",
+            ),
+            MarkdownMode::ToMarkdown => (
+                &[
+                    ("tables", self.tables.is_some()),
+                    ("strikethrough", self.strikethrough.is_some()),
+                    ("task_lists", self.task_lists.is_some()),
+                    ("line_breaks", self.line_breaks.is_some()),
+                    ("heading_ids", self.heading_ids.is_some()),
+                ],
+                "to_html",
+            ),
+        };
+        refuse_other_mode(other, other_mode, at, problems);
+        for (key, delimiter) in [
+            ("bullet", &self.bullet),
+            ("code_fence", &self.code_fence),
+            ("em_delimiter", &self.em_delimiter),
+            ("strong_delimiter", &self.strong_delimiter),
+        ] {
+            if delimiter.as_deref().is_some_and(|text| text.trim().is_empty() || is_expression(text)) {
+                problems.push(at.key(key).problem("needs literal, non-blank text"));
+            }
+        }
+        for (index, element) in self.ignore.iter().flatten().enumerate() {
+            if element.is_empty() || !element.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                problems.push(at.key("ignore").index(index).problem("must be an element name, such as `nav`"));
+            }
+        }
+    }
+}
+
+/// `xml`: XML text in a field to JSON, or each item's JSON to XML text, as n8n's XML node does
+/// with xml2js's defaults.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct XmlParams {
+    pub mode: XmlMode,
+    /// `to_json`: the field (a dot path) holding the XML; `to_xml`: the field written. Default `data`.
+    #[serde(default = "data_field")]
+    pub field: String,
+    /// The key of an element's attributes (when not merged); default `$`.
+    #[serde(default = "attribute_key")]
+    pub attribute_key: String,
+    /// The key of an element's text beside attributes or children; default `_`.
+    #[serde(default = "text_key")]
+    pub text_key: String,
+    /// `to_json`: every child element in a list, even alone; default false.
+    #[serde(default)]
+    pub explicit_array: Option<bool>,
+    /// `to_json`: keep the root element as the object's one key; default true.
+    #[serde(default)]
+    pub explicit_root: Option<bool>,
+    /// `to_json`: leave attributes out; default false.
+    #[serde(default)]
+    pub ignore_attributes: Option<bool>,
+    /// `to_json`: attributes as members beside the children; default true.
+    #[serde(default)]
+    pub merge_attributes: Option<bool>,
+    /// `to_json`: trim texts and collapse their whitespace runs; default false.
+    #[serde(default)]
+    pub normalize: Option<bool>,
+    /// `to_json`: element names in lower case; default false.
+    #[serde(default)]
+    pub lowercase_tags: Option<bool>,
+    /// `to_json`: trim texts; default false.
+    #[serde(default)]
+    pub trim: Option<bool>,
+    /// `to_xml`: the root element's name; default `root`, when the item's one key does not name it.
+    #[serde(default)]
+    pub root_name: Option<String>,
+    /// `to_xml`: leave out the `<?xml …?>` declaration; default false.
+    #[serde(default)]
+    pub headless: Option<bool>,
+    /// `to_xml`: write texts holding `&`, `<` or `>` as CDATA instead of escaping them; default false.
+    #[serde(default)]
+    pub cdata: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum XmlMode {
+    ToJson,
+    ToXml,
+}
+
+fn attribute_key() -> String {
+    "$".to_string()
+}
+
+fn text_key() -> String {
+    "_".to_string()
+}
+
+/// The root element's name when `to_xml` is given none.
+pub const XML_DEFAULT_ROOT: &str = "root";
+
+impl ParamRules for XmlParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        check_field_name(&self.field, &at.key("field"), problems);
+        for (key, name) in [("attribute_key", &self.attribute_key), ("text_key", &self.text_key)] {
+            if name.is_empty() || is_expression(name) {
+                problems.push(at.key(key).problem("needs a literal, non-empty key"));
+            }
+        }
+        if self.attribute_key == self.text_key {
+            problems.push(at.key("text_key").problem("must differ from `attribute_key`"));
+        }
+        let (other, other_mode): (&[(&str, bool)], _) = match self.mode {
+            XmlMode::ToJson => (
+                &[
+                    ("root_name", self.root_name.is_some()),
+                    ("headless", self.headless.is_some()),
+                    ("cdata", self.cdata.is_some()),
+                ],
+                "to_xml",
+            ),
+            XmlMode::ToXml => (
+                &[
+                    ("explicit_array", self.explicit_array.is_some()),
+                    ("explicit_root", self.explicit_root.is_some()),
+                    ("ignore_attributes", self.ignore_attributes.is_some()),
+                    ("merge_attributes", self.merge_attributes.is_some()),
+                    ("normalize", self.normalize.is_some()),
+                    ("lowercase_tags", self.lowercase_tags.is_some()),
+                    ("trim", self.trim.is_some()),
+                ],
+                "to_json",
+            ),
+        };
+        refuse_other_mode(other, other_mode, at, problems);
+        if let Some(root) = &self.root_name
+            && !is_xml_name(root)
+        {
+            problems.push(at.key("root_name").problem("must be an XML element name"));
+        }
+    }
+}
+
+/// An XML name as element names are written: a letter or `_` first, then letters, digits, `_`,
+/// `-`, `.` or `:`.
+pub(crate) fn is_xml_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|first| first.is_alphabetic() || first == '_')
+        && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+}
+
+/// Problems for the params given (`true`) that only the other mode takes.
+fn refuse_other_mode(params: &[(&str, bool)], other_mode: &str, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+    for (key, given) in params {
+        if *given {
+            problems.push(at.key(key).problem(format!("only `mode: {other_mode}` takes it")));
+        }
+    }
+}
+
 /// `date_time`: n8n's Date & Time (v2): the current date, date arithmetic, formatting, parts,
 /// rounding and the time between two dates, written into a field.
 #[derive(Debug, Clone, Deserialize)]

@@ -11,12 +11,15 @@ mod condition;
 mod crypto;
 mod date_time;
 mod expression;
+mod html;
 mod list;
+mod markdown;
 mod merge;
 mod path;
 mod reshape;
 mod set;
 mod summarize;
+mod xml;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -120,6 +123,10 @@ fn execute_activation(
         NodeKind::SplitOut => reshape::split_out(params(node)?, inputs),
         NodeKind::RenameKeys => reshape::rename_keys(params(node)?, inputs, &resolver)?,
         NodeKind::Crypto => crypto::crypto(params(node)?, inputs, &resolver)?,
+        NodeKind::HtmlExtract => html::html_extract(params(node)?, inputs, &resolver)?,
+        NodeKind::HtmlTable => html::html_table(params(node)?, inputs, &resolver)?,
+        NodeKind::Markdown => markdown::markdown(params(node)?, inputs, &resolver)?,
+        NodeKind::Xml => xml::xml(params(node)?, inputs, &resolver)?,
         NodeKind::DateTime => date_time::date_time(params(node)?, inputs, &resolver)?,
         NodeKind::Summarize => summarize::summarize(params(node)?, inputs),
         NodeKind::CompareDatasets => merge::compare_datasets(params(node)?, inputs, &resolver)?,

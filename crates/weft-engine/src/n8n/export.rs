@@ -461,6 +461,10 @@ fn export_params(node: &NodeDef) -> (String, Value, Value) {
             }
             base("crypto", json!(1), parameters)
         }
+        NodeKind::HtmlExtract => export_html_extract(node),
+        NodeKind::HtmlTable => export_html_table(node),
+        NodeKind::Markdown => export_markdown(node),
+        NodeKind::Xml => export_xml(node),
         NodeKind::CompareDatasets => {
             let values: Vec<Value> = param(node, "fields")
                 .and_then(Value::as_array)
@@ -703,4 +707,145 @@ fn export_date_time(node: &NodeDef) -> (String, Value, Value) {
     }
     parameters["options"] = Value::Object(options);
     ("n8n-nodes-base.dateTime".to_string(), json!(2), parameters)
+}
+
+/// HTML's extractHtmlContent: 1.2, whose text is laid out; 1.1 when every text is raw (a node
+/// mixing both is written as 1.2, its raw texts as laid-out ones).
+fn export_html_extract(node: &NodeDef) -> (String, Value, Value) {
+    let entries = param(node, "extract").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let returns = |entry: &Value| entry.get("return").and_then(Value::as_str).unwrap_or("text").to_string();
+    let raw = entries.iter().any(|entry| returns(entry) == "raw_text")
+        && !entries.iter().any(|entry| returns(entry) == "text");
+    let values: Vec<Value> = entries
+        .iter()
+        .map(|entry| {
+            let kind = returns(entry);
+            let mut value = json!({
+                "key": entry.get("key"),
+                "cssSelector": to_n8n(entry.get("selector").unwrap_or(&json!(""))),
+                "returnValue": if kind == "raw_text" { "text" } else { kind.as_str() },
+                "returnArray": entry.get("all") == Some(&json!(true)),
+            });
+            if let Some(attribute) = entry.get("attribute") {
+                value["attribute"] = to_n8n(attribute);
+            }
+            let skip: Vec<&str> =
+                entry.get("skip").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+            if !skip.is_empty() {
+                value["skipSelectors"] = json!(string_to_n8n(&skip.join(", ")));
+            }
+            value
+        })
+        .collect();
+    let mut options = Map::new();
+    for (key, option) in [("trim", "trimValues"), ("clean_up", "cleanUpText")] {
+        if param(node, key) == Some(&json!(true)) {
+            options.insert(option.into(), json!(true));
+        }
+    }
+    let parameters = json!({
+        "operation": "extractHtmlContent",
+        "sourceData": "json",
+        "dataPropertyName": param(node, "source_field").cloned().unwrap_or(json!("data")),
+        "extractionValues": {"values": values},
+        "options": options,
+    });
+    ("n8n-nodes-base.html".to_string(), if raw { json!(1.1) } else { json!(1.2) }, parameters)
+}
+
+fn export_html_table(node: &NodeDef) -> (String, Value, Value) {
+    let mut options = Map::new();
+    for (key, option) in [
+        ("caption", "caption"),
+        ("table_attributes", "tableAttributes"),
+        ("header_attributes", "headerAttributes"),
+        ("row_attributes", "rowAttributes"),
+        ("cell_attributes", "cellAttributes"),
+    ] {
+        if let Some(value) = param(node, key) {
+            options.insert(option.into(), to_n8n(value));
+        }
+    }
+    if param(node, "capitalize_headers") == Some(&json!(true)) {
+        options.insert("capitalize".into(), json!(true));
+    }
+    if param(node, "default_style") == Some(&json!(false)) {
+        options.insert("customStyling".into(), json!(true));
+    }
+    let parameters = json!({"operation": "convertToHtmlTable", "options": options});
+    ("n8n-nodes-base.html".to_string(), json!(1.2), parameters)
+}
+
+fn export_markdown(node: &NodeDef) -> (String, Value, Value) {
+    let to_html = param(node, "mode") == Some(&json!("to_html"));
+    let mut options = Map::new();
+    let renames: &[(&str, &str)] = if to_html {
+        &[
+            ("tables", "tables"),
+            ("strikethrough", "strikethrough"),
+            ("task_lists", "tasklists"),
+            ("line_breaks", "simpleLineBreaks"),
+        ]
+    } else {
+        &[
+            ("bullet", "bulletMarker"),
+            ("code_fence", "codeFence"),
+            ("em_delimiter", "emDelimiter"),
+            ("strong_delimiter", "strongDelimiter"),
+            ("keep_data_images", "keepDataImages"),
+        ]
+    };
+    for (key, option) in renames {
+        if let Some(value) = param(node, key) {
+            options.insert(option.to_string(), value.clone());
+        }
+    }
+    if param(node, "heading_ids") == Some(&json!(false)) {
+        options.insert("noHeaderId".into(), json!(true));
+    }
+    if param(node, "code_blocks") == Some(&json!("indented")) {
+        options.insert("codeBlockStyle".into(), json!("indented"));
+    }
+    if let Some(Value::Array(ignore)) = param(node, "ignore") {
+        let names: Vec<&str> = ignore.iter().filter_map(Value::as_str).collect();
+        options.insert("ignore".into(), json!(names.join(", ")));
+    }
+    let value = to_n8n(param(node, "value").unwrap_or(&json!("")));
+    let mut parameters = json!({
+        "mode": if to_html { "markdownToHtml" } else { "htmlToMarkdown" },
+        "destinationKey": param(node, "field").cloned().unwrap_or(json!("data")),
+        "options": options,
+    });
+    parameters[if to_html { "markdown" } else { "html" }] = value;
+    ("n8n-nodes-base.markdown".to_string(), json!(1), parameters)
+}
+
+/// n8n's XML node 1; each Weft param has its xml2js option.
+fn export_xml(node: &NodeDef) -> (String, Value, Value) {
+    let mut options = Map::new();
+    for (key, option) in [
+        ("attribute_key", "attrkey"),
+        ("text_key", "charkey"),
+        ("explicit_array", "explicitArray"),
+        ("explicit_root", "explicitRoot"),
+        ("ignore_attributes", "ignoreAttrs"),
+        ("merge_attributes", "mergeAttrs"),
+        ("normalize", "normalize"),
+        ("lowercase_tags", "normalizeTags"),
+        ("trim", "trim"),
+        ("root_name", "rootName"),
+        ("headless", "headless"),
+        ("cdata", "cdata"),
+    ] {
+        if let Some(value) = param(node, key) {
+            options.insert(option.into(), value.clone());
+        }
+    }
+    let mode = if param(node, "mode") == Some(&json!("to_xml")) { "jsonToxml" } else { "xmlToJson" };
+    let parameters = json!({
+        "mode": mode,
+        "dataPropertyName": param(node, "field").cloned().unwrap_or(json!("data")),
+        "options": options,
+    });
+    ("n8n-nodes-base.xml".to_string(), json!(1), parameters)
 }

@@ -4,6 +4,8 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::params::XML_DEFAULT_ROOT;
+
 use super::expr::{compare, condition, literal_with_braces, single_expression, string_to_weft, to_weft};
 
 /// What an import of one node needs besides its parameters.
@@ -156,6 +158,9 @@ pub(super) fn import(n8n_type: &str, ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         "removeDuplicates" => remove_duplicates(ctx),
         "splitOut" => split_out(ctx),
         "html" => html(ctx),
+        "htmlExtract" => html_extract_legacy(ctx),
+        "markdown" => markdown(ctx),
+        "xml" => xml(ctx),
         "renameKeys" => rename_keys(ctx),
         "crypto" => crypto(ctx),
         "dateTime" => date_time(ctx),
@@ -1068,8 +1073,8 @@ fn split_out(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
 }
 
 /// n8n's HTML node: generating from a template is a `set` of `html` alone (n8n's output item is
-/// `{html}`, the template with each `{{ … }}` evaluated); the other operations need an HTML
-/// parser with CSS selectors, which Weft does not have.
+/// `{html}`, the template with each `{{ … }}` evaluated); extracting content is `html_extract`,
+/// converting to a table `html_table`.
 fn html(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
     match ctx.text("operation", "generateHtmlTemplate").as_str() {
         "generateHtmlTemplate" => {
@@ -1082,10 +1087,250 @@ fn html(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
             ctx.drop_options(&[]);
             Ok(Mapped::new("set", json!({"assignments": [{"name": "html", "value": template}], "keep_only": true})))
         }
-        other => refuse(format!(
-            "the `{other}` operation needs an HTML parser with CSS selectors, which Weft does not have yet"
-        )),
+        "extractHtmlContent" => {
+            // From 1.2 on, text is laid out by html-to-text and skip selectors apply; before, it
+            // is the raw text. The options apply only when given (their defaults are not read).
+            let laid_out = ctx.version >= 1.2;
+            let trim = ctx.option("trimValues") == Some(&json!(true));
+            let clean_up = ctx.option("cleanUpText") == Some(&json!(true));
+            ctx.drop_options(&["trimValues", "cleanUpText"]);
+            html_extract(ctx, laid_out, trim, clean_up)
+        }
+        "convertToHtmlTable" => html_table(ctx),
+        other => refuse(format!("the `{other}` operation is not known")),
     }
+}
+
+/// A parameter naming a field or key: a literal (a leading `=` without `{{` is one).
+fn literal_name(ctx: &Ctx, key: &str, default: &str) -> Result<String, Refusal> {
+    let name = string_to_weft(&ctx.text(key, default));
+    if name.contains("{{") {
+        return refuse(format!("`{key}` given by an expression is not supported"));
+    }
+    Ok(name)
+}
+
+/// HTML's extractHtmlContent and the legacy HTML Extract node (which always trims unless told
+/// not to, and reads raw text).
+fn html_extract(ctx: &mut Ctx, laid_out: bool, trim: bool, clean_up: bool) -> Result<Mapped, Refusal> {
+    if ctx.text("sourceData", "json") == "binary" {
+        return refuse("extracting from binary data is not supported");
+    }
+    let source = literal_name(ctx, "dataPropertyName", "data")?;
+    let mut extract = Vec::new();
+    for value in collection(ctx.params, "extractionValues", "values") {
+        let text = |key: &str, default: &str| value.get(key).and_then(Value::as_str).unwrap_or(default).to_string();
+        let key = string_to_weft(&text("key", ""));
+        if key.contains("{{") {
+            return refuse("a key given by an expression is not supported");
+        }
+        let returns = match text("returnValue", "text").as_str() {
+            "text" if laid_out => "text",
+            "text" => "raw_text",
+            "html" => "html",
+            "attribute" => "attribute",
+            "value" => "value",
+            other => return refuse(format!("returning `{other}` is not supported")),
+        };
+        let mut entry = json!({"key": key, "selector": to_weft(&json!(text("cssSelector", ""))), "return": returns});
+        if returns == "attribute" {
+            entry["attribute"] = to_weft(&json!(text("attribute", "")));
+        }
+        if value.get("returnArray") == Some(&json!(true)) {
+            entry["all"] = json!(true);
+        }
+        let skip: Vec<Value> = text("skipSelectors", "")
+            .split(',')
+            .map(str::trim)
+            .filter(|selector| !selector.is_empty())
+            .map(|selector| to_weft(&json!(selector)))
+            .collect();
+        if returns == "text" && !skip.is_empty() {
+            entry["skip"] = json!(skip);
+        }
+        extract.push(entry);
+    }
+    if extract.is_empty() {
+        return refuse("no values to extract are given");
+    }
+    let mut params = json!({"source_field": source, "extract": extract});
+    for (key, on) in [("trim", trim), ("clean_up", clean_up)] {
+        if on {
+            params[key] = json!(true);
+        }
+    }
+    Ok(Mapped::new("html_extract", params))
+}
+
+/// The legacy HTML Extract node (1): trims unless `trimValues` is false.
+fn html_extract_legacy(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    let trim = ctx.option("trimValues") != Some(&json!(false));
+    ctx.drop_options(&["trimValues"]);
+    html_extract(ctx, false, trim, false)
+}
+
+fn html_table(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    let mut params = json!({});
+    for (option, key) in [
+        ("caption", "caption"),
+        ("tableAttributes", "table_attributes"),
+        ("headerAttributes", "header_attributes"),
+        ("rowAttributes", "row_attributes"),
+        ("cellAttributes", "cell_attributes"),
+    ] {
+        if let Some(value @ Value::String(text)) = ctx.option(option)
+            && !text.is_empty()
+        {
+            params[key] = to_weft(value);
+        }
+    }
+    if ctx.option("capitalize") == Some(&json!(true)) {
+        params["capitalize_headers"] = json!(true);
+    }
+    if ctx.option("customStyling") == Some(&json!(true)) {
+        params["default_style"] = json!(false);
+    }
+    ctx.drop_options(&[
+        "caption",
+        "tableAttributes",
+        "headerAttributes",
+        "rowAttributes",
+        "cellAttributes",
+        "capitalize",
+        "customStyling",
+    ]);
+    Ok(Mapped::new("html_table", params))
+}
+
+/// n8n's Markdown node: htmlToMarkdown (node-html-markdown) or markdownToHtml (showdown), with
+/// the options Weft has; n8n ignores options given empty or false, and so does the import.
+fn markdown(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    let field = literal_name(ctx, "destinationKey", "data")?;
+    let to_html = match ctx.text("mode", "htmlToMarkdown").as_str() {
+        "markdownToHtml" => true,
+        "htmlToMarkdown" => false,
+        other => return refuse(format!("the `{other}` mode is not known")),
+    };
+    let source = ctx.get(if to_html { "markdown" } else { "html" }).cloned().unwrap_or(json!(""));
+    let mut params =
+        json!({"mode": if to_html { "to_html" } else { "to_markdown" }, "value": ctx.value(&source), "field": field});
+    let on = |ctx: &Ctx, option: &str| ctx.option(option) == Some(&json!(true));
+    if to_html {
+        for (option, key) in [
+            ("tables", "tables"),
+            ("strikethrough", "strikethrough"),
+            ("tasklists", "task_lists"),
+            ("simpleLineBreaks", "line_breaks"),
+        ] {
+            if on(ctx, option) {
+                params[key] = json!(true);
+            }
+        }
+        if on(ctx, "noHeaderId") {
+            params["heading_ids"] = json!(false);
+        }
+        ctx.drop_options(&["tables", "strikethrough", "tasklists", "simpleLineBreaks", "noHeaderId"]);
+    } else {
+        for (option, key) in [
+            ("bulletMarker", "bullet"),
+            ("codeFence", "code_fence"),
+            ("emDelimiter", "em_delimiter"),
+            ("strongDelimiter", "strong_delimiter"),
+        ] {
+            if let Some(Value::String(text)) = ctx.option(option)
+                && !text.is_empty()
+            {
+                params[key] = json!(text);
+            }
+        }
+        if ctx.option("codeBlockStyle") == Some(&json!("indented")) {
+            params["code_blocks"] = json!("indented");
+        }
+        if let Some(Value::String(ignore)) = ctx.option("ignore") {
+            let elements: Vec<&str> = ignore.split(',').map(str::trim).filter(|name| !name.is_empty()).collect();
+            if !elements.is_empty() {
+                params["ignore"] = json!(elements);
+            }
+        }
+        if on(ctx, "keepDataImages") {
+            params["keep_data_images"] = json!(true);
+        }
+        ctx.drop_options(&[
+            "bulletMarker",
+            "codeFence",
+            "emDelimiter",
+            "strongDelimiter",
+            "codeBlockStyle",
+            "ignore",
+            "keepDataImages",
+        ]);
+    }
+    Ok(Mapped::new("markdown", params))
+}
+
+/// n8n's XML node: xml2js with n8n's defaults (`mergeAttrs: true`, `explicitArray: false`);
+/// only options that differ from them are written.
+fn xml(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    let field = literal_name(ctx, "dataPropertyName", "data")?;
+    let to_json = match ctx.text("mode", "xmlToJson").as_str() {
+        "xmlToJson" => true,
+        "jsonToxml" => false,
+        other => return refuse(format!("the `{other}` mode is not known")),
+    };
+    let mut params = json!({"mode": if to_json { "to_json" } else { "to_xml" }, "field": field});
+    for (option, key, default) in [("attrkey", "attribute_key", "$"), ("charkey", "text_key", "_")] {
+        match ctx.option(option) {
+            Some(Value::String(name)) if name.contains("{{") || name.starts_with('=') => {
+                return refuse(format!("`{option}` given by an expression is not supported"));
+            }
+            Some(Value::String(name)) if name != default => params[key] = json!(name),
+            _ => {}
+        }
+    }
+    let flag = |ctx: &Ctx, option: &str| ctx.option(option).and_then(Value::as_bool);
+    if to_json {
+        for (option, key, default) in [
+            ("explicitArray", "explicit_array", false),
+            ("explicitRoot", "explicit_root", true),
+            ("ignoreAttrs", "ignore_attributes", false),
+            ("mergeAttrs", "merge_attributes", true),
+            ("normalize", "normalize", false),
+            ("normalizeTags", "lowercase_tags", false),
+            ("trim", "trim", false),
+        ] {
+            if let Some(given) = flag(ctx, option)
+                && given != default
+            {
+                params[key] = json!(given);
+            }
+        }
+        ctx.drop_options(&[
+            "attrkey",
+            "charkey",
+            "explicitArray",
+            "explicitRoot",
+            "ignoreAttrs",
+            "mergeAttrs",
+            "normalize",
+            "normalizeTags",
+            "trim",
+        ]);
+    } else {
+        for (option, key) in [("headless", "headless"), ("cdata", "cdata")] {
+            if flag(ctx, option) == Some(true) {
+                params[key] = json!(true);
+            }
+        }
+        if let Some(Value::String(root)) = ctx.option("rootName")
+            && !root.is_empty()
+            && root != XML_DEFAULT_ROOT
+        {
+            params["root_name"] = json!(string_to_weft(root));
+        }
+        // Weft's writer never refuses surrogate characters, so `allowSurrogateChars` is moot.
+        ctx.drop_options(&["attrkey", "charkey", "headless", "cdata", "rootName", "allowSurrogateChars"]);
+    }
+    Ok(Mapped::new("xml", params))
 }
 
 fn rename_keys(ctx: &mut Ctx) -> Result<Mapped, Refusal> {

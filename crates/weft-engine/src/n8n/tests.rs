@@ -592,8 +592,181 @@ fn an_html_template_becomes_a_set_of_html_alone() {
         supported("html", 1.2, json!({"html": "<p>Hello {{ $json.name }}</p>"}))["params"],
         json!({"assignments": [{"name": "html", "value": "<p>Hello {{ $json.name }}</p>"}], "keep_only": true})
     );
-    let (_, report) = imported("html", 1.2, json!({"operation": "extractHtmlContent", "sourceData": "json"}));
-    assert!(report.unsupported[0].reason.as_deref().unwrap_or_default().contains("CSS selectors"));
+}
+
+#[test]
+fn html_extract_content_maps_by_version() {
+    // 1.2 (corpus 0679): laid-out text, skip selectors, an `=` key that is a literal.
+    assert_eq!(
+        supported(
+            "html",
+            1.2,
+            json!({"options": {}, "operation": "extractHtmlContent", "extractionValues": {"values": [
+                {"key": "=headlines", "cssSelector": ".titleline", "returnArray": true, "skipSelectors": "span, .ad"},
+                {"key": "date", "cssSelector": ".pagetop > font"}
+            ]}})
+        )["params"],
+        json!({"source_field": "data", "extract": [
+            {"key": "headlines", "selector": ".titleline", "return": "text", "all": true, "skip": ["span", ".ad"]},
+            {"key": "date", "selector": ".pagetop > font", "return": "text"}
+        ]})
+    );
+    // 1 (corpus 1647): raw text; attributes; options given.
+    assert_eq!(
+        supported(
+            "html",
+            1.0,
+            json!({"options": {"trimValues": true, "cleanUpText": true}, "operation": "extractHtmlContent", "dataPropertyName": "=page", "extractionValues": {"values": [
+                {"key": "essay", "attribute": "href", "cssSelector": "table table a", "returnArray": true, "returnValue": "attribute"},
+                {"key": "title", "cssSelector": "title"},
+                {"key": "body", "cssSelector": "={{ $json.selector }}", "returnValue": "html"}
+            ]}})
+        )["params"],
+        json!({"source_field": "page", "trim": true, "clean_up": true, "extract": [
+            {"key": "essay", "selector": "table table a", "return": "attribute", "attribute": "href", "all": true},
+            {"key": "title", "selector": "title", "return": "raw_text"},
+            {"key": "body", "selector": "{{ $json.selector }}", "return": "html"}
+        ]})
+    );
+    for parameters in [
+        json!({"operation": "extractHtmlContent", "sourceData": "binary", "extractionValues": {"values": [{"key": "a", "cssSelector": "a"}]}}),
+        json!({"operation": "extractHtmlContent", "dataPropertyName": "={{ $json.f }}", "extractionValues": {"values": [{"key": "a", "cssSelector": "a"}]}}),
+        json!({"operation": "extractHtmlContent", "extractionValues": {"values": [{"key": "a", "cssSelector": "a", "returnValue": "htmlOuter"}]}}),
+        json!({"operation": "extractHtmlContent"}),
+    ] {
+        let (_, report) = imported("html", 1.2, parameters);
+        assert_eq!(report.unsupported.len(), 1);
+    }
+}
+
+#[test]
+fn legacy_html_extract_trims_unless_told_not_to() {
+    // Corpus 1157: a selector given by an expression.
+    assert_eq!(
+        supported(
+            "htmlExtract",
+            1.0,
+            json!({"options": {}, "extractionValues": {"values": [{"key": "price", "cssSelector": "={{$json[\"selector\"]}}"}]}})
+        )["params"],
+        json!({"source_field": "data", "trim": true, "extract": [{"key": "price", "selector": "{{$json[\"selector\"]}}", "return": "raw_text"}]})
+    );
+    let node = supported(
+        "htmlExtract",
+        1.0,
+        json!({"options": {"trimValues": false}, "extractionValues": {"values": [{"key": "p", "cssSelector": "p"}]}}),
+    );
+    assert_eq!(node["params"].get("trim"), None);
+}
+
+#[test]
+fn html_tables_map_their_options() {
+    // No params at all: n8n's defaults are Weft's.
+    assert_eq!(supported("html", 1.0, json!({"options": {}, "operation": "convertToHtmlTable"})).get("params"), None);
+    assert_eq!(
+        supported(
+            "html",
+            1.2,
+            json!({"operation": "convertToHtmlTable", "options": {"capitalize": true, "customStyling": true, "caption": "=Orders {{ $now }}", "tableAttributes": "class=\"t\"", "rowAttributes": "", "cellAttributes": "style=\"padding:4px\""}})
+        )["params"],
+        json!({"capitalize_headers": true, "default_style": false, "caption": "Orders {{ $now }}", "table_attributes": "class=\"t\"", "cell_attributes": "style=\"padding:4px\""})
+    );
+}
+
+#[test]
+fn markdown_maps_both_modes_and_their_options() {
+    // Corpus 1551: the default mode, HTML to Markdown, into `data`.
+    assert_eq!(
+        supported("markdown", 1.0, json!({"html": "={{ $json.body.content }}", "options": {}}))["params"],
+        json!({"mode": "to_markdown", "value": "{{ $json.body.content }}", "field": "data"})
+    );
+    // Corpus 1386: Markdown to HTML with an option at its default.
+    assert_eq!(
+        supported(
+            "markdown",
+            1.0,
+            json!({"mode": "markdownToHtml", "options": {"simpleLineBreaks": false, "tables": true, "noHeaderId": true}, "markdown": "={{ $json.response }}", "destinationKey": "response"})
+        )["params"],
+        json!({"mode": "to_html", "value": "{{ $json.response }}", "field": "response", "tables": true, "heading_ids": false})
+    );
+    assert_eq!(
+        supported(
+            "markdown",
+            1.0,
+            json!({"html": "<p>x</p>", "destinationKey": "md.text", "options": {"bulletMarker": "-", "codeBlockStyle": "indented", "ignore": "nav, footer", "strongDelimiter": "", "keepDataImages": true}})
+        )["params"],
+        json!({"mode": "to_markdown", "value": "<p>x</p>", "field": "md.text", "bullet": "-", "code_blocks": "indented", "ignore": ["nav", "footer"], "keep_data_images": true})
+    );
+    let (_, report) = imported("markdown", 1.0, json!({"html": "x", "options": {"useLinkReferenceDefinitions": true}}));
+    assert!(
+        report.warnings.iter().any(|warning| warning.contains("useLinkReferenceDefinitions")),
+        "{:?}",
+        report.warnings
+    );
+    let (_, report) = imported("markdown", 1.0, json!({"html": "x", "destinationKey": "={{ $json.key }}"}));
+    assert_eq!(report.unsupported.len(), 1);
+}
+
+#[test]
+fn xml_maps_both_modes_with_n8n_defaults() {
+    // Corpus 0153: both modes, options left at their defaults.
+    assert_eq!(supported("xml", 1.0, json!({"options": {}}))["params"], json!({"mode": "to_json", "field": "data"}));
+    assert_eq!(
+        supported("xml", 1.0, json!({"mode": "jsonToxml", "options": {}}))["params"],
+        json!({"mode": "to_xml", "field": "data"})
+    );
+    assert_eq!(
+        supported(
+            "xml",
+            1.0,
+            json!({"dataPropertyName": "body", "options": {"mergeAttrs": false, "explicitArray": true, "explicitRoot": true, "attrkey": "@", "normalizeTags": true, "trim": true}})
+        )["params"],
+        json!({"mode": "to_json", "field": "body", "merge_attributes": false, "explicit_array": true, "attribute_key": "@", "lowercase_tags": true, "trim": true})
+    );
+    assert_eq!(
+        supported(
+            "xml",
+            1.0,
+            json!({"mode": "jsonToxml", "dataPropertyName": "xml", "options": {"rootName": "doc", "headless": true, "cdata": true, "charkey": "#", "allowSurrogateChars": true}})
+        )["params"],
+        json!({"mode": "to_xml", "field": "xml", "root_name": "doc", "headless": true, "cdata": true, "text_key": "#"})
+    );
+}
+
+#[test]
+fn weft_document_nodes_export_to_the_n8n_versions_that_express_them() {
+    let definition = json!({"nodes": [
+        {"name": "Start", "type": "manual_trigger"},
+        {"name": "Raw", "type": "html_extract", "params": {"source_field": "data", "extract": [{"key": "t", "selector": "h1", "return": "raw_text"}]}},
+        {"name": "Laid out", "type": "html_extract", "params": {"source_field": "data", "extract": [{"key": "t", "selector": "h1", "return": "text"}]}},
+        {"name": "Table", "type": "html_table", "params": {"caption": "{{ $json.c }}"}},
+        {"name": "Md", "type": "markdown", "params": {"mode": "to_html", "value": "{{ $json.md }}", "field": "data", "line_breaks": true}},
+        {"name": "Xml", "type": "xml", "params": {"mode": "to_xml", "field": "data", "root_name": "doc"}}
+    ], "connections": []});
+    let export = export_workflow(&definition).unwrap();
+    let node =
+        |name: &str| export["nodes"].as_array().unwrap().iter().find(|node| node["name"] == name).unwrap().clone();
+    assert_eq!(
+        (node("Raw")["type"].clone(), node("Raw")["typeVersion"].clone()),
+        (json!("n8n-nodes-base.html"), json!(1.1))
+    );
+    assert_eq!(node("Laid out")["typeVersion"], json!(1.2));
+    assert_eq!(
+        node("Table")["parameters"],
+        json!({"operation": "convertToHtmlTable", "options": {"caption": "={{ $json.c }}"}})
+    );
+    assert_eq!(
+        node("Md")["parameters"],
+        json!({"mode": "markdownToHtml", "markdown": "={{ $json.md }}", "destinationKey": "data", "options": {"simpleLineBreaks": true}})
+    );
+    assert_eq!(
+        node("Xml")["parameters"],
+        json!({"mode": "jsonToxml", "dataPropertyName": "data", "options": {"rootName": "doc"}})
+    );
+    let again = import_workflow(&export).unwrap();
+    let shapes = |nodes: &Value| -> Vec<(Value, Value)> {
+        nodes.as_array().unwrap().iter().map(|node| (node["type"].clone(), node["params"].clone())).collect()
+    };
+    assert_eq!(shapes(&again.workflow["nodes"]), shapes(&definition["nodes"]));
 }
 
 #[test]

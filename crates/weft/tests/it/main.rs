@@ -13,6 +13,7 @@ mod hooks;
 mod http;
 mod me;
 mod members;
+mod n8n_documents;
 mod n8n_import;
 mod n8n_runs;
 mod openapi;
