@@ -332,15 +332,7 @@ fn export_params(node: &NodeDef) -> (String, Value, Value) {
             }
             base("switch", json!(3.2), json!({"rules": {"values": rules}, "options": options}))
         }
-        NodeKind::Merge => {
-            let parameters = match param(node, "mode").and_then(Value::as_str) {
-                Some("by_position") => json!({"mode": "combine", "combineBy": "combineByPosition", "options": {}}),
-                Some("cross_join") => json!({"mode": "combine", "combineBy": "combineAll", "options": {}}),
-                Some("by_key") => json!({"mode": "combine", "fieldsToMatchString": param(node, "key"), "options": {}}),
-                _ => json!({}),
-            };
-            base("merge", json!(3), parameters)
-        }
+        NodeKind::Merge => export_merge(node),
         NodeKind::Code => {
             let mode = if param(node, "mode") == Some(&json!("each_item")) {
                 "runOnceForEachItem"
@@ -696,4 +688,78 @@ fn export_date_time(node: &NodeDef) -> (String, Value, Value) {
     }
     parameters["options"] = Value::Object(options);
     ("n8n-nodes-base.dateTime".to_string(), json!(2), parameters)
+}
+
+/// n8n's Merge 3. Combining modes always write their clash handling, so that a shallow merge
+/// (Weft's default, n8n's option) stays one.
+fn export_merge(node: &NodeDef) -> (String, Value, Value) {
+    let text = |key: &str| param(node, key).and_then(Value::as_str).unwrap_or_default();
+    let mut options = Map::new();
+    let mut parameters = match text("mode") {
+        "by_position" => {
+            if param(node, "include_unpaired") == Some(&json!(true)) {
+                options.insert("includeUnpaired".into(), json!(true));
+            }
+            json!({"mode": "combine", "combineBy": "combineByPosition"})
+        }
+        "cross_join" => json!({"mode": "combine", "combineBy": "combineAll"}),
+        "by_key" => {
+            let mut parameters = json!({"mode": "combine", "combineBy": "combineByFields"});
+            match (param(node, "key"), param(node, "fields")) {
+                (Some(key), _) => parameters["fieldsToMatchString"] = key.clone(),
+                (None, Some(Value::Array(fields))) => {
+                    let values: Vec<Value> =
+                        fields.iter().map(|pair| json!({"field1": pair.get("a"), "field2": pair.get("b")})).collect();
+                    parameters["advanced"] = json!(true);
+                    parameters["mergeByFields"] = json!({"values": values});
+                }
+                _ => {}
+            }
+            let join = match text("join") {
+                "left" => "enrichInput1",
+                "right" => "enrichInput2",
+                "outer" => "keepEverything",
+                "unmatched" => "keepNonMatches",
+                _ => "keepMatches",
+            };
+            parameters["joinMode"] = json!(join);
+            match text("output_from") {
+                "left" => parameters["outputDataFrom"] = json!("input1"),
+                "right" => parameters["outputDataFrom"] = json!("input2"),
+                _ => {}
+            }
+            if param(node, "all_matches") == Some(&json!(false)) {
+                options.insert("multipleMatches".into(), json!("first"));
+            }
+            parameters
+        }
+        "choose_branch" => match param(node, "choose") {
+            Some(Value::String(_)) => {
+                json!({"mode": "chooseBranch", "chooseBranchMode": "waitForAll", "output": "empty"})
+            }
+            chosen => json!({
+                "mode": "chooseBranch",
+                "chooseBranchMode": "waitForAll",
+                "output": "specifiedInput",
+                "useDataOfInput": chosen.and_then(Value::as_u64).unwrap_or_default() + 1,
+            }),
+        },
+        _ => json!({"mode": "append"}),
+    };
+    if matches!(text("mode"), "by_position" | "cross_join" | "by_key") {
+        let resolve = match text("clash") {
+            "add_suffix" => "addSuffix",
+            "prefer_first" => "preferInput1",
+            "prefer_last" => "preferLast",
+            _ if text("join") == "right" => "preferInput1",
+            _ => "preferLast",
+        };
+        let nested = if param(node, "deep") == Some(&json!(true)) { "deepMerge" } else { "shallowMerge" };
+        options.insert("clashHandling".into(), json!({"values": {"resolveClash": resolve, "mergeMode": nested}}));
+    }
+    if let Some(inputs) = param(node, "inputs") {
+        parameters["numberInputs"] = inputs.clone();
+    }
+    parameters["options"] = Value::Object(options);
+    ("n8n-nodes-base.merge".to_string(), json!(3), parameters)
 }

@@ -624,15 +624,36 @@ fn switch(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
     Ok(mapped)
 }
 
+/// n8n's Merge. Version 1's modes keep their old mapping; from 2 on every mode but SQL maps,
+/// with n8n's defaults: join by fields keeps matches, pairs every match, and combining merges
+/// nested objects deeply with the last input winning (input 1 when enriching input 2).
 fn merge(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
-    if number(ctx.get("numberInputs"), 2.0) > 2.0 {
-        return refuse("merging more than two inputs is not supported");
-    }
+    let inputs = number(ctx.get("numberInputs"), 2.0) as u64;
     let mode = ctx.text("mode", "append");
-    let params = match (mode.as_str(), ctx.version) {
+    let mut params = match (mode.as_str(), ctx.version) {
         ("append", _) => json!({"mode": "append"}),
-        ("mergeByIndex", _) if ctx.text("join", "inner") == "inner" => json!({"mode": "by_position"}),
-        ("combine", version) => {
+        ("mergeByIndex", version) if version < 2.0 && ctx.text("join", "inner") == "inner" => {
+            json!({"mode": "by_position"})
+        }
+        ("chooseBranch", version) => {
+            let waits = if version >= 3.0 { "waitForAll" } else { "waitForBoth" };
+            if ctx.text("chooseBranchMode", waits) != waits {
+                return refuse(format!("choosing a branch by `{}` is not supported", ctx.text("chooseBranchMode", "")));
+            }
+            let chosen = match ctx.text("output", if version >= 3.0 { "specifiedInput" } else { "input1" }).as_str() {
+                "empty" => json!("empty"),
+                "input2" => json!(1),
+                "specifiedInput" => match ctx.get("useDataOfInput") {
+                    Some(Value::String(_)) => {
+                        return refuse("the input to use given by an expression is not supported");
+                    }
+                    input => json!((number(input, 1.0) as u64).max(1) - 1),
+                },
+                _ => json!(0),
+            };
+            json!({"mode": "choose_branch", "choose": chosen})
+        }
+        ("combine", version) if version >= 2.0 => {
             let by = if version >= 3.0 {
                 ctx.text("combineBy", "combineByFields")
             } else {
@@ -642,42 +663,118 @@ fn merge(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
                     other => other.to_string(),
                 }
             };
-            if ctx.option("includeUnpaired") == Some(&json!(true)) {
-                return refuse("keeping unpaired items is not supported");
-            }
-            match by.as_str() {
-                "combineByPosition" => json!({"mode": "by_position"}),
-                "multiplex" | "combineAll" => json!({"mode": "cross_join"}),
-                "combineByFields" => {
-                    if ctx.text("joinMode", "keepMatches") != "keepMatches"
-                        || ctx.text("outputDataFrom", "both") != "both"
-                    {
-                        return refuse(format!("join mode `{}` is not supported", ctx.text("joinMode", "keepMatches")));
-                    }
-                    let advanced = version < 3.0 || ctx.flag("advanced", false);
-                    let key = if advanced {
-                        let pairs = collection(ctx.params, "mergeByFields", "values");
-                        match pairs {
-                            [pair] if pair.get("field1") == pair.get("field2") => {
-                                pair.get("field1").and_then(Value::as_str).unwrap_or_default().to_string()
-                            }
-                            _ => return refuse("matching on differently named or several fields is not supported"),
-                        }
-                    } else {
-                        ctx.text("fieldsToMatchString", "")
-                    };
-                    if key.contains(',') {
-                        return refuse("matching on several fields is not supported");
-                    }
-                    json!({"mode": "by_key", "key": key.trim()})
+            let mut params = match by.as_str() {
+                "combineByPosition" => {
+                    json!({"mode": "by_position", "include_unpaired": ctx.option("includeUnpaired") == Some(&json!(true))})
                 }
+                "multiplex" | "combineAll" => json!({"mode": "cross_join"}),
+                "combineByFields" => merge_by_fields(ctx)?,
                 other => return refuse(format!("combining by `{other}` is not supported")),
-            }
+            };
+            merge_clash(ctx, inputs, &mut params)?;
+            params
         }
         (other, _) => return refuse(format!("merge mode `{other}` is not supported")),
     };
-    ctx.drop_options(&["includeUnpaired"]);
+    if inputs > 2 {
+        if matches!(params["mode"].as_str(), Some("by_key" | "cross_join")) {
+            return refuse("matching fields or combining all pairs of more than two inputs is not supported");
+        }
+        params["inputs"] = json!(inputs.min(crate::params::MAX_MERGE_INPUTS));
+    }
+    if params.get("include_unpaired") == Some(&json!(false)) {
+        params.as_object_mut().map(|members| members.remove("include_unpaired"));
+    }
+    ctx.drop_options(&["includeUnpaired", "clashHandling", "multipleMatches", "disableDotNotation", "fuzzyCompare"]);
     Ok(Mapped::new("merge", params))
+}
+
+/// "Combine by matching fields": the pairs of fields, the output type and multiple matches.
+fn merge_by_fields(ctx: &mut Ctx) -> Result<Value, Refusal> {
+    let named_alike = ctx.version >= 3.0 && !ctx.flag("advanced", false);
+    let pairs: Vec<(String, String)> = if named_alike {
+        let text = ctx.text("fieldsToMatchString", "");
+        text.split(',').map(|field| (field.trim().to_string(), field.trim().to_string())).collect()
+    } else {
+        collection(ctx.params, "mergeByFields", "values")
+            .iter()
+            .map(|pair| {
+                let text = |key: &str| pair.get(key).and_then(Value::as_str).unwrap_or_default().trim().to_string();
+                (text("field1"), text("field2"))
+            })
+            .collect()
+    };
+    for (a, b) in &pairs {
+        if [a, b].iter().any(|field| field.contains("{{") || field.starts_with('=') || field.contains('[')) {
+            return refuse("a field to match given by an expression or with brackets is not supported");
+        }
+        if a.is_empty() || b.is_empty() {
+            return refuse("a pair of fields to match lacks a field");
+        }
+        if ctx.option("disableDotNotation") == Some(&json!(true)) && (a.contains('.') || b.contains('.')) {
+            return refuse("a field name holding a dot (dot notation disabled) cannot be reached");
+        }
+    }
+    if ctx.option("fuzzyCompare") == Some(&json!(true)) {
+        return refuse("fuzzy comparison is not supported");
+    }
+    let join = match ctx.text("joinMode", "keepMatches").as_str() {
+        "keepMatches" => "inner",
+        "keepNonMatches" => "unmatched",
+        "keepEverything" => "outer",
+        "enrichInput1" => "left",
+        "enrichInput2" => "right",
+        other => return refuse(format!("the output type `{other}` is not supported")),
+    };
+    let mut params = match pairs.as_slice() {
+        [] => return refuse("no fields to match"),
+        [(a, b)] if a == b => json!({"mode": "by_key", "key": a}),
+        pairs => {
+            let fields: Vec<Value> = pairs.iter().map(|(a, b)| json!({"a": a, "b": b})).collect();
+            json!({"mode": "by_key", "fields": fields})
+        }
+    };
+    if join != "inner" {
+        params["join"] = json!(join);
+    }
+    if matches!(join, "inner" | "unmatched") {
+        match ctx.text("outputDataFrom", "both").as_str() {
+            "both" => {}
+            "input1" => params["output_from"] = json!("left"),
+            "input2" => params["output_from"] = json!("right"),
+            other => return refuse(format!("output data from `{other}` is not supported")),
+        }
+    }
+    if ctx.option("multipleMatches").and_then(Value::as_str) == Some("first") {
+        params["all_matches"] = json!(false);
+    }
+    Ok(params)
+}
+
+/// n8n's clash handling for the modes that combine items. Without it n8n merges deeply and the
+/// last input wins (input 1 when enriching input 2), which is Weft's default `clash` too.
+fn merge_clash(ctx: &Ctx, inputs: u64, params: &mut Value) -> Result<(), Refusal> {
+    let values = ctx.option("clashHandling").and_then(|clash| clash.get("values"));
+    let text = |key: &str| values.and_then(|v| v.get(key)).and_then(Value::as_str).unwrap_or_default();
+    if values.and_then(|v| v.get("overrideEmpty")) == Some(&json!(true)) {
+        return refuse("keeping the non-empty value of a clashing field is not supported");
+    }
+    let clash = match text("resolveClash") {
+        "" => None,
+        "addSuffix" => Some("add_suffix"),
+        "preferInput1" => Some("prefer_first"),
+        "preferLast" => Some("prefer_last"),
+        other if other == format!("preferInput{inputs}") => Some("prefer_last"),
+        other => return refuse(format!("resolving clashes by `{other}` is not supported")),
+    };
+    let default = if params.get("join") == Some(&json!("right")) { "prefer_first" } else { "prefer_last" };
+    if let Some(clash) = clash.filter(|clash| *clash != default) {
+        params["clash"] = json!(clash);
+    }
+    if text("mergeMode") != "shallowMerge" {
+        params["deep"] = json!(true);
+    }
+    Ok(())
 }
 
 fn code(ctx: &mut Ctx) -> Result<Mapped, Refusal> {

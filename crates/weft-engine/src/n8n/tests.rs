@@ -237,11 +237,11 @@ fn merge_modes() {
     assert_eq!(supported("merge", 3.0, json!({}))["params"], json!({"mode": "append"}));
     assert_eq!(
         supported("merge", 3.0, json!({"mode": "combine", "combineBy": "combineByPosition"}))["params"],
-        json!({"mode": "by_position"})
+        json!({"mode": "by_position", "deep": true})
     );
     assert_eq!(
         supported("merge", 3.1, json!({"mode": "combine", "fieldsToMatchString": "email"}))["params"],
-        json!({"mode": "by_key", "key": "email"})
+        json!({"mode": "by_key", "key": "email", "deep": true})
     );
     assert_eq!(
         supported(
@@ -249,11 +249,86 @@ fn merge_modes() {
             2.1,
             json!({"mode": "combine", "mergeByFields": {"values": [{"field1": "id", "field2": "id"}]}})
         )["params"],
-        json!({"mode": "by_key", "key": "id"})
+        json!({"mode": "by_key", "key": "id", "deep": true})
     );
-    let (node, report) = imported("merge", 2.1, json!({"mode": "chooseBranch"}));
+    let (node, report) = imported("merge", 3.0, json!({"mode": "combineBySql"}));
     assert_eq!(node["type"], "n8n_unsupported");
-    assert!(report.unsupported[0].reason.as_deref().unwrap().contains("chooseBranch"));
+    assert!(report.unsupported[0].reason.as_deref().unwrap().contains("combineBySql"));
+}
+
+#[test]
+fn merge_joins_by_fields_map_every_output_type_with_n8n_defaults() {
+    let pairs = json!({"values": [{"field1": "NetworkID", "field2": "networkId"}]});
+    assert_eq!(
+        supported("merge", 2.1, json!({"mode": "combine", "joinMode": "enrichInput1", "mergeByFields": pairs}))["params"],
+        json!({"mode": "by_key", "fields": [{"a": "NetworkID", "b": "networkId"}], "join": "left", "deep": true})
+    );
+    let same = json!({"values": [{"field1": "name", "field2": "name"}]});
+    assert_eq!(
+        supported(
+            "merge",
+            2.1,
+            json!({"mode": "combine", "joinMode": "keepNonMatches", "mergeByFields": same, "outputDataFrom": "input2"})
+        )["params"],
+        json!({"mode": "by_key", "key": "name", "join": "unmatched", "output_from": "right", "deep": true})
+    );
+    assert_eq!(
+        supported(
+            "merge",
+            3.1,
+            json!({"mode": "combine", "joinMode": "keepEverything", "fieldsToMatchString": "email"})
+        )["params"],
+        json!({"mode": "by_key", "key": "email", "join": "outer", "deep": true})
+    );
+    let enrich_second = json!({"mode": "combine", "options": {"multipleMatches": "first", "clashHandling": {"values": {"resolveClash": "addSuffix", "mergeMode": "shallowMerge"}}},
+        "advanced": true, "joinMode": "enrichInput2", "mergeByFields": {"values": [{"field1": "Subject", "field2": "content"}, {"field1": "a.b", "field2": "c"}]}});
+    assert_eq!(
+        supported("merge", 3.1, enrich_second)["params"],
+        json!({"mode": "by_key", "fields": [{"a": "Subject", "b": "content"}, {"a": "a.b", "b": "c"}], "join": "right",
+            "all_matches": false, "clash": "add_suffix"})
+    );
+    for refused in [
+        json!({"mode": "combine", "fieldsToMatchString": "a", "options": {"fuzzyCompare": true}}),
+        json!({"mode": "combine", "fieldsToMatchString": "={{ $json.f }}"}),
+        json!({"mode": "combine", "fieldsToMatchString": "a", "options": {"clashHandling": {"values": {"overrideEmpty": true}}}}),
+        json!({"mode": "combine", "combineBy": "combineAll", "numberInputs": 3}),
+    ] {
+        assert_eq!(imported("merge", 3.0, refused.clone()).0["type"], "n8n_unsupported", "{refused}");
+    }
+}
+
+#[test]
+fn merge_of_many_inputs_unpaired_items_and_chosen_branches_map() {
+    assert_eq!(supported("merge", 3.0, json!({"numberInputs": 3}))["params"], json!({"mode": "append", "inputs": 3}));
+    assert_eq!(
+        supported(
+            "merge",
+            3.0,
+            json!({"mode": "combine", "options": {"includeUnpaired": true}, "combineBy": "combineByPosition"})
+        )["params"],
+        json!({"mode": "by_position", "include_unpaired": true, "deep": true})
+    );
+    assert_eq!(
+        supported("merge", 3.0, json!({"mode": "chooseBranch", "numberInputs": 4}))["params"],
+        json!({"mode": "choose_branch", "choose": 0, "inputs": 4})
+    );
+    assert_eq!(
+        supported("merge", 3.0, json!({"mode": "chooseBranch", "useDataOfInput": 2}))["params"],
+        json!({"mode": "choose_branch", "choose": 1})
+    );
+    assert_eq!(supported("merge", 2.1, json!({"mode": "chooseBranch", "output": "input2"}))["params"]["choose"], 1);
+    assert_eq!(
+        supported("merge", 2.1, json!({"mode": "chooseBranch", "output": "empty"}))["params"]["choose"],
+        "empty"
+    );
+    let wide = json!({
+        "nodes": [
+            {"name": "Start", "type": "n8n-nodes-base.manualTrigger", "typeVersion": 1, "position": [0, 0], "parameters": {}},
+            {"name": "M", "type": "n8n-nodes-base.merge", "typeVersion": 3, "position": [1, 0], "parameters": {"numberInputs": 3}}
+        ],
+        "connections": {"Start": {"main": [[{"node": "M", "type": "main", "index": 2}]]}}
+    });
+    assert!(problems(&import_workflow(&wide).unwrap().workflow).is_empty());
 }
 
 #[test]
@@ -578,11 +653,11 @@ fn set_json_output_templates_and_merge_multiplex_map() {
     );
     assert_eq!(
         supported("merge", 2.1, json!({"mode": "combine", "combinationMode": "multiplex", "options": {}}))["params"],
-        json!({"mode": "cross_join"})
+        json!({"mode": "cross_join", "deep": true})
     );
     assert_eq!(
         supported("merge", 3.0, json!({"mode": "combine", "combineBy": "combineAll", "options": {}}))["params"],
-        json!({"mode": "cross_join"})
+        json!({"mode": "cross_join", "deep": true})
     );
 }
 
