@@ -208,6 +208,7 @@ impl NodeKind {
                 ("assignments", "[{name, value}]; dotted names reach into objects"),
                 ("json_output", "instead of assignments: JSON text or an expression giving an object to assign"),
                 ("keep_only", "drop every field not assigned; default false"),
+                ("keep", "instead of keep_only: all (default), none, {only: [fields]} or {except: [fields]}"),
             ],
             NodeKind::If | NodeKind::Filter => CONDITIONS,
             NodeKind::Switch => &[
@@ -723,6 +724,18 @@ mod tests {
         assert_eq!(pointers(NodeKind::Merge, both), ["/nodes/4/params/fields"]);
         let empty_field = json!({"mode": "by_key", "fields": [{"a": "id", "b": " "}]});
         assert_eq!(pointers(NodeKind::Merge, empty_field), ["/nodes/4/params/fields/0/b"]);
+    }
+
+    #[test]
+    fn set_keeps_by_keep_or_keep_only_not_both() {
+        assert!(pointers(NodeKind::Set, json!({"keep": {"only": ["a.b"]}})).is_empty());
+        assert!(pointers(NodeKind::Set, json!({"keep": "none", "keep_only": false})).is_empty());
+        assert_eq!(pointers(NodeKind::Set, json!({"keep": "all", "keep_only": true})), ["/nodes/4/params/keep_only"]);
+        assert_eq!(
+            pointers(NodeKind::Set, json!({"keep": {"except": ["a", "b."]}})),
+            ["/nodes/4/params/keep/except/1"]
+        );
+        assert_eq!(pointers(NodeKind::Set, json!({"keep": "some"})), ["/nodes/4/params/keep"]);
     }
 
     #[test]

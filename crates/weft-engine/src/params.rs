@@ -107,9 +107,24 @@ pub struct SetParams {
     /// expressions spliced in, or one expression giving an object (n8n's JSON output mode).
     #[serde(default)]
     pub json_output: Option<String>,
-    /// Drop every field that is not assigned here.
+    /// Drop every field that is not assigned here (`keep: none`, spelt as before `keep` was).
     #[serde(default)]
     pub keep_only: ParamValue<bool>,
+    /// Which of the item's fields are kept besides the assigned ones; default all.
+    #[serde(default)]
+    pub keep: Option<Keep>,
+}
+
+/// The input fields a `set` keeps besides those it assigns.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Keep {
+    All,
+    None,
+    /// These fields (dot paths) alone.
+    Only(Vec<String>),
+    /// Every field but these.
+    Except(Vec<String>),
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -124,6 +139,18 @@ pub struct Assignment {
 
 impl ParamRules for SetParams {
     fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        if self.keep.is_some() && self.keep_only != ParamValue::Literal(false) {
+            problems.push(at.key("keep_only").problem("give `keep` or `keep_only`, not both"));
+        }
+        if let Some(Keep::Only(fields) | Keep::Except(fields)) = &self.keep {
+            let variant = if matches!(self.keep, Some(Keep::Only(_))) { "only" } else { "except" };
+            for (index, field) in fields.iter().enumerate() {
+                let problem = if field.trim().is_empty() { Some("cannot be empty") } else { field_path_problem(field) };
+                if let Some(problem) = problem {
+                    problems.push(at.key("keep").key(variant).index(index).problem(problem));
+                }
+            }
+        }
         if let Some(text) = &self.json_output {
             if !self.assignments.is_empty() {
                 problems.push(at.key("json_output").problem("give `assignments` or `json_output`, not both"));

@@ -290,19 +290,31 @@ fn export_params(node: &NodeDef) -> (String, Value, Value) {
                     })
                 })
                 .collect();
+            let mut parameters = match param(node, "json_output") {
+                Some(Value::String(template)) => json!({"mode": "raw", "jsonOutput": string_to_n8n(template)}),
+                _ => json!({"mode": "manual", "assignments": {"assignments": assignments}}),
+            };
+            let names = |fields: &Value| {
+                let names: Vec<&str> = fields.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+                json!(names.join(","))
+            };
             let keep_only = param(node, "keep_only") == Some(&json!(true));
-            if let Some(Value::String(template)) = param(node, "json_output") {
-                return base(
-                    "set",
-                    json!(3.4),
-                    json!({"mode": "raw", "jsonOutput": string_to_n8n(template), "includeOtherFields": !keep_only, "options": {}}),
-                );
+            parameters["includeOtherFields"] = json!(!keep_only);
+            match param(node, "keep") {
+                Some(Value::String(keep)) => parameters["includeOtherFields"] = json!(keep == "all"),
+                Some(Value::Object(keep)) => {
+                    if let Some(fields) = keep.get("only") {
+                        parameters["include"] = json!("selected");
+                        parameters["includeFields"] = names(fields);
+                    } else if let Some(fields) = keep.get("except") {
+                        parameters["include"] = json!("except");
+                        parameters["excludeFields"] = names(fields);
+                    }
+                }
+                _ => {}
             }
-            base(
-                "set",
-                json!(3.4),
-                json!({"mode": "manual", "assignments": {"assignments": assignments}, "includeOtherFields": !keep_only, "options": {}}),
-            )
+            parameters["options"] = json!({});
+            base("set", json!(3.4), parameters)
         }
         NodeKind::If | NodeKind::Filter => {
             let short = if kind == NodeKind::If { "if" } else { "filter" };

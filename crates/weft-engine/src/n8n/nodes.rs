@@ -399,6 +399,7 @@ fn typed(ctx: &mut Ctx, value: &Value, kind: &str) -> Value {
 fn set(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
     let mut assignments = Vec::new();
     let keep_only;
+    let mut keep = None;
     if ctx.version < 3.0 {
         for kind in ["boolean", "number", "string"] {
             let default = match kind {
@@ -420,9 +421,11 @@ fn set(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         } else {
             include == "none"
         };
-        if !keep_only && matches!(include.as_str(), "selected" | "except") {
-            return refuse("keeping only selected input fields is not supported");
-        }
+        keep = match include.as_str() {
+            "selected" if !keep_only => Some(json!({"only": field_list(ctx, "includeFields")?})),
+            "except" if !keep_only => Some(json!({"except": field_list(ctx, "excludeFields")?})),
+            _ => None,
+        };
         if ctx.text("mode", "manual") == "raw" {
             let text = ctx.text("jsonOutput", "{}");
             match json_text(&text) {
@@ -433,7 +436,7 @@ fn set(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
                 }
                 Value::String(template) if template.contains("{{") => {
                     ctx.drop_options(&["dotNotation", "ignoreConversionErrors"]);
-                    return Ok(Mapped::new("set", json!({"json_output": template, "keep_only": keep_only})));
+                    return Ok(Mapped::new("set", set_params("json_output", json!(template), keep_only, keep)));
                 }
                 _ => return refuse("the JSON output is not a JSON object"),
             }
@@ -457,7 +460,18 @@ fn set(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         ctx.warn("field names with dots are read as paths in Weft (n8n's dot notation was off)");
     }
     ctx.drop_options(&["dotNotation", "ignoreConversionErrors"]);
-    Ok(Mapped::new("set", json!({"assignments": assignments, "keep_only": keep_only})))
+    Ok(Mapped::new("set", set_params("assignments", json!(assignments), keep_only, keep)))
+}
+
+/// A `set`'s params: what it assigns, and the input fields it keeps (`keep` when only some or
+/// all but some are, else `keep_only`).
+fn set_params(what: &str, assigned: Value, keep_only: bool, keep: Option<Value>) -> Value {
+    let mut params = json!({what: assigned});
+    match keep {
+        Some(keep) => params["keep"] = keep,
+        None => params["keep_only"] = json!(keep_only),
+    }
+    params
 }
 
 /// n8n's v1 conditions (`{string: [{value1, operation, value2}], number: […], …}`), in the

@@ -233,6 +233,29 @@ fn set_v1_and_v3_4() {
 }
 
 #[test]
+fn set_keeping_selected_or_all_but_some_input_fields_maps_onto_keep() {
+    let fields = json!({"values": [{"name": "OrgID", "stringValue": "={{ $json.id }}"}]});
+    let node = supported(
+        "set",
+        3.2,
+        json!({"fields": fields, "include": "selected", "includeFields": "name, $json.address.city"}),
+    );
+    assert_eq!(
+        node["params"],
+        json!({"assignments": [{"name": "OrgID", "value": "{{ $json.id }}"}], "keep": {"only": ["name", "address.city"]}})
+    );
+    assert_eq!(
+        supported("set", 3.2, json!({"fields": fields, "include": "selected"}))["params"]["keep"],
+        json!({"only": []})
+    );
+    let except = json!({"includeOtherFields": true, "include": "except", "excludeFields": "secret", "assignments": {"assignments": []}});
+    assert_eq!(supported("set", 3.4, except)["params"]["keep"], json!({"except": ["secret"]}));
+    // Without includeOtherFields, 3.3 and later keep nothing, whatever `include` says.
+    let none = json!({"include": "selected", "includeFields": "a", "assignments": {"assignments": []}});
+    assert_eq!(supported("set", 3.4, none)["params"]["keep_only"], true);
+}
+
+#[test]
 fn merge_modes() {
     assert_eq!(supported("merge", 3.0, json!({}))["params"], json!({"mode": "append"}));
     assert_eq!(

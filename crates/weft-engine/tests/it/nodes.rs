@@ -159,6 +159,25 @@ fn set_keep_only_drops_unassigned_fields_but_keeps_attachments() {
 }
 
 #[test]
+fn set_keep_only_or_except_some_fields_then_assigns() {
+    let item = json!({"id": 7, "name": "Ada", "address": {"city": "Lyon", "zip": "69001"}, "secret": "x"});
+    let set = |keep: Value| {
+        let params = json!({"assignments": [{"name": "ok", "value": true}], "keep": keep});
+        run(json!({"name": "Set", "type": "set", "params": params}), vec![vec![item.clone()]]).swap_remove(0)
+    };
+    assert_eq!(
+        set(json!({"only": ["id", "address.city", "missing"]})),
+        [json!({"id": 7, "address": {"city": "Lyon"}, "ok": true})]
+    );
+    assert_eq!(
+        set(json!({"except": ["secret", "address.zip"]})),
+        [json!({"id": 7, "name": "Ada", "address": {"city": "Lyon"}, "ok": true})]
+    );
+    assert_eq!(set(json!("none")), [json!({"ok": true})]);
+    assert_eq!(set(json!("all"))[0]["secret"], "x");
+}
+
+#[test]
 fn set_evaluates_values_for_each_item_with_that_items_context() {
     let set = json!({"name": "Shape", "type": "set", "params": {"assignments": [
         {"name": "copy", "value": "{{ $json.n }}"}, {"name": "position", "value": "{{ $itemIndex }}"}
