@@ -147,13 +147,15 @@ pub(super) fn import(n8n_type: &str, ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         "splitInBatches" => split_in_batches(ctx),
         "aggregate" => aggregate(ctx),
         "sort" => sort(ctx),
-        "limit" => {
-            let keep = if ctx.text("keep", "firstItems") == "lastItems" { "last" } else { "first" };
-            let max = ctx.get("maxItems").cloned().unwrap_or(json!(1));
-            let max = ctx.value(&max);
-            Ok(Mapped::new("limit", json!({"max_items": max, "keep": keep})))
+        "limit" => Ok(limit(ctx)),
+        "removeDuplicates" => {
+            if ctx.text("operation", "removeDuplicateInputItems") != "removeDuplicateInputItems" {
+                return refuse(format!("operation `{}` is not supported yet", ctx.text("operation", "")));
+            }
+            remove_duplicates(ctx)
         }
-        "removeDuplicates" => remove_duplicates(ctx),
+        "itemLists" => item_lists(ctx),
+        "start" => Ok(Mapped::new("manual_trigger", json!({}))),
         "splitOut" => split_out(ctx),
         "html" => html(ctx),
         "renameKeys" => rename_keys(ctx),
@@ -1492,10 +1494,33 @@ fn sort(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
     Ok(Mapped::new("sort", json!({"fields": fields})))
 }
 
-fn remove_duplicates(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
-    if ctx.text("operation", "removeDuplicateInputItems") != "removeDuplicateInputItems" {
-        return refuse(format!("operation `{}` is not supported yet", ctx.text("operation", "")));
+fn limit(ctx: &mut Ctx) -> Mapped {
+    let keep = if ctx.text("keep", "firstItems") == "lastItems" { "last" } else { "first" };
+    let max = ctx.get("maxItems").cloned().unwrap_or(json!(1));
+    let max = ctx.value(&max);
+    Mapped::new("limit", json!({"max_items": max, "keep": keep}))
+}
+
+/// n8n's Item Lists (1–3), whose operations became the Aggregate, Split Out, Sort, Limit,
+/// Remove Duplicates and Summarize nodes with the same parameters: each maps as its node does.
+fn item_lists(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    match ctx.text("operation", "splitOutItems").as_str() {
+        "splitOutItems" => {
+            if ctx.get("fieldsToInclude").is_some_and(Value::is_object) {
+                return refuse("Item Lists 1's list of other fields to include is not supported");
+            }
+            split_out(ctx)
+        }
+        "aggregateItems" | "concatenateItems" => aggregate(ctx),
+        "sort" => sort(ctx),
+        "limit" => Ok(limit(ctx)),
+        "removeDuplicates" => remove_duplicates(ctx),
+        "summarize" => summarize(ctx),
+        other => refuse(format!("the `{other}` operation is not supported")),
     }
+}
+
+fn remove_duplicates(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
     ctx.drop_options(&[]);
     match ctx.text("compare", "allFields").as_str() {
         "allFields" => Ok(Mapped::new("remove_duplicates", json!({}))),

@@ -256,6 +256,55 @@ fn set_keeping_selected_or_all_but_some_input_fields_maps_onto_keep() {
 }
 
 #[test]
+fn item_lists_operations_map_as_their_own_nodes_do() {
+    assert_eq!(
+        supported("itemLists", 3.0, json!({"options": {"destinationFieldName": "Link"}, "fieldToSplitOut": "data"}))["params"],
+        json!({"fields": [{"field": "data", "destination": "Link"}]})
+    );
+    let (node, _) = imported("itemLists", 1.0, json!({"fieldToSplitOut": "a"}));
+    assert_eq!(node["type"], "split_out");
+    let aggregate =
+        json!({"operation": "aggregateItems", "fieldsToAggregate": {"fieldToAggregate": [{"fieldToAggregate": "id"}]}});
+    assert_eq!(supported("itemLists", 2.0, aggregate)["params"], json!({"field": "id"}));
+    let concatenate = json!({"operation": "concatenateItems", "aggregate": "aggregateAllItemData"});
+    assert_eq!(supported("itemLists", 3.0, concatenate)["params"], json!({"destination": "data"}));
+    let sort = json!({"operation": "sort", "sortFieldsUi": {"sortField": [{"fieldName": "n", "order": "descending"}]}});
+    assert_eq!(supported("itemLists", 3.0, sort)["params"], json!({"fields": [{"field": "n", "order": "desc"}]}));
+    assert_eq!(
+        supported("itemLists", 3.0, json!({"operation": "limit", "maxItems": 5}))["params"],
+        json!({"max_items": 5, "keep": "first"})
+    );
+    let dedupe = json!({"operation": "removeDuplicates", "compare": "selectedFields", "fieldsToCompare": "email"});
+    assert_eq!(supported("itemLists", 3.0, dedupe)["params"], json!({"fields": ["email"]}));
+    let legacy = json!({"operation": "removeDuplicates", "compare": "selectedFields", "fieldsToCompare": {"fields": [{"fieldName": "id"}]}});
+    assert_eq!(supported("itemLists", 1.0, legacy)["params"], json!({"fields": ["id"]}));
+    let summarize =
+        json!({"operation": "summarize", "fieldsToSummarize": {"values": [{"field": "n", "aggregation": "sum"}]}});
+    assert_eq!(
+        supported("itemLists", 3.0, summarize)["params"],
+        json!({"fields": [{"field": "n", "aggregation": "sum"}]})
+    );
+    for refused in [
+        json!({"operation": "sort", "type": "random"}),
+        json!({"operation": "removeDuplicates", "compare": "allFieldsExcept", "fieldsToExclude": "id"}),
+        json!({"fieldToSplitOut": "a", "include": "selectedOtherFields", "fieldsToInclude": {"fields": [{"fieldName": "b"}]}}),
+    ] {
+        assert_eq!(imported("itemLists", 1.0, refused.clone()).0["type"], "n8n_unsupported", "{refused}");
+    }
+}
+
+#[test]
+fn the_legacy_start_node_is_a_manual_trigger() {
+    let n8n = json!({
+        "nodes": [{"name": "Start", "type": "n8n-nodes-base.start", "typeVersion": 1, "position": [0, 0], "parameters": {}}],
+        "connections": {}
+    });
+    let imported = import_workflow(&n8n).unwrap();
+    assert_eq!(imported.workflow["nodes"][0]["type"], "manual_trigger");
+    assert!(imported.report.unsupported.is_empty());
+}
+
+#[test]
 fn merge_modes() {
     assert_eq!(supported("merge", 3.0, json!({}))["params"], json!({"mode": "append"}));
     assert_eq!(
