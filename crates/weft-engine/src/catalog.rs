@@ -12,8 +12,8 @@ use crate::formats::unclosed_expression;
 use crate::params::{
     AggregateParams, CodeParams, CompareDatasetsParams, ConditionParams, CryptoParams, DateTimeParams,
     ExecuteWorkflowParams, HttpRequestParams, LimitParams, LoopParams, MAX_MERGE_INPUTS, MergeParams,
-    N8nPlaceholderParams, NoParams, RemoveDuplicatesParams, RenameKeysParams, SetParams, SortParams, SplitOutParams,
-    StopAndErrorParams, SummarizeParams, SwitchParams, WaitParams, check_as,
+    N8nPlaceholderParams, NoParams, RemoveDuplicatesParams, RenameKeysParams, SendEmailParams, SetParams, SortParams,
+    SplitOutParams, StopAndErrorParams, SummarizeParams, SwitchParams, WaitParams, check_as,
 };
 use crate::pointer::Pointer;
 use crate::trigger_params::{EventTriggerParams, RespondToWebhookParams, ScheduleTriggerParams, WebhookTriggerParams};
@@ -58,13 +58,14 @@ pub enum NodeKind {
     NoOp,
     StopAndError,
     ExecuteWorkflow,
+    SendEmail,
     /// An imported n8n node whose type Weft does not implement: it keeps the original so that an
     /// export restores it, and validation refuses it until it is replaced.
     N8nUnsupported,
 }
 
 impl NodeKind {
-    pub const ALL: [NodeKind; 28] = [
+    pub const ALL: [NodeKind; 29] = [
         NodeKind::ManualTrigger,
         NodeKind::WebhookTrigger,
         NodeKind::ScheduleTrigger,
@@ -92,6 +93,7 @@ impl NodeKind {
         NodeKind::NoOp,
         NodeKind::StopAndError,
         NodeKind::ExecuteWorkflow,
+        NodeKind::SendEmail,
         NodeKind::N8nUnsupported,
     ];
 
@@ -130,6 +132,7 @@ impl NodeKind {
             NodeKind::NoOp => "no_op",
             NodeKind::StopAndError => "stop_and_error",
             NodeKind::ExecuteWorkflow => "execute_workflow",
+            NodeKind::SendEmail => "send_email",
             NodeKind::N8nUnsupported => "n8n_unsupported",
         }
     }
@@ -170,6 +173,7 @@ impl NodeKind {
             NodeKind::NoOp => "Passes its items on unchanged.",
             NodeKind::StopAndError => "Fails the run with a message.",
             NodeKind::ExecuteWorkflow => "Runs another workflow's published version with the items, and waits for it.",
+            NodeKind::SendEmail => "Sends one email per item through the instance's mailer.",
             NodeKind::N8nUnsupported => "An imported n8n node Weft does not implement; replace it before publishing.",
         }
     }
@@ -302,6 +306,16 @@ impl NodeKind {
             ],
             NodeKind::StopAndError => &[("message", "required: the run's error message")],
             NodeKind::ExecuteWorkflow => &[("workflow_id", "required: wf_… or an expression")],
+            NodeKind::SendEmail => &[
+                ("to", "required: comma-separated addresses (Name <address> or address)"),
+                ("cc", "comma-separated addresses"),
+                ("bcc", "comma-separated addresses"),
+                ("reply_to", "the address replies go to"),
+                ("subject", "the subject line"),
+                ("text", "the plain-text body"),
+                ("html", "the HTML body; with text, the message has both"),
+                ("from_name", "the name shown beside the instance's sender address"),
+            ],
             NodeKind::N8nUnsupported => &[
                 ("n8n_type", "the n8n type, e.g. n8n-nodes-base.slack"),
                 ("type_version", "n8n's typeVersion"),
@@ -396,6 +410,7 @@ impl NodeKind {
             NodeKind::CompareDatasets => check_as::<CompareDatasetsParams>(params, at, problems),
             NodeKind::StopAndError => check_as::<StopAndErrorParams>(params, at, problems),
             NodeKind::ExecuteWorkflow => check_as::<ExecuteWorkflowParams>(params, at, problems),
+            NodeKind::SendEmail => check_as::<SendEmailParams>(params, at, problems),
             NodeKind::N8nUnsupported => check_as::<N8nPlaceholderParams>(params, at, problems),
         }
     }

@@ -1509,6 +1509,43 @@ impl ParamRules for ExecuteWorkflowParams {
     }
 }
 
+/// The most recipients (`to`, `cc` and `bcc` together) one `send_email` message may have.
+pub const MAX_EMAIL_RECIPIENTS: usize = 50;
+
+/// `send_email`: one message per item, from the instance's sender address. Addresses are
+/// comma-separated (`Ada <ada@example.com>, bob@example.com`) and checked when the node runs,
+/// since expressions give most of them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendEmailParams {
+    pub to: String,
+    #[serde(default)]
+    pub cc: Option<String>,
+    #[serde(default)]
+    pub bcc: Option<String>,
+    /// Where replies go; the sender itself is always the instance's address.
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    #[serde(default)]
+    pub subject: String,
+    /// The plain-text body; with `html`, the message carries both.
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub html: Option<String>,
+    /// The name shown beside the instance's sender address.
+    #[serde(default)]
+    pub from_name: Option<String>,
+}
+
+impl ParamRules for SendEmailParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        if self.to.trim().is_empty() {
+            problems.push(at.key("to").problem("needs at least one recipient"));
+        }
+    }
+}
+
 /// `n8n_unsupported`: an imported n8n node Weft cannot run, kept whole for export. Validation
 /// always refuses it, so a workflow holding one saves as a draft but does not publish.
 #[derive(Debug, Clone, Deserialize)]

@@ -578,6 +578,7 @@ fn export_params(node: &NodeDef) -> (String, Value, Value) {
                 json!({"source": "database", "workflowId": {"__rl": true, "mode": "id", "value": id}, "options": {}}),
             )
         }
+        NodeKind::SendEmail => export_send_email(node),
         NodeKind::N8nUnsupported => (
             param(node, "n8n_type").and_then(Value::as_str).unwrap_or_default().to_string(),
             param(node, "type_version").cloned().unwrap_or(json!(1)),
@@ -774,4 +775,40 @@ fn export_merge(node: &NodeDef) -> (String, Value, Value) {
     }
     parameters["options"] = Value::Object(options);
     ("n8n-nodes-base.merge".to_string(), json!(3), parameters)
+}
+
+/// n8n's Send Email 2.1. The reply-to address is also written as the sender (with the shown
+/// name), which is where an import takes it from when n8n has no reply-to of its own.
+fn export_send_email(node: &NodeDef) -> (String, Value, Value) {
+    let value = |key: &str| param(node, key).map(to_n8n);
+    let reply_to = param(node, "reply_to").and_then(Value::as_str).unwrap_or_default();
+    let from = match param(node, "from_name").and_then(Value::as_str) {
+        Some(name) => format!("{name} <{reply_to}>"),
+        None => reply_to.to_string(),
+    };
+    let format = match (param(node, "text"), param(node, "html")) {
+        (Some(_), Some(_)) => "both",
+        (Some(_), None) => "text",
+        _ => "html",
+    };
+    let mut options = Map::new();
+    for (key, option) in [("cc", "ccEmail"), ("bcc", "bccEmail"), ("reply_to", "replyTo")] {
+        if let Some(value) = value(key) {
+            options.insert(option.into(), value);
+        }
+    }
+    options.insert("appendAttribution".into(), json!(false));
+    let mut parameters = json!({
+        "fromEmail": to_n8n(&json!(from)),
+        "toEmail": value("to"),
+        "subject": value("subject").unwrap_or(json!("")),
+        "emailFormat": format,
+        "options": options,
+    });
+    for key in ["text", "html"] {
+        if let Some(body) = value(key) {
+            parameters[key] = body;
+        }
+    }
+    ("n8n-nodes-base.emailSend".to_string(), json!(2.1), parameters)
 }

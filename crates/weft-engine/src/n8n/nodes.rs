@@ -156,6 +156,7 @@ pub(super) fn import(n8n_type: &str, ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         }
         "itemLists" => item_lists(ctx),
         "start" => Ok(Mapped::new("manual_trigger", json!({}))),
+        "emailSend" => email_send(ctx),
         "splitOut" => split_out(ctx),
         "html" => html(ctx),
         "renameKeys" => rename_keys(ctx),
@@ -1568,4 +1569,79 @@ fn execute_workflow(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         ctx.warn("the sub-workflow id is n8n's; replace it with the Weft workflow's id (`wf_…`)");
     }
     Ok(Mapped::new("execute_workflow", json!({"workflow_id": id})))
+}
+
+/// n8n's Send Email 1 and 2–2.1. The sender is always the instance's address: n8n's
+/// `fromEmail` gives the shown name, and its address becomes `reply_to` unless one is set.
+/// Version 2 sends text by default, 2.1 HTML; version 1 whichever bodies are given.
+fn email_send(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    if ctx.text("operation", "send") != "send" {
+        return refuse(format!("the `{}` operation is not supported", ctx.text("operation", "")));
+    }
+    let legacy = ctx.version < 2.0;
+    let attachments = if legacy { ctx.get("attachments") } else { ctx.option("attachments") };
+    if attachments.and_then(Value::as_str).is_some_and(|names| !names.trim().is_empty()) {
+        return refuse("attachments are not supported");
+    }
+    let field = |ctx: &mut Ctx, key: &str, value: Option<&Value>| -> Option<(String, Value)> {
+        let value = ctx.value(value?);
+        (value != json!("")).then(|| (key.to_string(), value))
+    };
+    let mut params = Map::new();
+    let to = ctx.get("toEmail").cloned().unwrap_or(json!(""));
+    params.insert("to".into(), ctx.value(&to));
+    let (cc, bcc) = if legacy {
+        (ctx.get("ccEmail").cloned(), ctx.get("bccEmail").cloned())
+    } else {
+        (ctx.option("ccEmail").cloned(), ctx.option("bccEmail").cloned())
+    };
+    params.extend(field(ctx, "cc", cc.as_ref()));
+    params.extend(field(ctx, "bcc", bcc.as_ref()));
+    let subject = ctx.get("subject").cloned().unwrap_or(json!(""));
+    params.insert("subject".into(), ctx.value(&subject));
+    let format = match ctx.version {
+        version if version < 2.0 => "legacy".to_string(),
+        version if version < 2.1 => ctx.text("emailFormat", "text"),
+        _ => ctx.text("emailFormat", "html"),
+    };
+    let (text, html) = (ctx.get("text").cloned(), ctx.get("html").cloned());
+    match format.as_str() {
+        "legacy" => {
+            params.extend(field(ctx, "text", text.as_ref()));
+            params.extend(field(ctx, "html", html.as_ref()));
+            if !params.contains_key("html") {
+                params.entry("text").or_insert(json!(""));
+            }
+        }
+        "text" | "html" | "both" => {
+            for (kind, body) in [("text", text), ("html", html)] {
+                if format == kind || format == "both" {
+                    let body = ctx.value(&body.unwrap_or(json!("")));
+                    params.insert(kind.into(), body);
+                }
+            }
+        }
+        other => return refuse(format!("the email format `{other}` is not known")),
+    }
+    let reply_to = if legacy { None } else { ctx.option("replyTo").cloned() };
+    params.extend(field(ctx, "reply_to", reply_to.as_ref()));
+    let from = ctx.text("fromEmail", "");
+    let (name, address) = match string_to_weft(&from) {
+        from if from.contains("{{") => (String::new(), from),
+        from => match from.trim().strip_suffix('>').and_then(|rest| rest.split_once('<')) {
+            Some((name, address)) => (name.trim().trim_matches('"').to_string(), address.trim().to_string()),
+            None => (String::new(), from.trim().to_string()),
+        },
+    };
+    if !name.is_empty() {
+        params.insert("from_name".into(), json!(name));
+    }
+    if !address.is_empty() && !params.contains_key("reply_to") {
+        ctx.warn(format!(
+            "mail is sent from the instance's address; the sender address `{address}` became the reply-to address"
+        ));
+        params.insert("reply_to".into(), json!(address));
+    }
+    ctx.drop_options(&["ccEmail", "bccEmail", "replyTo", "attachments", "appendAttribution", "allowUnauthorizedCerts"]);
+    Ok(Mapped::new("send_email", Value::Object(params)))
 }

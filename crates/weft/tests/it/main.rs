@@ -14,6 +14,7 @@ mod http;
 mod me;
 mod members;
 mod n8n_import;
+mod n8n_mail;
 mod n8n_runs;
 mod openapi;
 mod rate_limit;
