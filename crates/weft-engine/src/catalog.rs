@@ -754,6 +754,16 @@ mod tests {
     }
 
     #[test]
+    fn send_email_needs_a_recipient() {
+        assert!(pointers(NodeKind::SendEmail, json!({"to": "{{ $json.email }}", "subject": "Hi"})).is_empty());
+        assert_eq!(pointers(NodeKind::SendEmail, json!({"to": " "})), ["/nodes/4/params/to"]);
+        assert_eq!(
+            pointers(NodeKind::SendEmail, json!({"to": "a@example.com", "from": "x"})),
+            ["/nodes/4/params/from"]
+        );
+    }
+
+    #[test]
     fn merge_params_belong_to_their_modes() {
         let at = |params: Value| pointers(NodeKind::Merge, params);
         assert!(at(json!({"mode": "by_key", "fields": [{"a": "x", "b": "y"}], "join": "unmatched", "output_from": "right", "clash": "add_suffix", "deep": true, "all_matches": false})).is_empty());

@@ -305,6 +305,54 @@ fn the_legacy_start_node_is_a_manual_trigger() {
 }
 
 #[test]
+fn email_send_maps_recipients_bodies_and_the_sender_onto_reply_to() {
+    let (node, report) = imported(
+        "emailSend",
+        2.1,
+        json!({"html": "={{ $json.html }}", "options": {"ccEmail": "cc@example.com"}, "subject": "Hi",
+            "toEmail": "={{ $json.email }}", "fromEmail": "Elay's AI Assistant <elay@example.com>"}),
+    );
+    assert_eq!(
+        node["params"],
+        json!({"to": "{{ $json.email }}", "cc": "cc@example.com", "subject": "Hi", "html": "{{ $json.html }}",
+            "from_name": "Elay's AI Assistant", "reply_to": "elay@example.com"})
+    );
+    assert!(
+        report.warnings.iter().any(|w| w.contains("`elay@example.com` became the reply-to address")),
+        "{:?}",
+        report.warnings
+    );
+    let v2 = supported(
+        "emailSend",
+        2.0,
+        json!({"toEmail": "a@example.com", "text": "t", "options": {"replyTo": "r@example.com"}, "fromEmail": "f@example.com"}),
+    );
+    assert_eq!(v2["params"], json!({"to": "a@example.com", "subject": "", "text": "t", "reply_to": "r@example.com"}));
+    let v1 = supported(
+        "emailSend",
+        1.0,
+        json!({"toEmail": "a@example.com", "text": "=", "html": "=<b>{{ $json.x }}</b>", "fromEmail": ""}),
+    );
+    assert_eq!(v1["params"], json!({"to": "a@example.com", "subject": "", "html": "<b>{{ $json.x }}</b>"}));
+    let both = supported(
+        "emailSend",
+        2.1,
+        json!({"toEmail": "a@example.com", "emailFormat": "both", "text": "t", "html": "h"}),
+    );
+    assert_eq!((both["params"]["text"].clone(), both["params"]["html"].clone()), (json!("t"), json!("h")));
+    let (empty, _) = imported("emailSend", 1.0, json!({"toEmail": ""}));
+    assert_eq!(empty["type"], "send_email");
+    assert_eq!(
+        imported("emailSend", 2.1, json!({"toEmail": "a@example.com", "options": {"attachments": "data"}})).0["type"],
+        "n8n_unsupported"
+    );
+    assert_eq!(
+        imported("emailSend", 1.0, json!({"toEmail": "a@example.com", "attachments": "data"})).0["type"],
+        "n8n_unsupported"
+    );
+}
+
+#[test]
 fn merge_modes() {
     assert_eq!(supported("merge", 3.0, json!({}))["params"], json!({"mode": "append"}));
     assert_eq!(
