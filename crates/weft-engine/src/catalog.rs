@@ -12,8 +12,9 @@ use crate::formats::unclosed_expression;
 use crate::params::{
     AggregateParams, CodeParams, CompareDatasetsParams, ConditionParams, CryptoParams, DateTimeParams,
     ExecuteWorkflowParams, HtmlExtractParams, HtmlTableParams, HttpRequestParams, LimitParams, LoopParams,
-    MarkdownParams, MergeParams, N8nPlaceholderParams, NoParams, RemoveDuplicatesParams, RenameKeysParams, SetParams,
-    SortParams, SplitOutParams, StopAndErrorParams, SummarizeParams, SwitchParams, WaitParams, XmlParams, check_as,
+    MAX_MERGE_INPUTS, MarkdownParams, MergeParams, N8nPlaceholderParams, NoParams, RemoveDuplicatesParams,
+    RenameKeysParams, SendEmailParams, SetParams, SortParams, SplitOutParams, StopAndErrorParams, SummarizeParams,
+    SwitchParams, WaitParams, XmlParams, check_as,
 };
 use crate::pointer::Pointer;
 use crate::trigger_params::{EventTriggerParams, RespondToWebhookParams, ScheduleTriggerParams, WebhookTriggerParams};
@@ -62,13 +63,14 @@ pub enum NodeKind {
     NoOp,
     StopAndError,
     ExecuteWorkflow,
+    SendEmail,
     /// An imported n8n node whose type Weft does not implement: it keeps the original so that an
     /// export restores it, and validation refuses it until it is replaced.
     N8nUnsupported,
 }
 
 impl NodeKind {
-    pub const ALL: [NodeKind; 32] = [
+    pub const ALL: [NodeKind; 33] = [
         NodeKind::ManualTrigger,
         NodeKind::WebhookTrigger,
         NodeKind::ScheduleTrigger,
@@ -100,6 +102,7 @@ impl NodeKind {
         NodeKind::NoOp,
         NodeKind::StopAndError,
         NodeKind::ExecuteWorkflow,
+        NodeKind::SendEmail,
         NodeKind::N8nUnsupported,
     ];
 
@@ -142,6 +145,7 @@ impl NodeKind {
             NodeKind::NoOp => "no_op",
             NodeKind::StopAndError => "stop_and_error",
             NodeKind::ExecuteWorkflow => "execute_workflow",
+            NodeKind::SendEmail => "send_email",
             NodeKind::N8nUnsupported => "n8n_unsupported",
         }
     }
@@ -157,7 +161,9 @@ impl NodeKind {
             NodeKind::Set => "Assigns fields on each item.",
             NodeKind::If => "Routes each item to `true` or `false` by its conditions.",
             NodeKind::Switch => "Routes each item to the first rule it matches, else to `fallback`.",
-            NodeKind::Merge => "Combines the items of its two inputs.",
+            NodeKind::Merge => {
+                "Combines the items of its inputs: appended, joined by fields or position, or one chosen."
+            }
             NodeKind::Code => "Runs JavaScript in the sandbox; the code returns the output items.",
             NodeKind::HttpRequest => "Sends one HTTP request per item; the response becomes the item.",
             NodeKind::Wait => "Holds the items for a while, then passes them on.",
@@ -184,6 +190,7 @@ impl NodeKind {
             NodeKind::NoOp => "Passes its items on unchanged.",
             NodeKind::StopAndError => "Fails the run with a message.",
             NodeKind::ExecuteWorkflow => "Runs another workflow's published version with the items, and waits for it.",
+            NodeKind::SendEmail => "Sends one email per item through the instance's mailer.",
             NodeKind::N8nUnsupported => "An imported n8n node Weft does not implement; replace it before publishing.",
         }
     }
@@ -222,6 +229,7 @@ impl NodeKind {
                 ("assignments", "[{name, value}]; dotted names reach into objects"),
                 ("json_output", "instead of assignments: JSON text or an expression giving an object to assign"),
                 ("keep_only", "drop every field not assigned; default false"),
+                ("keep", "instead of keep_only: all (default), none, {only: [fields]} or {except: [fields]}"),
             ],
             NodeKind::If | NodeKind::Filter => CONDITIONS,
             NodeKind::Switch => &[
@@ -229,8 +237,17 @@ impl NodeKind {
                 ("all_matches", "send an item out on every rule it matches; default false"),
             ],
             NodeKind::Merge => &[
-                ("mode", "append (default), by_key, by_position, wait_both or cross_join"),
+                ("mode", "append (default), by_key, by_position, wait_both, cross_join or choose_branch"),
+                ("inputs", "how many inputs, 2 (default) to 10; by_key and cross_join take 2"),
                 ("key", "with by_key: the field matched between the inputs"),
+                ("fields", "with by_key, instead of key: [{a, b}], input 0's field and input 1's"),
+                ("join", "with by_key: inner (default), left, right, outer or unmatched"),
+                ("output_from", "with join inner or unmatched: both (default), left or right"),
+                ("all_matches", "with by_key: pair an item with every match (default) or only the first"),
+                ("clash", "prefer_last (default; prefer_first for join right), prefer_first or add_suffix"),
+                ("deep", "merge nested objects and lists too; default false"),
+                ("include_unpaired", "with by_position: go on to the longest input; default false"),
+                ("choose", "with choose_branch: the input sent on (default 0) or \"empty\""),
             ],
             NodeKind::Code => {
                 &[("code", "required: JavaScript returning the items"), ("mode", "all_items (default) or each_item")]
@@ -357,6 +374,16 @@ impl NodeKind {
             ],
             NodeKind::StopAndError => &[("message", "required: the run's error message")],
             NodeKind::ExecuteWorkflow => &[("workflow_id", "required: wf_… or an expression")],
+            NodeKind::SendEmail => &[
+                ("to", "required: comma-separated addresses (Name <address> or address)"),
+                ("cc", "comma-separated addresses"),
+                ("bcc", "comma-separated addresses"),
+                ("reply_to", "the address replies go to"),
+                ("subject", "the subject line"),
+                ("text", "the plain-text body"),
+                ("html", "the HTML body; with text, the message has both"),
+                ("from_name", "the name shown beside the instance's sender address"),
+            ],
             NodeKind::N8nUnsupported => &[
                 ("n8n_type", "the n8n type, e.g. n8n-nodes-base.slack"),
                 ("type_version", "n8n's typeVersion"),
@@ -374,10 +401,17 @@ impl NodeKind {
         )
     }
 
-    pub fn input_count(self) -> usize {
+    /// How many inputs the node has. Only `merge` depends on its params (`inputs`, 2 unless it
+    /// says more; a value out of range counts as 2, which the params check reports).
+    pub fn input_count(self, params: &Map<String, Value>) -> usize {
         match self {
             kind if kind.is_trigger() => 0,
-            NodeKind::Merge | NodeKind::CompareDatasets => 2,
+            NodeKind::Merge => params
+                .get("inputs")
+                .and_then(Value::as_u64)
+                .filter(|count| (2..=MAX_MERGE_INPUTS).contains(count))
+                .map_or(2, |count| count as usize),
+            NodeKind::CompareDatasets => 2,
             NodeKind::N8nUnsupported => PLACEHOLDER_INPUTS,
             _ => 1,
         }
@@ -448,6 +482,7 @@ impl NodeKind {
             NodeKind::CompareDatasets => check_as::<CompareDatasetsParams>(params, at, problems),
             NodeKind::StopAndError => check_as::<StopAndErrorParams>(params, at, problems),
             NodeKind::ExecuteWorkflow => check_as::<ExecuteWorkflowParams>(params, at, problems),
+            NodeKind::SendEmail => check_as::<SendEmailParams>(params, at, problems),
             NodeKind::N8nUnsupported => check_as::<N8nPlaceholderParams>(params, at, problems),
         }
     }
@@ -539,11 +574,15 @@ mod tests {
     }
 
     #[test]
-    fn triggers_take_no_input_merge_takes_two_the_rest_one() {
+    fn triggers_take_no_input_merge_takes_two_or_its_inputs_the_rest_one() {
+        let none = Map::new();
+        let params = |value: Value| value.as_object().cloned().unwrap_or_default();
         assert!(NodeKind::ManualTrigger.is_trigger());
-        assert_eq!(NodeKind::ManualTrigger.input_count(), 0);
-        assert_eq!(NodeKind::Merge.input_count(), 2);
-        assert_eq!(NodeKind::CompareDatasets.input_count(), 2);
+        assert_eq!(NodeKind::ManualTrigger.input_count(&none), 0);
+        assert_eq!(NodeKind::Merge.input_count(&none), 2);
+        assert_eq!(NodeKind::Merge.input_count(&params(json!({"inputs": 4}))), 4);
+        assert_eq!(NodeKind::Merge.input_count(&params(json!({"inputs": 11}))), 2);
+        assert_eq!(NodeKind::CompareDatasets.input_count(&none), 2);
         assert!(
             NodeKind::ALL
                 .iter()
@@ -551,7 +590,7 @@ mod tests {
                     !kind.is_trigger()
                         && !matches!(kind, NodeKind::Merge | NodeKind::CompareDatasets | NodeKind::N8nUnsupported)
                 })
-                .all(|kind| kind.input_count() == 1)
+                .all(|kind| kind.input_count(&none) == 1)
         );
     }
 
@@ -768,6 +807,51 @@ mod tests {
         assert_eq!(pointers(NodeKind::Merge, json!({"mode": "by_key"})), ["/nodes/4/params"]);
         assert_eq!(pointers(NodeKind::Merge, json!({"mode": "wait_both", "key": "id"})), ["/nodes/4/params/key"]);
         assert_eq!(pointers(NodeKind::Merge, json!({"mode": "zip"})), ["/nodes/4/params/mode"]);
+        let both = json!({"mode": "by_key", "key": "id", "fields": [{"a": "id", "b": "id"}]});
+        assert_eq!(pointers(NodeKind::Merge, both), ["/nodes/4/params/fields"]);
+        let empty_field = json!({"mode": "by_key", "fields": [{"a": "id", "b": " "}]});
+        assert_eq!(pointers(NodeKind::Merge, empty_field), ["/nodes/4/params/fields/0/b"]);
+    }
+
+    #[test]
+    fn set_keeps_by_keep_or_keep_only_not_both() {
+        assert!(pointers(NodeKind::Set, json!({"keep": {"only": ["a.b"]}})).is_empty());
+        assert!(pointers(NodeKind::Set, json!({"keep": "none", "keep_only": false})).is_empty());
+        assert_eq!(pointers(NodeKind::Set, json!({"keep": "all", "keep_only": true})), ["/nodes/4/params/keep_only"]);
+        assert_eq!(
+            pointers(NodeKind::Set, json!({"keep": {"except": ["a", "b."]}})),
+            ["/nodes/4/params/keep/except/1"]
+        );
+        assert_eq!(pointers(NodeKind::Set, json!({"keep": "some"})), ["/nodes/4/params/keep"]);
+    }
+
+    #[test]
+    fn send_email_needs_a_recipient() {
+        assert!(pointers(NodeKind::SendEmail, json!({"to": "{{ $json.email }}", "subject": "Hi"})).is_empty());
+        assert_eq!(pointers(NodeKind::SendEmail, json!({"to": " "})), ["/nodes/4/params/to"]);
+        assert_eq!(
+            pointers(NodeKind::SendEmail, json!({"to": "a@example.com", "from": "x"})),
+            ["/nodes/4/params/from"]
+        );
+    }
+
+    #[test]
+    fn merge_params_belong_to_their_modes() {
+        let at = |params: Value| pointers(NodeKind::Merge, params);
+        assert!(at(json!({"mode": "by_key", "fields": [{"a": "x", "b": "y"}], "join": "unmatched", "output_from": "right", "clash": "add_suffix", "deep": true, "all_matches": false})).is_empty());
+        assert!(at(json!({"mode": "choose_branch", "inputs": 4, "choose": 3})).is_empty());
+        assert!(at(json!({"mode": "choose_branch", "choose": "empty"})).is_empty());
+        assert_eq!(at(json!({"mode": "choose_branch", "choose": 2})), ["/nodes/4/params/choose"]);
+        assert_eq!(at(json!({"mode": "append", "choose": 0})), ["/nodes/4/params/choose"]);
+        assert_eq!(at(json!({"mode": "append", "inputs": 11})), ["/nodes/4/params/inputs"]);
+        assert_eq!(at(json!({"mode": "cross_join", "inputs": 3})), ["/nodes/4/params/inputs"]);
+        assert_eq!(at(json!({"mode": "append", "deep": true})), ["/nodes/4/params/deep"]);
+        assert_eq!(at(json!({"mode": "by_position", "join": "left"})), ["/nodes/4/params/join"]);
+        assert_eq!(
+            at(json!({"mode": "by_key", "key": "k", "join": "left", "output_from": "left"})),
+            ["/nodes/4/params/output_from"]
+        );
+        assert_eq!(at(json!({"mode": "cross_join", "include_unpaired": true})), ["/nodes/4/params/include_unpaired"]);
     }
 
     #[test]

@@ -51,6 +51,12 @@ impl Graph {
             by_name.entry(node.name.as_str()).or_insert(index);
         }
         let kinds: Vec<_> = definition.nodes.iter().map(|node| NodeKind::from_type_name(&node.node_type)).collect();
+        let input_counts: Vec<_> = definition
+            .nodes
+            .iter()
+            .zip(&kinds)
+            .map(|(node, kind)| kind.map(|kind| kind.input_count(&node.params)))
+            .collect();
         let output_counts: Vec<_> = definition.nodes.iter().map(|node| node_outputs(node).map(|o| o.len())).collect();
         let edges = definition
             .connections
@@ -59,7 +65,7 @@ impl Graph {
             .filter_map(|(connection, c)| {
                 let (from, to) = (*by_name.get(c.from.as_str())?, *by_name.get(c.to.as_str())?);
                 let output_exists = output_counts[from].is_none_or(|count| c.output < count);
-                let input_exists = kinds[to].is_none_or(|kind| c.input < kind.input_count());
+                let input_exists = input_counts[to].is_none_or(|count| c.input < count);
                 let edge = Edge { connection, from, output: c.output, to, input: c.input, back: false };
                 (output_exists && input_exists).then_some(edge)
             })

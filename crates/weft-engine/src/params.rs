@@ -107,9 +107,24 @@ pub struct SetParams {
     /// expressions spliced in, or one expression giving an object (n8n's JSON output mode).
     #[serde(default)]
     pub json_output: Option<String>,
-    /// Drop every field that is not assigned here.
+    /// Drop every field that is not assigned here (`keep: none`, spelt as before `keep` was).
     #[serde(default)]
     pub keep_only: ParamValue<bool>,
+    /// Which of the item's fields are kept besides the assigned ones; default all.
+    #[serde(default)]
+    pub keep: Option<Keep>,
+}
+
+/// The input fields a `set` keeps besides those it assigns.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Keep {
+    All,
+    None,
+    /// These fields (dot paths) alone.
+    Only(Vec<String>),
+    /// Every field but these.
+    Except(Vec<String>),
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -124,6 +139,18 @@ pub struct Assignment {
 
 impl ParamRules for SetParams {
     fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        if self.keep.is_some() && self.keep_only != ParamValue::Literal(false) {
+            problems.push(at.key("keep_only").problem("give `keep` or `keep_only`, not both"));
+        }
+        if let Some(Keep::Only(fields) | Keep::Except(fields)) = &self.keep {
+            let variant = if matches!(self.keep, Some(Keep::Only(_))) { "only" } else { "except" };
+            for (index, field) in fields.iter().enumerate() {
+                let problem = if field.trim().is_empty() { Some("cannot be empty") } else { field_path_problem(field) };
+                if let Some(problem) = problem {
+                    problems.push(at.key("keep").key(variant).index(index).problem(problem));
+                }
+            }
+        }
         if let Some(text) = &self.json_output {
             if !self.assignments.is_empty() {
                 problems.push(at.key("json_output").problem("give `assignments` or `json_output`, not both"));
@@ -297,48 +324,205 @@ impl ParamRules for SwitchParams {
     }
 }
 
-/// `merge`: combines its two inputs.
+/// The most inputs a `merge` takes (n8n's Merge also stops at 10).
+pub const MAX_MERGE_INPUTS: u64 = 10;
+
+/// `merge`: combines its inputs (two unless `inputs` says more).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MergeParams {
     #[serde(default)]
     pub mode: MergeMode,
-    /// The field (dot path) matched between the inputs; `by_key` only.
+    /// How many inputs the node has, 2 to [`MAX_MERGE_INPUTS`]; more than 2 only for `append`,
+    /// `wait_both`, `by_position` and `choose_branch`.
+    #[serde(default = "two_inputs")]
+    pub inputs: u64,
+    /// `by_key`: the field (dot path) matched between the inputs, when it has the same name on
+    /// both sides; otherwise `fields`.
     #[serde(default)]
     pub key: Option<String>,
+    /// `by_key`: pairs of fields (`a` in input 0, `b` in input 1) that must all hold equal values.
+    #[serde(default)]
+    pub fields: Vec<MatchFields>,
+    /// `by_key`: which items go out.
+    #[serde(default)]
+    pub join: Join,
+    /// `by_key` with `join` inner or unmatched: whose items go out.
+    #[serde(default)]
+    pub output_from: OutputFrom,
+    /// `by_key`: an item pairs with every item it matches (default), or with the first only.
+    #[serde(default = "yes")]
+    pub all_matches: bool,
+    /// Which input's value a field takes when combined items both have it. By default the last
+    /// input's, but for `join: right` input 0's (n8n's defaults).
+    #[serde(default)]
+    pub clash: Option<Clash>,
+    /// Combine objects inside fields too (n8n's deep merge), rather than taking the winner's
+    /// whole value.
+    #[serde(default)]
+    pub deep: bool,
+    /// `by_position`: go on to the longest input, combining what items there are, rather than
+    /// stopping at the shortest.
+    #[serde(default)]
+    pub include_unpaired: bool,
+    /// `choose_branch`: the input whose items go out (default 0), or `"empty"` for one empty item.
+    #[serde(default)]
+    pub choose: Option<Chosen>,
+}
+
+fn two_inputs() -> u64 {
+    2
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MergeMode {
-    /// Input 0's items, then input 1's. Runs when either input has items.
+    /// Every input's items, input by input. Runs when any input has items.
     #[default]
     Append,
-    /// Pairs items whose `key` fields are equal, merging input 1's fields into input 0's.
+    /// Pairs items whose key fields are equal (`key` or `fields`), as `join` says.
     ByKey,
-    /// Pairs the n-th item of each input, merging input 1's fields into input 0's.
+    /// Combines the n-th item of every input.
     ByPosition,
-    /// Like `append`, but runs only if both inputs have items; otherwise it is skipped.
+    /// Like `append`, but runs only if every input has items; otherwise it is skipped.
     WaitBoth,
     /// Every pairing of an input 0 item with an input 1 item (n8n's multiplex / all
-    /// combinations), merging input 1's fields into input 0's; nothing if either is empty.
+    /// combinations), combined; nothing if either is empty.
     CrossJoin,
+    /// Waits for every input to have items, then passes one input's items on unchanged (or a
+    /// single empty item); skipped otherwise.
+    ChooseBranch,
+}
+
+/// Which items a `by_key` merge sends out, in SQL's words (n8n's output types in brackets).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Join {
+    /// Matched pairs, combined (keep matches).
+    #[default]
+    Inner,
+    /// Every input 0 item, combined with its matches (enrich input 1).
+    Left,
+    /// Every input 1 item, combined with its matches (enrich input 2).
+    Right,
+    /// Matched pairs combined, then the unmatched items of input 0, then of input 1 (keep
+    /// everything).
+    Outer,
+    /// Only the items that matched nothing (keep non-matches).
+    Unmatched,
+}
+
+/// Whose items an `inner` or `unmatched` join sends out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputFrom {
+    /// `inner`: each pair combined; `unmatched`: both inputs' items, each with `_source`
+    /// (`input1` or `input2`, n8n's names).
+    #[default]
+    Both,
+    /// Input 0's items (once each, however many items they matched).
+    Left,
+    /// Input 1's items.
+    Right,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Clash {
+    /// Input 0's value wins.
+    PreferFirst,
+    /// The last input's value wins.
+    PreferLast,
+    /// No clash at all: every field of input k is renamed `<field>_<k + 1>` (n8n's input
+    /// numbers) before the items are combined.
+    AddSuffix,
+}
+
+/// What a `choose_branch` merge sends out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Chosen {
+    /// The items of this input.
+    Input(u64),
+    /// One item with no fields.
+    Empty(EmptyItem),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmptyItem {
+    Empty,
 }
 
 impl ParamRules for MergeParams {
     fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
-        match (self.mode, &self.key) {
-            (MergeMode::ByKey, None) => problems.push(at.problem("`by_key` needs `key`, the field to match on")),
-            (MergeMode::ByKey, Some(key)) if key.trim().is_empty() => {
-                problems.push(at.key("key").problem("`key` names the field to match on and cannot be empty"));
+        let mode = self.mode;
+        let by_key = mode == MergeMode::ByKey;
+        if !(2..=MAX_MERGE_INPUTS).contains(&self.inputs) {
+            problems.push(at.key("inputs").problem(format!("must be 2 to {MAX_MERGE_INPUTS}")));
+        } else if self.inputs > 2 && matches!(mode, MergeMode::ByKey | MergeMode::CrossJoin) {
+            problems.push(at.key("inputs").problem("`by_key` and `cross_join` combine exactly two inputs"));
+        }
+        match (&self.key, self.fields.is_empty()) {
+            (None, true) if by_key => {
+                problems.push(at.problem("`by_key` needs `key` or `fields`, the fields to match on"));
             }
-            (MergeMode::ByKey, Some(key)) => {
-                if let Some(problem) = field_path_problem(key) {
-                    problems.push(at.key("key").problem(problem));
+            (Some(_), false) => problems.push(at.key("fields").problem("give `key` or `fields`, not both")),
+            _ => {}
+        }
+        if let Some(key) = &self.key {
+            if !by_key {
+                problems.push(at.key("key").problem("only `by_key` uses `key`"));
+            } else if key.trim().is_empty() {
+                problems.push(at.key("key").problem("`key` names the field to match on and cannot be empty"));
+            } else if let Some(problem) = field_path_problem(key) {
+                problems.push(at.key("key").problem(problem));
+            }
+        }
+        if !self.fields.is_empty() && !by_key {
+            problems.push(at.key("fields").problem("only `by_key` uses `fields`"));
+        }
+        for (index, pair) in self.fields.iter().enumerate() {
+            for (side, field) in [("a", &pair.a), ("b", &pair.b)] {
+                let problem = if field.trim().is_empty() { Some("cannot be empty") } else { field_path_problem(field) };
+                if let Some(problem) = problem {
+                    problems.push(at.key("fields").index(index).key(side).problem(problem));
                 }
             }
-            (MergeMode::Append | MergeMode::ByPosition | MergeMode::WaitBoth | MergeMode::CrossJoin, Some(_)) => {
-                problems.push(at.key("key").problem("only `by_key` uses `key`"));
+        }
+        if !by_key {
+            let unused = [
+                ("join", self.join != Join::default()),
+                ("output_from", self.output_from != OutputFrom::default()),
+                ("all_matches", !self.all_matches),
+            ];
+            for (name, _) in unused.iter().filter(|(_, set)| *set) {
+                problems.push(at.key(name).problem("only `by_key` uses it"));
+            }
+        } else if self.output_from != OutputFrom::Both && !matches!(self.join, Join::Inner | Join::Unmatched) {
+            problems.push(at.key("output_from").problem("only `join` inner and unmatched use it"));
+        }
+        let combines = matches!(mode, MergeMode::ByKey | MergeMode::ByPosition | MergeMode::CrossJoin);
+        if !combines {
+            for (name, set) in [("clash", self.clash.is_some()), ("deep", self.deep)] {
+                if set {
+                    problems.push(at.key(name).problem("only modes that combine items use it"));
+                }
+            }
+        }
+        if self.include_unpaired && mode != MergeMode::ByPosition {
+            problems.push(at.key("include_unpaired").problem("only `by_position` uses it"));
+        }
+        match self.choose {
+            Some(_) if mode != MergeMode::ChooseBranch => {
+                problems.push(at.key("choose").problem("only `choose_branch` uses it"));
+            }
+            Some(Chosen::Input(input)) if input >= self.inputs => {
+                problems.push(at.key("choose").problem(format!("the node has inputs 0 to {}", self.inputs - 1)));
             }
             _ => {}
         }
@@ -771,9 +955,9 @@ pub struct CompareDatasetsParams {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MatchFields {
-    /// The field's dot path in input A's items.
+    /// The field's dot path in input A's items (a `merge`'s input 0).
     pub a: String,
-    /// The field's dot path in input B's items.
+    /// The field's dot path in input B's items (a `merge`'s input 1).
     pub b: String,
 }
 
@@ -1032,10 +1216,6 @@ pub struct HtmlTableParams {
     pub row_attributes: Option<String>,
     #[serde(default)]
     pub cell_attributes: Option<String>,
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl ParamRules for HtmlTableParams {
@@ -1689,6 +1869,43 @@ impl ParamRules for ExecuteWorkflowParams {
     fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
         if !is_expression(&self.workflow_id) && !is_workflow_id(&self.workflow_id) {
             problems.push(at.key("workflow_id").problem("must be a workflow id (`wf_…`) or an expression"));
+        }
+    }
+}
+
+/// The most recipients (`to`, `cc` and `bcc` together) one `send_email` message may have.
+pub const MAX_EMAIL_RECIPIENTS: usize = 50;
+
+/// `send_email`: one message per item, from the instance's sender address. Addresses are
+/// comma-separated (`Ada <ada@example.com>, bob@example.com`) and checked when the node runs,
+/// since expressions give most of them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendEmailParams {
+    pub to: String,
+    #[serde(default)]
+    pub cc: Option<String>,
+    #[serde(default)]
+    pub bcc: Option<String>,
+    /// Where replies go; the sender itself is always the instance's address.
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    #[serde(default)]
+    pub subject: String,
+    /// The plain-text body; with `html`, the message carries both.
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub html: Option<String>,
+    /// The name shown beside the instance's sender address.
+    #[serde(default)]
+    pub from_name: Option<String>,
+}
+
+impl ParamRules for SendEmailParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        if self.to.trim().is_empty() {
+            problems.push(at.key("to").problem("needs at least one recipient"));
         }
     }
 }

@@ -19,7 +19,7 @@
 //!   connection into it, concatenated in connection order.
 //! - A ready node runs if at least one of its inputs received an item. Otherwise it is
 //!   *skipped*: it emits nothing, so nodes that depend only on it are skipped too. A `merge` in
-//!   `wait_both` mode runs only if both inputs received items.
+//!   `wait_both` or `choose_branch` mode runs only if every input received items.
 //! - A disabled node does not run: its first input becomes its first output, its other outputs
 //!   stay empty.
 //! - A `loop` node is settled by the plan itself. It splits the items of its entry connections
@@ -204,7 +204,8 @@ struct Step {
     name: String,
     kind: NodeKind,
     disabled: bool,
-    wait_both: bool,
+    /// A `merge` that runs only when every input received items.
+    wait_all: bool,
     /// Per input, the reachable outputs feeding it, in connection order. Back edges excluded.
     inputs: Vec<Vec<Source>>,
     looping: Option<Looping>,
@@ -271,9 +272,12 @@ impl Plan {
         for (index, node) in definition.nodes.iter().enumerate() {
             let params = Value::Object(node.params.clone());
             let at = Pointer::root().key("nodes").index(index).key("params");
-            let wait_both = kinds[index] == NodeKind::Merge
-                && read::<MergeParams>(&params, &at).map_err(invalid)?.mode == MergeMode::WaitBoth;
-            let mut inputs = vec![Vec::new(); kinds[index].input_count()];
+            let wait_all = kinds[index] == NodeKind::Merge
+                && matches!(
+                    read::<MergeParams>(&params, &at).map_err(invalid)?.mode,
+                    MergeMode::WaitBoth | MergeMode::ChooseBranch
+                );
+            let mut inputs = vec![Vec::new(); kinds[index].input_count(&node.params)];
             for edge in graph.edges().iter().filter(|edge| edge.to == index && !edge.back && reachable[edge.from]) {
                 inputs[edge.input].push(Source { node: edge.from, output: edge.output });
             }
@@ -294,7 +298,7 @@ impl Plan {
                 name: node.name.clone(),
                 kind: kinds[index],
                 disabled: node.disabled,
-                wait_both,
+                wait_all,
                 inputs,
                 looping,
             });
@@ -427,7 +431,7 @@ impl<'p, 's> Walk<'p, 's> {
         if step.disabled {
             return Some(inputs.into_iter().take(1).collect());
         }
-        let starved = if step.wait_both { inputs.iter().any(Vec::is_empty) } else { inputs.iter().all(Vec::is_empty) };
+        let starved = if step.wait_all { inputs.iter().any(Vec::is_empty) } else { inputs.iter().all(Vec::is_empty) };
         if starved {
             self.frontier.skipped.push(self.key(step));
             return Some(Vec::new());

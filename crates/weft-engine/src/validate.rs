@@ -140,8 +140,8 @@ fn check_connections(definition: &WorkflowDef, by_name: &HashMap<&str, usize>, p
                             at.key("to").problem(format!("`{}` is a trigger; triggers take no input", node.name)),
                         );
                     }
-                    Some(kind) if connection.input >= kind.input_count() => {
-                        let detail = match kind.input_count() {
+                    Some(kind) if connection.input >= kind.input_count(&node.params) => {
+                        let detail = match kind.input_count(&node.params) {
                             1 => format!("`{}` has one input, 0", node.name),
                             count => format!("`{}` has inputs 0 to {}", node.name, count - 1),
                         };

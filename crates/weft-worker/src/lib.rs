@@ -8,6 +8,6 @@ pub mod runner;
 pub mod scheduler;
 pub mod webhooks;
 
-pub use mail::{Email, MailError, Mailer};
+pub use mail::{Email, Envelope, MailError, Mailer, WorkflowEmail};
 pub use runner::{Runner, RunnerSettings};
 pub use scheduler::{Clock, Scheduler, SystemClock};

@@ -182,10 +182,11 @@ fn start_worker(
         let origin = reqwest::Url::parse(origin).context("key `outbound_host_override`")?;
         outbound = outbound.with_host_override(origin);
     }
+    let mailer = Arc::new(mailer(config)?);
     let dispatcher = Arc::new(Dispatcher::new(
         store.clone(),
         outbound.clone(),
-        Arc::new(mailer(config)?),
+        Arc::clone(&mailer),
         DispatcherSettings {
             schedule: RetrySchedule::from_secs(&config.webhook_retry_schedule),
             ..DispatcherSettings::default()
@@ -194,6 +195,7 @@ fn start_worker(
     let runner = Runner::new(
         store.clone(),
         outbound,
+        mailer,
         RunnerSettings {
             worker: name.clone(),
             concurrency: config.worker_concurrency,

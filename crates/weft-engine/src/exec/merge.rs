@@ -1,5 +1,5 @@
-//! The node types with two inputs: `merge` combines input 0 and input 1, `compare_datasets`
-//! pairs their items and sorts them by whether they differ.
+//! The node types with several inputs: `merge` combines them, `compare_datasets` pairs input
+//! A's items with input B's and sorts them by whether they differ.
 
 use std::collections::{HashMap, HashSet};
 
@@ -10,67 +10,218 @@ use super::compare::{Key, same};
 use super::expression::Resolver;
 use super::path;
 use crate::item::Item;
-use crate::params::{CompareDatasetsParams, MergeMode, MergeParams, WhenDifferent};
+use crate::params::{
+    Chosen, Clash, CompareDatasetsParams, Join, MatchFields, MergeMode, MergeParams, OutputFrom, WhenDifferent,
+};
 use crate::pointer::Pointer;
 
-/// The pairing modes are inner joins, as n8n's defaults are: an item without a partner is left
-/// out. `by_key` pairs every match, so a key found twice on each side gives four items.
+/// n8n's Merge: see docs/workflow-format.md for what each mode sends out. Missing inputs count
+/// as empty.
 pub(super) fn merge(
     params: MergeParams,
-    inputs: Vec<Vec<Item>>,
+    mut inputs: Vec<Vec<Item>>,
     resolver: &Resolver<'_>,
 ) -> Result<Vec<Vec<Item>>, NodeError> {
-    let mut inputs = inputs.into_iter();
-    let (first, second) = (inputs.next().unwrap_or_default(), inputs.next().unwrap_or_default());
+    let count = usize::try_from(params.inputs).unwrap_or(2).max(2);
+    inputs.resize_with(count.max(inputs.len()), Vec::new);
+    let combiner = Combiner::new(&params);
     let merged = match params.mode {
-        MergeMode::Append | MergeMode::WaitBoth => {
-            let mut all = first;
-            all.extend(second);
-            all
-        }
+        MergeMode::Append | MergeMode::WaitBoth => inputs.into_iter().flatten().collect(),
+        MergeMode::ChooseBranch => match params.choose {
+            Some(Chosen::Empty(_)) => vec![Item::default()],
+            Some(Chosen::Input(input)) => {
+                usize::try_from(input).ok().and_then(|input| inputs.get(input).cloned()).unwrap_or_default()
+            }
+            None => inputs.swap_remove(0),
+        },
         MergeMode::CrossJoin => {
-            first.iter().flat_map(|item| second.iter().map(|other| combine(item.clone(), other))).collect()
+            let (left, right, combiner) = (&inputs[0], &inputs[1], &combiner);
+            left.iter().flat_map(|a| right.iter().map(move |b| combiner.combine(&[(0, a), (1, b)]))).collect()
         }
-        MergeMode::ByPosition => first.into_iter().zip(&second).map(|(item, other)| combine(item, other)).collect(),
+        MergeMode::ByPosition => {
+            let lengths = inputs.iter().map(Vec::len);
+            let rows = if params.include_unpaired { lengths.max() } else { lengths.min() }.unwrap_or_default();
+            (0..rows)
+                .map(|row| {
+                    let parts: Vec<(usize, &Item)> =
+                        inputs.iter().enumerate().filter_map(|(input, items)| Some((input, items.get(row)?))).collect();
+                    combiner.combine(&parts)
+                })
+                .collect()
+        }
         MergeMode::ByKey => {
-            let Some(key) = &params.key else {
-                return Err(
-                    resolver.param_error(&Pointer::root().key("params"), "`by_key` needs `key`, the field to match on")
-                );
+            let pairs = match (&params.key, params.fields.as_slice()) {
+                (Some(key), _) => vec![MatchFields { a: key.clone(), b: key.clone() }],
+                (None, []) => {
+                    let at = Pointer::root().key("params");
+                    return Err(resolver.param_error(&at, "`by_key` needs `key` or `fields`, the fields to match on"));
+                }
+                (None, fields) => fields.to_vec(),
             };
-            by_key(first, &second, key)
+            let right = inputs.swap_remove(1);
+            let left = inputs.swap_remove(0);
+            by_key(&params, &pairs, left, right, &combiner)
         }
     };
     Ok(vec![merged])
 }
 
-/// Items whose key is missing or `null` match nothing, as `NULL` matches nothing in SQL: two
-/// items that both lack the field are not about the same thing.
-fn by_key(first: Vec<Item>, second: &[Item], key: &str) -> Vec<Item> {
-    let mut by_value: HashMap<Key<'_>, Vec<&Item>> = HashMap::new();
-    for item in second {
-        if let Some(value) = path::present(&item.json, key) {
-            by_value.entry(Key(value)).or_default().push(item);
+/// n8n's "combine by matching fields". When either input is empty, n8n passes on what there is
+/// (both inputs appended) unless the join has nothing to keep. Items missing a field, or
+/// holding `null` in it, match nothing, as `NULL` matches nothing in SQL.
+fn by_key(
+    params: &MergeParams,
+    pairs: &[MatchFields],
+    left: Vec<Item>,
+    right: Vec<Item>,
+    combiner: &Combiner,
+) -> Vec<Item> {
+    let (join, from) = (params.join, params.output_from);
+    if left.is_empty() || right.is_empty() {
+        let nothing = match join {
+            Join::Inner => true,
+            Join::Left => left.is_empty(),
+            Join::Right => right.is_empty(),
+            Join::Unmatched => {
+                (from == OutputFrom::Left && left.is_empty()) || (from == OutputFrom::Right && right.is_empty())
+            }
+            Join::Outer => false,
+        };
+        return if nothing { Vec::new() } else { left.into_iter().chain(right).collect() };
+    }
+    let mut by_value: HashMap<Vec<Key<'_>>, Vec<usize>> = HashMap::new();
+    for (index, item) in right.iter().enumerate() {
+        if let Some(key) = key_of(item, pairs, |pair| &pair.b) {
+            by_value.entry(key).or_default().push(index);
         }
     }
-    let mut merged = Vec::new();
-    for item in first {
-        let partners = path::present(&item.json, key).and_then(|value| by_value.get(&Key(value)));
-        for other in partners.into_iter().flatten() {
-            merged.push(combine(item.clone(), other));
+    let mut matched: Vec<(usize, &[usize])> = Vec::new();
+    let (mut unmatched_left, mut matched_right) = (Vec::new(), HashSet::new());
+    for (index, item) in left.iter().enumerate() {
+        let partners = key_of(item, pairs, |pair| &pair.a).and_then(|key| by_value.get(&key));
+        match partners {
+            Some(partners) => {
+                let partners = if params.all_matches { partners.as_slice() } else { &partners[..1] };
+                matched_right.extend(partners.iter().copied());
+                matched.push((index, partners));
+            }
+            None => unmatched_left.push(index),
         }
     }
-    merged
+    let unmatched_right: Vec<usize> = (0..right.len()).filter(|index| !matched_right.contains(index)).collect();
+    let pairs = || {
+        matched
+            .iter()
+            .flat_map(|(l, partners)| partners.iter().map(|r| combiner.combine(&[(0, &left[*l]), (1, &right[*r])])))
+    };
+    let unpaired = |items: &[Item], indices: &[usize], input: usize| {
+        indices.iter().map(|index| combiner.alone(input, &items[*index])).collect::<Vec<_>>()
+    };
+    match (join, from) {
+        (Join::Inner | Join::Outer, _) => {
+            let mut out: Vec<Item> = match from {
+                OutputFrom::Both => pairs().collect(),
+                OutputFrom::Left => matched.iter().map(|(l, _)| left[*l].clone()).collect(),
+                OutputFrom::Right => {
+                    (0..right.len()).filter(|r| matched_right.contains(r)).map(|r| right[r].clone()).collect()
+                }
+            };
+            if join == Join::Outer {
+                out.extend(unpaired(&left, &unmatched_left, 0));
+                out.extend(unpaired(&right, &unmatched_right, 1));
+            }
+            out
+        }
+        (Join::Left, _) => pairs().chain(unpaired(&left, &unmatched_left, 0)).collect(),
+        (Join::Right, _) => pairs().chain(unpaired(&right, &unmatched_right, 1)).collect(),
+        (Join::Unmatched, OutputFrom::Left) => unmatched_left.iter().map(|l| left[*l].clone()).collect(),
+        (Join::Unmatched, OutputFrom::Right) => unmatched_right.iter().map(|r| right[*r].clone()).collect(),
+        (Join::Unmatched, OutputFrom::Both) => {
+            let sourced = |item: &Item, source: &str| {
+                let mut item = item.clone();
+                item.json.insert("_source".into(), Value::String(source.into()));
+                item
+            };
+            let lefts = unmatched_left.iter().map(|l| sourced(&left[*l], "input1"));
+            lefts.chain(unmatched_right.iter().map(|r| sourced(&right[*r], "input2"))).collect()
+        }
+    }
 }
 
-/// `item` with `other`'s fields and attachments added; `other`'s win where both have one. The
-/// merge is shallow: a field holding an object is replaced, not merged into.
-fn combine(mut item: Item, other: &Item) -> Item {
-    item.json.extend(other.json.iter().map(|(key, value)| (key.clone(), value.clone())));
-    if let Some(attachments) = &other.binary {
-        item.binary.get_or_insert_default().extend(attachments.iter().map(|(name, blob)| (name.clone(), blob.clone())));
+/// An item's values of the fields it is matched on (`side` picks `a` or `b`), if it has them all.
+fn key_of<'i>(item: &'i Item, pairs: &[MatchFields], side: fn(&MatchFields) -> &String) -> Option<Vec<Key<'i>>> {
+    pairs.iter().map(|pair| path::present(&item.json, side(pair)).map(Key)).collect()
+}
+
+/// How items from several inputs become one: the preferred input's fields win, or every field
+/// is suffixed with its input's number; shallowly or, with `deep`, into nested objects.
+struct Combiner {
+    clash: Clash,
+    deep: bool,
+}
+
+impl Combiner {
+    fn new(params: &MergeParams) -> Self {
+        let default = if params.join == Join::Right { Clash::PreferFirst } else { Clash::PreferLast };
+        Combiner { clash: params.clash.unwrap_or(default), deep: params.deep }
     }
-    item
+
+    /// An item that found no partner, as `add_suffix` renames its fields all the same.
+    fn alone(&self, input: usize, item: &Item) -> Item {
+        self.combine(&[(input, item)])
+    }
+
+    /// One item from `parts` (input index, item), given in input order. The preferred input's
+    /// item is applied last, so its fields and attachments win.
+    fn combine(&self, parts: &[(usize, &Item)]) -> Item {
+        let mut ordered = parts.to_vec();
+        if self.clash == Clash::PreferFirst {
+            ordered.sort_by_key(|(input, _)| *input == 0);
+        }
+        let mut combined = Item::default();
+        for (input, item) in ordered {
+            for (key, value) in &item.json {
+                let key = if self.clash == Clash::AddSuffix { format!("{key}_{}", input + 1) } else { key.clone() };
+                match combined.json.get_mut(&key) {
+                    Some(existing) if self.deep => deep_merge(existing, value),
+                    _ => {
+                        combined.json.insert(key, value.clone());
+                    }
+                }
+            }
+            if let Some(attachments) = &item.binary {
+                let binary = combined.binary.get_or_insert_default();
+                binary.extend(attachments.iter().map(|(name, blob)| (name.clone(), blob.clone())));
+            }
+        }
+        combined
+    }
+}
+
+/// lodash's `merge`, which n8n's deep merge is: objects are merged member by member and lists
+/// element by element; any other value replaces what was there.
+fn deep_merge(target: &mut Value, source: &Value) {
+    match (target, source) {
+        (Value::Object(target), Value::Object(source)) => {
+            for (key, value) in source {
+                match target.get_mut(key) {
+                    Some(existing) => deep_merge(existing, value),
+                    None => {
+                        target.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+        }
+        (Value::Array(target), Value::Array(source)) => {
+            for (index, value) in source.iter().enumerate() {
+                match target.get_mut(index) {
+                    Some(existing) => deep_merge(existing, value),
+                    None => target.push(value.clone()),
+                }
+            }
+        }
+        (target, source) => *target = source.clone(),
+    }
 }
 
 /// n8n's Compare Datasets. Items whose JSON is empty are left out of both inputs, and a field to

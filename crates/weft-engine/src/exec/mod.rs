@@ -144,6 +144,7 @@ fn execute_activation(
         NodeKind::HttpRequest => return Err(unsupported(node, kind, "outbound HTTP client")),
         NodeKind::Wait => return Err(unsupported(node, kind, "wake-up scheduler")),
         NodeKind::ExecuteWorkflow => return Err(unsupported(node, kind, "sub-workflow runs")),
+        NodeKind::SendEmail => return Err(unsupported(node, kind, "mailer")),
         NodeKind::RespondToWebhook => return Err(unsupported(node, kind, "webhook responses")),
     };
     if node.on_error == OnError::ErrorOutput {

@@ -5,12 +5,12 @@ use serde_json::{Map, Value};
 use super::expression::Resolver;
 use super::{NodeError, path};
 use crate::item::Item;
-use crate::params::SetParams;
+use crate::params::{Keep, SetParams};
 use crate::pointer::Pointer;
 
 /// Every value is evaluated against the item as it arrived, not as earlier assignments left it,
 /// so the order of assignments never changes what an expression sees. Binary attachments are
-/// kept, `keep_only` included: it is about fields.
+/// kept, whatever `keep` says: it is about fields.
 pub(super) fn set(
     params: SetParams,
     inputs: Vec<Vec<Item>>,
@@ -30,7 +30,7 @@ pub(super) fn set(
     let mut output = Vec::with_capacity(inputs.first().map_or(0, Vec::len));
     for context in resolver.each(&inputs, 0) {
         let keep_only = resolver.typed(&params.keep_only, &keep_only_at, &context)?;
-        let mut json = if keep_only { Map::new() } else { context.item.json.clone() };
+        let mut json = if keep_only { Map::new() } else { kept(&context.item.json, params.keep.as_ref()) };
         for (assignment, name_at, value_at) in &assignments {
             let value = resolver.value(&assignment.value, value_at, &context)?.into_owned();
             path::set(&mut json, &assignment.name, value).map_err(|blocked| {
@@ -83,4 +83,29 @@ pub(super) fn set(
         output.push(Item { json, binary: context.item.binary.clone() });
     }
     Ok(vec![output])
+}
+
+/// The item's fields that `keep` keeps, before anything is assigned.
+fn kept(json: &Map<String, Value>, keep: Option<&Keep>) -> Map<String, Value> {
+    match keep {
+        None | Some(Keep::All) => json.clone(),
+        Some(Keep::None) => Map::new(),
+        Some(Keep::Only(fields)) => {
+            let mut kept = Map::new();
+            for field in fields {
+                if let Some(value) = path::get(json, field) {
+                    // Every object on the way was one in `json`, so there is nothing to block it.
+                    let _ = path::set(&mut kept, field, value.clone());
+                }
+            }
+            kept
+        }
+        Some(Keep::Except(fields)) => {
+            let mut kept = json.clone();
+            for field in fields {
+                path::remove(&mut kept, field);
+            }
+            kept
+        }
+    }
 }

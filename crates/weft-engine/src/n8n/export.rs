@@ -290,19 +290,31 @@ fn export_params(node: &NodeDef) -> (String, Value, Value) {
                     })
                 })
                 .collect();
+            let mut parameters = match param(node, "json_output") {
+                Some(Value::String(template)) => json!({"mode": "raw", "jsonOutput": string_to_n8n(template)}),
+                _ => json!({"mode": "manual", "assignments": {"assignments": assignments}}),
+            };
+            let names = |fields: &Value| {
+                let names: Vec<&str> = fields.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+                json!(names.join(","))
+            };
             let keep_only = param(node, "keep_only") == Some(&json!(true));
-            if let Some(Value::String(template)) = param(node, "json_output") {
-                return base(
-                    "set",
-                    json!(3.4),
-                    json!({"mode": "raw", "jsonOutput": string_to_n8n(template), "includeOtherFields": !keep_only, "options": {}}),
-                );
+            parameters["includeOtherFields"] = json!(!keep_only);
+            match param(node, "keep") {
+                Some(Value::String(keep)) => parameters["includeOtherFields"] = json!(keep == "all"),
+                Some(Value::Object(keep)) => {
+                    if let Some(fields) = keep.get("only") {
+                        parameters["include"] = json!("selected");
+                        parameters["includeFields"] = names(fields);
+                    } else if let Some(fields) = keep.get("except") {
+                        parameters["include"] = json!("except");
+                        parameters["excludeFields"] = names(fields);
+                    }
+                }
+                _ => {}
             }
-            base(
-                "set",
-                json!(3.4),
-                json!({"mode": "manual", "assignments": {"assignments": assignments}, "includeOtherFields": !keep_only, "options": {}}),
-            )
+            parameters["options"] = json!({});
+            base("set", json!(3.4), parameters)
         }
         NodeKind::If | NodeKind::Filter => {
             let short = if kind == NodeKind::If { "if" } else { "filter" };
@@ -332,15 +344,7 @@ fn export_params(node: &NodeDef) -> (String, Value, Value) {
             }
             base("switch", json!(3.2), json!({"rules": {"values": rules}, "options": options}))
         }
-        NodeKind::Merge => {
-            let parameters = match param(node, "mode").and_then(Value::as_str) {
-                Some("by_position") => json!({"mode": "combine", "combineBy": "combineByPosition", "options": {}}),
-                Some("cross_join") => json!({"mode": "combine", "combineBy": "combineAll", "options": {}}),
-                Some("by_key") => json!({"mode": "combine", "fieldsToMatchString": param(node, "key"), "options": {}}),
-                _ => json!({}),
-            };
-            base("merge", json!(3), parameters)
-        }
+        NodeKind::Merge => export_merge(node),
         NodeKind::Code => {
             let mode = if param(node, "mode") == Some(&json!("each_item")) {
                 "runOnceForEachItem"
@@ -578,6 +582,7 @@ fn export_params(node: &NodeDef) -> (String, Value, Value) {
                 json!({"source": "database", "workflowId": {"__rl": true, "mode": "id", "value": id}, "options": {}}),
             )
         }
+        NodeKind::SendEmail => export_send_email(node),
         NodeKind::N8nUnsupported => (
             param(node, "n8n_type").and_then(Value::as_str).unwrap_or_default().to_string(),
             param(node, "type_version").cloned().unwrap_or(json!(1)),
@@ -848,4 +853,114 @@ fn export_xml(node: &NodeDef) -> (String, Value, Value) {
         "options": options,
     });
     ("n8n-nodes-base.xml".to_string(), json!(1), parameters)
+}
+
+/// n8n's Merge 3. Combining modes always write their clash handling, so that a shallow merge
+/// (Weft's default, n8n's option) stays one.
+fn export_merge(node: &NodeDef) -> (String, Value, Value) {
+    let text = |key: &str| param(node, key).and_then(Value::as_str).unwrap_or_default();
+    let mut options = Map::new();
+    let mut parameters = match text("mode") {
+        "by_position" => {
+            if param(node, "include_unpaired") == Some(&json!(true)) {
+                options.insert("includeUnpaired".into(), json!(true));
+            }
+            json!({"mode": "combine", "combineBy": "combineByPosition"})
+        }
+        "cross_join" => json!({"mode": "combine", "combineBy": "combineAll"}),
+        "by_key" => {
+            let mut parameters = json!({"mode": "combine", "combineBy": "combineByFields"});
+            match (param(node, "key"), param(node, "fields")) {
+                (Some(key), _) => parameters["fieldsToMatchString"] = key.clone(),
+                (None, Some(Value::Array(fields))) => {
+                    let values: Vec<Value> =
+                        fields.iter().map(|pair| json!({"field1": pair.get("a"), "field2": pair.get("b")})).collect();
+                    parameters["advanced"] = json!(true);
+                    parameters["mergeByFields"] = json!({"values": values});
+                }
+                _ => {}
+            }
+            let join = match text("join") {
+                "left" => "enrichInput1",
+                "right" => "enrichInput2",
+                "outer" => "keepEverything",
+                "unmatched" => "keepNonMatches",
+                _ => "keepMatches",
+            };
+            parameters["joinMode"] = json!(join);
+            match text("output_from") {
+                "left" => parameters["outputDataFrom"] = json!("input1"),
+                "right" => parameters["outputDataFrom"] = json!("input2"),
+                _ => {}
+            }
+            if param(node, "all_matches") == Some(&json!(false)) {
+                options.insert("multipleMatches".into(), json!("first"));
+            }
+            parameters
+        }
+        "choose_branch" => match param(node, "choose") {
+            Some(Value::String(_)) => {
+                json!({"mode": "chooseBranch", "chooseBranchMode": "waitForAll", "output": "empty"})
+            }
+            chosen => json!({
+                "mode": "chooseBranch",
+                "chooseBranchMode": "waitForAll",
+                "output": "specifiedInput",
+                "useDataOfInput": chosen.and_then(Value::as_u64).unwrap_or_default() + 1,
+            }),
+        },
+        _ => json!({"mode": "append"}),
+    };
+    if matches!(text("mode"), "by_position" | "cross_join" | "by_key") {
+        let resolve = match text("clash") {
+            "add_suffix" => "addSuffix",
+            "prefer_first" => "preferInput1",
+            "prefer_last" => "preferLast",
+            _ if text("join") == "right" => "preferInput1",
+            _ => "preferLast",
+        };
+        let nested = if param(node, "deep") == Some(&json!(true)) { "deepMerge" } else { "shallowMerge" };
+        options.insert("clashHandling".into(), json!({"values": {"resolveClash": resolve, "mergeMode": nested}}));
+    }
+    if let Some(inputs) = param(node, "inputs") {
+        parameters["numberInputs"] = inputs.clone();
+    }
+    parameters["options"] = Value::Object(options);
+    ("n8n-nodes-base.merge".to_string(), json!(3), parameters)
+}
+
+/// n8n's Send Email 2.1. The reply-to address is also written as the sender (with the shown
+/// name), which is where an import takes it from when n8n has no reply-to of its own.
+fn export_send_email(node: &NodeDef) -> (String, Value, Value) {
+    let value = |key: &str| param(node, key).map(to_n8n);
+    let reply_to = param(node, "reply_to").and_then(Value::as_str).unwrap_or_default();
+    let from = match param(node, "from_name").and_then(Value::as_str) {
+        Some(name) => format!("{name} <{reply_to}>"),
+        None => reply_to.to_string(),
+    };
+    let format = match (param(node, "text"), param(node, "html")) {
+        (Some(_), Some(_)) => "both",
+        (Some(_), None) => "text",
+        _ => "html",
+    };
+    let mut options = Map::new();
+    for (key, option) in [("cc", "ccEmail"), ("bcc", "bccEmail"), ("reply_to", "replyTo")] {
+        if let Some(value) = value(key) {
+            options.insert(option.into(), value);
+        }
+    }
+    options.insert("appendAttribution".into(), json!(false));
+    let mut parameters = json!({
+        "fromEmail": to_n8n(&json!(from)),
+        "toEmail": value("to"),
+        "subject": value("subject").unwrap_or(json!("")),
+        "emailFormat": format,
+        "options": options,
+    });
+    for key in ["text", "html"] {
+        if let Some(body) = value(key) {
+            parameters[key] = body;
+        }
+    }
+    ("n8n-nodes-base.emailSend".to_string(), json!(2.1), parameters)
 }

@@ -149,13 +149,16 @@ pub(super) fn import(n8n_type: &str, ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         "splitInBatches" => split_in_batches(ctx),
         "aggregate" => aggregate(ctx),
         "sort" => sort(ctx),
-        "limit" => {
-            let keep = if ctx.text("keep", "firstItems") == "lastItems" { "last" } else { "first" };
-            let max = ctx.get("maxItems").cloned().unwrap_or(json!(1));
-            let max = ctx.value(&max);
-            Ok(Mapped::new("limit", json!({"max_items": max, "keep": keep})))
+        "limit" => Ok(limit(ctx)),
+        "removeDuplicates" => {
+            if ctx.text("operation", "removeDuplicateInputItems") != "removeDuplicateInputItems" {
+                return refuse(format!("operation `{}` is not supported yet", ctx.text("operation", "")));
+            }
+            remove_duplicates(ctx)
         }
-        "removeDuplicates" => remove_duplicates(ctx),
+        "itemLists" => item_lists(ctx),
+        "start" => Ok(Mapped::new("manual_trigger", json!({}))),
+        "emailSend" => email_send(ctx),
         "splitOut" => split_out(ctx),
         "html" => html(ctx),
         "htmlExtract" => html_extract_legacy(ctx),
@@ -404,6 +407,7 @@ fn typed(ctx: &mut Ctx, value: &Value, kind: &str) -> Value {
 fn set(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
     let mut assignments = Vec::new();
     let keep_only;
+    let mut keep = None;
     if ctx.version < 3.0 {
         for kind in ["boolean", "number", "string"] {
             let default = match kind {
@@ -425,9 +429,11 @@ fn set(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         } else {
             include == "none"
         };
-        if !keep_only && matches!(include.as_str(), "selected" | "except") {
-            return refuse("keeping only selected input fields is not supported");
-        }
+        keep = match include.as_str() {
+            "selected" if !keep_only => Some(json!({"only": field_list(ctx, "includeFields")?})),
+            "except" if !keep_only => Some(json!({"except": field_list(ctx, "excludeFields")?})),
+            _ => None,
+        };
         if ctx.text("mode", "manual") == "raw" {
             let text = ctx.text("jsonOutput", "{}");
             match json_text(&text) {
@@ -438,7 +444,7 @@ fn set(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
                 }
                 Value::String(template) if template.contains("{{") => {
                     ctx.drop_options(&["dotNotation", "ignoreConversionErrors"]);
-                    return Ok(Mapped::new("set", json!({"json_output": template, "keep_only": keep_only})));
+                    return Ok(Mapped::new("set", set_params("json_output", json!(template), keep_only, keep)));
                 }
                 _ => return refuse("the JSON output is not a JSON object"),
             }
@@ -462,7 +468,18 @@ fn set(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         ctx.warn("field names with dots are read as paths in Weft (n8n's dot notation was off)");
     }
     ctx.drop_options(&["dotNotation", "ignoreConversionErrors"]);
-    Ok(Mapped::new("set", json!({"assignments": assignments, "keep_only": keep_only})))
+    Ok(Mapped::new("set", set_params("assignments", json!(assignments), keep_only, keep)))
+}
+
+/// A `set`'s params: what it assigns, and the input fields it keeps (`keep` when only some or
+/// all but some are, else `keep_only`).
+fn set_params(what: &str, assigned: Value, keep_only: bool, keep: Option<Value>) -> Value {
+    let mut params = json!({what: assigned});
+    match keep {
+        Some(keep) => params["keep"] = keep,
+        None => params["keep_only"] = json!(keep_only),
+    }
+    params
 }
 
 /// n8n's v1 conditions (`{string: [{value1, operation, value2}], number: […], …}`), in the
@@ -629,15 +646,36 @@ fn switch(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
     Ok(mapped)
 }
 
+/// n8n's Merge. Version 1's modes keep their old mapping; from 2 on every mode but SQL maps,
+/// with n8n's defaults: join by fields keeps matches, pairs every match, and combining merges
+/// nested objects deeply with the last input winning (input 1 when enriching input 2).
 fn merge(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
-    if number(ctx.get("numberInputs"), 2.0) > 2.0 {
-        return refuse("merging more than two inputs is not supported");
-    }
+    let inputs = number(ctx.get("numberInputs"), 2.0) as u64;
     let mode = ctx.text("mode", "append");
-    let params = match (mode.as_str(), ctx.version) {
+    let mut params = match (mode.as_str(), ctx.version) {
         ("append", _) => json!({"mode": "append"}),
-        ("mergeByIndex", _) if ctx.text("join", "inner") == "inner" => json!({"mode": "by_position"}),
-        ("combine", version) => {
+        ("mergeByIndex", version) if version < 2.0 && ctx.text("join", "inner") == "inner" => {
+            json!({"mode": "by_position"})
+        }
+        ("chooseBranch", version) => {
+            let waits = if version >= 3.0 { "waitForAll" } else { "waitForBoth" };
+            if ctx.text("chooseBranchMode", waits) != waits {
+                return refuse(format!("choosing a branch by `{}` is not supported", ctx.text("chooseBranchMode", "")));
+            }
+            let chosen = match ctx.text("output", if version >= 3.0 { "specifiedInput" } else { "input1" }).as_str() {
+                "empty" => json!("empty"),
+                "input2" => json!(1),
+                "specifiedInput" => match ctx.get("useDataOfInput") {
+                    Some(Value::String(_)) => {
+                        return refuse("the input to use given by an expression is not supported");
+                    }
+                    input => json!((number(input, 1.0) as u64).max(1) - 1),
+                },
+                _ => json!(0),
+            };
+            json!({"mode": "choose_branch", "choose": chosen})
+        }
+        ("combine", version) if version >= 2.0 => {
             let by = if version >= 3.0 {
                 ctx.text("combineBy", "combineByFields")
             } else {
@@ -647,42 +685,118 @@ fn merge(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
                     other => other.to_string(),
                 }
             };
-            if ctx.option("includeUnpaired") == Some(&json!(true)) {
-                return refuse("keeping unpaired items is not supported");
-            }
-            match by.as_str() {
-                "combineByPosition" => json!({"mode": "by_position"}),
-                "multiplex" | "combineAll" => json!({"mode": "cross_join"}),
-                "combineByFields" => {
-                    if ctx.text("joinMode", "keepMatches") != "keepMatches"
-                        || ctx.text("outputDataFrom", "both") != "both"
-                    {
-                        return refuse(format!("join mode `{}` is not supported", ctx.text("joinMode", "keepMatches")));
-                    }
-                    let advanced = version < 3.0 || ctx.flag("advanced", false);
-                    let key = if advanced {
-                        let pairs = collection(ctx.params, "mergeByFields", "values");
-                        match pairs {
-                            [pair] if pair.get("field1") == pair.get("field2") => {
-                                pair.get("field1").and_then(Value::as_str).unwrap_or_default().to_string()
-                            }
-                            _ => return refuse("matching on differently named or several fields is not supported"),
-                        }
-                    } else {
-                        ctx.text("fieldsToMatchString", "")
-                    };
-                    if key.contains(',') {
-                        return refuse("matching on several fields is not supported");
-                    }
-                    json!({"mode": "by_key", "key": key.trim()})
+            let mut params = match by.as_str() {
+                "combineByPosition" => {
+                    json!({"mode": "by_position", "include_unpaired": ctx.option("includeUnpaired") == Some(&json!(true))})
                 }
+                "multiplex" | "combineAll" => json!({"mode": "cross_join"}),
+                "combineByFields" => merge_by_fields(ctx)?,
                 other => return refuse(format!("combining by `{other}` is not supported")),
-            }
+            };
+            merge_clash(ctx, inputs, &mut params)?;
+            params
         }
         (other, _) => return refuse(format!("merge mode `{other}` is not supported")),
     };
-    ctx.drop_options(&["includeUnpaired"]);
+    if inputs > 2 {
+        if matches!(params["mode"].as_str(), Some("by_key" | "cross_join")) {
+            return refuse("matching fields or combining all pairs of more than two inputs is not supported");
+        }
+        params["inputs"] = json!(inputs.min(crate::params::MAX_MERGE_INPUTS));
+    }
+    if params.get("include_unpaired") == Some(&json!(false)) {
+        params.as_object_mut().map(|members| members.remove("include_unpaired"));
+    }
+    ctx.drop_options(&["includeUnpaired", "clashHandling", "multipleMatches", "disableDotNotation", "fuzzyCompare"]);
     Ok(Mapped::new("merge", params))
+}
+
+/// "Combine by matching fields": the pairs of fields, the output type and multiple matches.
+fn merge_by_fields(ctx: &mut Ctx) -> Result<Value, Refusal> {
+    let named_alike = ctx.version >= 3.0 && !ctx.flag("advanced", false);
+    let pairs: Vec<(String, String)> = if named_alike {
+        let text = ctx.text("fieldsToMatchString", "");
+        text.split(',').map(|field| (field.trim().to_string(), field.trim().to_string())).collect()
+    } else {
+        collection(ctx.params, "mergeByFields", "values")
+            .iter()
+            .map(|pair| {
+                let text = |key: &str| pair.get(key).and_then(Value::as_str).unwrap_or_default().trim().to_string();
+                (text("field1"), text("field2"))
+            })
+            .collect()
+    };
+    for (a, b) in &pairs {
+        if [a, b].iter().any(|field| field.contains("{{") || field.starts_with('=') || field.contains('[')) {
+            return refuse("a field to match given by an expression or with brackets is not supported");
+        }
+        if a.is_empty() || b.is_empty() {
+            return refuse("a pair of fields to match lacks a field");
+        }
+        if ctx.option("disableDotNotation") == Some(&json!(true)) && (a.contains('.') || b.contains('.')) {
+            return refuse("a field name holding a dot (dot notation disabled) cannot be reached");
+        }
+    }
+    if ctx.option("fuzzyCompare") == Some(&json!(true)) {
+        return refuse("fuzzy comparison is not supported");
+    }
+    let join = match ctx.text("joinMode", "keepMatches").as_str() {
+        "keepMatches" => "inner",
+        "keepNonMatches" => "unmatched",
+        "keepEverything" => "outer",
+        "enrichInput1" => "left",
+        "enrichInput2" => "right",
+        other => return refuse(format!("the output type `{other}` is not supported")),
+    };
+    let mut params = match pairs.as_slice() {
+        [] => return refuse("no fields to match"),
+        [(a, b)] if a == b => json!({"mode": "by_key", "key": a}),
+        pairs => {
+            let fields: Vec<Value> = pairs.iter().map(|(a, b)| json!({"a": a, "b": b})).collect();
+            json!({"mode": "by_key", "fields": fields})
+        }
+    };
+    if join != "inner" {
+        params["join"] = json!(join);
+    }
+    if matches!(join, "inner" | "unmatched") {
+        match ctx.text("outputDataFrom", "both").as_str() {
+            "both" => {}
+            "input1" => params["output_from"] = json!("left"),
+            "input2" => params["output_from"] = json!("right"),
+            other => return refuse(format!("output data from `{other}` is not supported")),
+        }
+    }
+    if ctx.option("multipleMatches").and_then(Value::as_str) == Some("first") {
+        params["all_matches"] = json!(false);
+    }
+    Ok(params)
+}
+
+/// n8n's clash handling for the modes that combine items. Without it n8n merges deeply and the
+/// last input wins (input 1 when enriching input 2), which is Weft's default `clash` too.
+fn merge_clash(ctx: &Ctx, inputs: u64, params: &mut Value) -> Result<(), Refusal> {
+    let values = ctx.option("clashHandling").and_then(|clash| clash.get("values"));
+    let text = |key: &str| values.and_then(|v| v.get(key)).and_then(Value::as_str).unwrap_or_default();
+    if values.and_then(|v| v.get("overrideEmpty")) == Some(&json!(true)) {
+        return refuse("keeping the non-empty value of a clashing field is not supported");
+    }
+    let clash = match text("resolveClash") {
+        "" => None,
+        "addSuffix" => Some("add_suffix"),
+        "preferInput1" => Some("prefer_first"),
+        "preferLast" => Some("prefer_last"),
+        other if other == format!("preferInput{inputs}") => Some("prefer_last"),
+        other => return refuse(format!("resolving clashes by `{other}` is not supported")),
+    };
+    let default = if params.get("join") == Some(&json!("right")) { "prefer_first" } else { "prefer_last" };
+    if let Some(clash) = clash.filter(|clash| *clash != default) {
+        params["clash"] = json!(clash);
+    }
+    if text("mergeMode") != "shallowMerge" {
+        params["deep"] = json!(true);
+    }
+    Ok(())
 }
 
 fn code(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
@@ -1629,10 +1743,33 @@ fn sort(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
     Ok(Mapped::new("sort", json!({"fields": fields})))
 }
 
-fn remove_duplicates(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
-    if ctx.text("operation", "removeDuplicateInputItems") != "removeDuplicateInputItems" {
-        return refuse(format!("operation `{}` is not supported yet", ctx.text("operation", "")));
+fn limit(ctx: &mut Ctx) -> Mapped {
+    let keep = if ctx.text("keep", "firstItems") == "lastItems" { "last" } else { "first" };
+    let max = ctx.get("maxItems").cloned().unwrap_or(json!(1));
+    let max = ctx.value(&max);
+    Mapped::new("limit", json!({"max_items": max, "keep": keep}))
+}
+
+/// n8n's Item Lists (1–3), whose operations became the Aggregate, Split Out, Sort, Limit,
+/// Remove Duplicates and Summarize nodes with the same parameters: each maps as its node does.
+fn item_lists(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    match ctx.text("operation", "splitOutItems").as_str() {
+        "splitOutItems" => {
+            if ctx.get("fieldsToInclude").is_some_and(Value::is_object) {
+                return refuse("Item Lists 1's list of other fields to include is not supported");
+            }
+            split_out(ctx)
+        }
+        "aggregateItems" | "concatenateItems" => aggregate(ctx),
+        "sort" => sort(ctx),
+        "limit" => Ok(limit(ctx)),
+        "removeDuplicates" => remove_duplicates(ctx),
+        "summarize" => summarize(ctx),
+        other => refuse(format!("the `{other}` operation is not supported")),
     }
+}
+
+fn remove_duplicates(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
     ctx.drop_options(&[]);
     match ctx.text("compare", "allFields").as_str() {
         "allFields" => Ok(Mapped::new("remove_duplicates", json!({}))),
@@ -1680,4 +1817,79 @@ fn execute_workflow(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         ctx.warn("the sub-workflow id is n8n's; replace it with the Weft workflow's id (`wf_…`)");
     }
     Ok(Mapped::new("execute_workflow", json!({"workflow_id": id})))
+}
+
+/// n8n's Send Email 1 and 2–2.1. The sender is always the instance's address: n8n's
+/// `fromEmail` gives the shown name, and its address becomes `reply_to` unless one is set.
+/// Version 2 sends text by default, 2.1 HTML; version 1 whichever bodies are given.
+fn email_send(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    if ctx.text("operation", "send") != "send" {
+        return refuse(format!("the `{}` operation is not supported", ctx.text("operation", "")));
+    }
+    let legacy = ctx.version < 2.0;
+    let attachments = if legacy { ctx.get("attachments") } else { ctx.option("attachments") };
+    if attachments.and_then(Value::as_str).is_some_and(|names| !names.trim().is_empty()) {
+        return refuse("attachments are not supported");
+    }
+    let field = |ctx: &mut Ctx, key: &str, value: Option<&Value>| -> Option<(String, Value)> {
+        let value = ctx.value(value?);
+        (value != json!("")).then(|| (key.to_string(), value))
+    };
+    let mut params = Map::new();
+    let to = ctx.get("toEmail").cloned().unwrap_or(json!(""));
+    params.insert("to".into(), ctx.value(&to));
+    let (cc, bcc) = if legacy {
+        (ctx.get("ccEmail").cloned(), ctx.get("bccEmail").cloned())
+    } else {
+        (ctx.option("ccEmail").cloned(), ctx.option("bccEmail").cloned())
+    };
+    params.extend(field(ctx, "cc", cc.as_ref()));
+    params.extend(field(ctx, "bcc", bcc.as_ref()));
+    let subject = ctx.get("subject").cloned().unwrap_or(json!(""));
+    params.insert("subject".into(), ctx.value(&subject));
+    let format = match ctx.version {
+        version if version < 2.0 => "legacy".to_string(),
+        version if version < 2.1 => ctx.text("emailFormat", "text"),
+        _ => ctx.text("emailFormat", "html"),
+    };
+    let (text, html) = (ctx.get("text").cloned(), ctx.get("html").cloned());
+    match format.as_str() {
+        "legacy" => {
+            params.extend(field(ctx, "text", text.as_ref()));
+            params.extend(field(ctx, "html", html.as_ref()));
+            if !params.contains_key("html") {
+                params.entry("text").or_insert(json!(""));
+            }
+        }
+        "text" | "html" | "both" => {
+            for (kind, body) in [("text", text), ("html", html)] {
+                if format == kind || format == "both" {
+                    let body = ctx.value(&body.unwrap_or(json!("")));
+                    params.insert(kind.into(), body);
+                }
+            }
+        }
+        other => return refuse(format!("the email format `{other}` is not known")),
+    }
+    let reply_to = if legacy { None } else { ctx.option("replyTo").cloned() };
+    params.extend(field(ctx, "reply_to", reply_to.as_ref()));
+    let from = ctx.text("fromEmail", "");
+    let (name, address) = match string_to_weft(&from) {
+        from if from.contains("{{") => (String::new(), from),
+        from => match from.trim().strip_suffix('>').and_then(|rest| rest.split_once('<')) {
+            Some((name, address)) => (name.trim().trim_matches('"').to_string(), address.trim().to_string()),
+            None => (String::new(), from.trim().to_string()),
+        },
+    };
+    if !name.is_empty() {
+        params.insert("from_name".into(), json!(name));
+    }
+    if !address.is_empty() && !params.contains_key("reply_to") {
+        ctx.warn(format!(
+            "mail is sent from the instance's address; the sender address `{address}` became the reply-to address"
+        ));
+        params.insert("reply_to".into(), json!(address));
+    }
+    ctx.drop_options(&["ccEmail", "bccEmail", "replyTo", "attachments", "appendAttribution", "allowUnauthorizedCerts"]);
+    Ok(Mapped::new("send_email", Value::Object(params)))
 }

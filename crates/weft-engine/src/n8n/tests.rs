@@ -233,15 +233,135 @@ fn set_v1_and_v3_4() {
 }
 
 #[test]
+fn set_keeping_selected_or_all_but_some_input_fields_maps_onto_keep() {
+    let fields = json!({"values": [{"name": "OrgID", "stringValue": "={{ $json.id }}"}]});
+    let node = supported(
+        "set",
+        3.2,
+        json!({"fields": fields, "include": "selected", "includeFields": "name, $json.address.city"}),
+    );
+    assert_eq!(
+        node["params"],
+        json!({"assignments": [{"name": "OrgID", "value": "{{ $json.id }}"}], "keep": {"only": ["name", "address.city"]}})
+    );
+    assert_eq!(
+        supported("set", 3.2, json!({"fields": fields, "include": "selected"}))["params"]["keep"],
+        json!({"only": []})
+    );
+    let except = json!({"includeOtherFields": true, "include": "except", "excludeFields": "secret", "assignments": {"assignments": []}});
+    assert_eq!(supported("set", 3.4, except)["params"]["keep"], json!({"except": ["secret"]}));
+    // Without includeOtherFields, 3.3 and later keep nothing, whatever `include` says.
+    let none = json!({"include": "selected", "includeFields": "a", "assignments": {"assignments": []}});
+    assert_eq!(supported("set", 3.4, none)["params"]["keep_only"], true);
+}
+
+#[test]
+fn item_lists_operations_map_as_their_own_nodes_do() {
+    assert_eq!(
+        supported("itemLists", 3.0, json!({"options": {"destinationFieldName": "Link"}, "fieldToSplitOut": "data"}))["params"],
+        json!({"fields": [{"field": "data", "destination": "Link"}]})
+    );
+    let (node, _) = imported("itemLists", 1.0, json!({"fieldToSplitOut": "a"}));
+    assert_eq!(node["type"], "split_out");
+    let aggregate =
+        json!({"operation": "aggregateItems", "fieldsToAggregate": {"fieldToAggregate": [{"fieldToAggregate": "id"}]}});
+    assert_eq!(supported("itemLists", 2.0, aggregate)["params"], json!({"field": "id"}));
+    let concatenate = json!({"operation": "concatenateItems", "aggregate": "aggregateAllItemData"});
+    assert_eq!(supported("itemLists", 3.0, concatenate)["params"], json!({"destination": "data"}));
+    let sort = json!({"operation": "sort", "sortFieldsUi": {"sortField": [{"fieldName": "n", "order": "descending"}]}});
+    assert_eq!(supported("itemLists", 3.0, sort)["params"], json!({"fields": [{"field": "n", "order": "desc"}]}));
+    assert_eq!(
+        supported("itemLists", 3.0, json!({"operation": "limit", "maxItems": 5}))["params"],
+        json!({"max_items": 5, "keep": "first"})
+    );
+    let dedupe = json!({"operation": "removeDuplicates", "compare": "selectedFields", "fieldsToCompare": "email"});
+    assert_eq!(supported("itemLists", 3.0, dedupe)["params"], json!({"fields": ["email"]}));
+    let legacy = json!({"operation": "removeDuplicates", "compare": "selectedFields", "fieldsToCompare": {"fields": [{"fieldName": "id"}]}});
+    assert_eq!(supported("itemLists", 1.0, legacy)["params"], json!({"fields": ["id"]}));
+    let summarize =
+        json!({"operation": "summarize", "fieldsToSummarize": {"values": [{"field": "n", "aggregation": "sum"}]}});
+    assert_eq!(
+        supported("itemLists", 3.0, summarize)["params"],
+        json!({"fields": [{"field": "n", "aggregation": "sum"}]})
+    );
+    for refused in [
+        json!({"operation": "sort", "type": "random"}),
+        json!({"operation": "removeDuplicates", "compare": "allFieldsExcept", "fieldsToExclude": "id"}),
+        json!({"fieldToSplitOut": "a", "include": "selectedOtherFields", "fieldsToInclude": {"fields": [{"fieldName": "b"}]}}),
+    ] {
+        assert_eq!(imported("itemLists", 1.0, refused.clone()).0["type"], "n8n_unsupported", "{refused}");
+    }
+}
+
+#[test]
+fn the_legacy_start_node_is_a_manual_trigger() {
+    let n8n = json!({
+        "nodes": [{"name": "Start", "type": "n8n-nodes-base.start", "typeVersion": 1, "position": [0, 0], "parameters": {}}],
+        "connections": {}
+    });
+    let imported = import_workflow(&n8n).unwrap();
+    assert_eq!(imported.workflow["nodes"][0]["type"], "manual_trigger");
+    assert!(imported.report.unsupported.is_empty());
+}
+
+#[test]
+fn email_send_maps_recipients_bodies_and_the_sender_onto_reply_to() {
+    let (node, report) = imported(
+        "emailSend",
+        2.1,
+        json!({"html": "={{ $json.html }}", "options": {"ccEmail": "cc@example.com"}, "subject": "Hi",
+            "toEmail": "={{ $json.email }}", "fromEmail": "Elay's AI Assistant <elay@example.com>"}),
+    );
+    assert_eq!(
+        node["params"],
+        json!({"to": "{{ $json.email }}", "cc": "cc@example.com", "subject": "Hi", "html": "{{ $json.html }}",
+            "from_name": "Elay's AI Assistant", "reply_to": "elay@example.com"})
+    );
+    assert!(
+        report.warnings.iter().any(|w| w.contains("`elay@example.com` became the reply-to address")),
+        "{:?}",
+        report.warnings
+    );
+    let v2 = supported(
+        "emailSend",
+        2.0,
+        json!({"toEmail": "a@example.com", "text": "t", "options": {"replyTo": "r@example.com"}, "fromEmail": "f@example.com"}),
+    );
+    assert_eq!(v2["params"], json!({"to": "a@example.com", "subject": "", "text": "t", "reply_to": "r@example.com"}));
+    let v1 = supported(
+        "emailSend",
+        1.0,
+        json!({"toEmail": "a@example.com", "text": "=", "html": "=<b>{{ $json.x }}</b>", "fromEmail": ""}),
+    );
+    assert_eq!(v1["params"], json!({"to": "a@example.com", "subject": "", "html": "<b>{{ $json.x }}</b>"}));
+    let both = supported(
+        "emailSend",
+        2.1,
+        json!({"toEmail": "a@example.com", "emailFormat": "both", "text": "t", "html": "h"}),
+    );
+    assert_eq!((both["params"]["text"].clone(), both["params"]["html"].clone()), (json!("t"), json!("h")));
+    let (empty, _) = imported("emailSend", 1.0, json!({"toEmail": ""}));
+    assert_eq!(empty["type"], "send_email");
+    assert_eq!(
+        imported("emailSend", 2.1, json!({"toEmail": "a@example.com", "options": {"attachments": "data"}})).0["type"],
+        "n8n_unsupported"
+    );
+    assert_eq!(
+        imported("emailSend", 1.0, json!({"toEmail": "a@example.com", "attachments": "data"})).0["type"],
+        "n8n_unsupported"
+    );
+}
+
+#[test]
 fn merge_modes() {
     assert_eq!(supported("merge", 3.0, json!({}))["params"], json!({"mode": "append"}));
     assert_eq!(
         supported("merge", 3.0, json!({"mode": "combine", "combineBy": "combineByPosition"}))["params"],
-        json!({"mode": "by_position"})
+        json!({"mode": "by_position", "deep": true})
     );
     assert_eq!(
         supported("merge", 3.1, json!({"mode": "combine", "fieldsToMatchString": "email"}))["params"],
-        json!({"mode": "by_key", "key": "email"})
+        json!({"mode": "by_key", "key": "email", "deep": true})
     );
     assert_eq!(
         supported(
@@ -249,11 +369,86 @@ fn merge_modes() {
             2.1,
             json!({"mode": "combine", "mergeByFields": {"values": [{"field1": "id", "field2": "id"}]}})
         )["params"],
-        json!({"mode": "by_key", "key": "id"})
+        json!({"mode": "by_key", "key": "id", "deep": true})
     );
-    let (node, report) = imported("merge", 2.1, json!({"mode": "chooseBranch"}));
+    let (node, report) = imported("merge", 3.0, json!({"mode": "combineBySql"}));
     assert_eq!(node["type"], "n8n_unsupported");
-    assert!(report.unsupported[0].reason.as_deref().unwrap().contains("chooseBranch"));
+    assert!(report.unsupported[0].reason.as_deref().unwrap().contains("combineBySql"));
+}
+
+#[test]
+fn merge_joins_by_fields_map_every_output_type_with_n8n_defaults() {
+    let pairs = json!({"values": [{"field1": "NetworkID", "field2": "networkId"}]});
+    assert_eq!(
+        supported("merge", 2.1, json!({"mode": "combine", "joinMode": "enrichInput1", "mergeByFields": pairs}))["params"],
+        json!({"mode": "by_key", "fields": [{"a": "NetworkID", "b": "networkId"}], "join": "left", "deep": true})
+    );
+    let same = json!({"values": [{"field1": "name", "field2": "name"}]});
+    assert_eq!(
+        supported(
+            "merge",
+            2.1,
+            json!({"mode": "combine", "joinMode": "keepNonMatches", "mergeByFields": same, "outputDataFrom": "input2"})
+        )["params"],
+        json!({"mode": "by_key", "key": "name", "join": "unmatched", "output_from": "right", "deep": true})
+    );
+    assert_eq!(
+        supported(
+            "merge",
+            3.1,
+            json!({"mode": "combine", "joinMode": "keepEverything", "fieldsToMatchString": "email"})
+        )["params"],
+        json!({"mode": "by_key", "key": "email", "join": "outer", "deep": true})
+    );
+    let enrich_second = json!({"mode": "combine", "options": {"multipleMatches": "first", "clashHandling": {"values": {"resolveClash": "addSuffix", "mergeMode": "shallowMerge"}}},
+        "advanced": true, "joinMode": "enrichInput2", "mergeByFields": {"values": [{"field1": "Subject", "field2": "content"}, {"field1": "a.b", "field2": "c"}]}});
+    assert_eq!(
+        supported("merge", 3.1, enrich_second)["params"],
+        json!({"mode": "by_key", "fields": [{"a": "Subject", "b": "content"}, {"a": "a.b", "b": "c"}], "join": "right",
+            "all_matches": false, "clash": "add_suffix"})
+    );
+    for refused in [
+        json!({"mode": "combine", "fieldsToMatchString": "a", "options": {"fuzzyCompare": true}}),
+        json!({"mode": "combine", "fieldsToMatchString": "={{ $json.f }}"}),
+        json!({"mode": "combine", "fieldsToMatchString": "a", "options": {"clashHandling": {"values": {"overrideEmpty": true}}}}),
+        json!({"mode": "combine", "combineBy": "combineAll", "numberInputs": 3}),
+    ] {
+        assert_eq!(imported("merge", 3.0, refused.clone()).0["type"], "n8n_unsupported", "{refused}");
+    }
+}
+
+#[test]
+fn merge_of_many_inputs_unpaired_items_and_chosen_branches_map() {
+    assert_eq!(supported("merge", 3.0, json!({"numberInputs": 3}))["params"], json!({"mode": "append", "inputs": 3}));
+    assert_eq!(
+        supported(
+            "merge",
+            3.0,
+            json!({"mode": "combine", "options": {"includeUnpaired": true}, "combineBy": "combineByPosition"})
+        )["params"],
+        json!({"mode": "by_position", "include_unpaired": true, "deep": true})
+    );
+    assert_eq!(
+        supported("merge", 3.0, json!({"mode": "chooseBranch", "numberInputs": 4}))["params"],
+        json!({"mode": "choose_branch", "choose": 0, "inputs": 4})
+    );
+    assert_eq!(
+        supported("merge", 3.0, json!({"mode": "chooseBranch", "useDataOfInput": 2}))["params"],
+        json!({"mode": "choose_branch", "choose": 1})
+    );
+    assert_eq!(supported("merge", 2.1, json!({"mode": "chooseBranch", "output": "input2"}))["params"]["choose"], 1);
+    assert_eq!(
+        supported("merge", 2.1, json!({"mode": "chooseBranch", "output": "empty"}))["params"]["choose"],
+        "empty"
+    );
+    let wide = json!({
+        "nodes": [
+            {"name": "Start", "type": "n8n-nodes-base.manualTrigger", "typeVersion": 1, "position": [0, 0], "parameters": {}},
+            {"name": "M", "type": "n8n-nodes-base.merge", "typeVersion": 3, "position": [1, 0], "parameters": {"numberInputs": 3}}
+        ],
+        "connections": {"Start": {"main": [[{"node": "M", "type": "main", "index": 2}]]}}
+    });
+    assert!(problems(&import_workflow(&wide).unwrap().workflow).is_empty());
 }
 
 #[test]
@@ -578,11 +773,11 @@ fn set_json_output_templates_and_merge_multiplex_map() {
     );
     assert_eq!(
         supported("merge", 2.1, json!({"mode": "combine", "combinationMode": "multiplex", "options": {}}))["params"],
-        json!({"mode": "cross_join"})
+        json!({"mode": "cross_join", "deep": true})
     );
     assert_eq!(
         supported("merge", 3.0, json!({"mode": "combine", "combineBy": "combineAll", "options": {}}))["params"],
-        json!({"mode": "cross_join"})
+        json!({"mode": "cross_join", "deep": true})
     );
 }
 

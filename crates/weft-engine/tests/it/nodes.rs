@@ -159,6 +159,25 @@ fn set_keep_only_drops_unassigned_fields_but_keeps_attachments() {
 }
 
 #[test]
+fn set_keep_only_or_except_some_fields_then_assigns() {
+    let item = json!({"id": 7, "name": "Ada", "address": {"city": "Lyon", "zip": "69001"}, "secret": "x"});
+    let set = |keep: Value| {
+        let params = json!({"assignments": [{"name": "ok", "value": true}], "keep": keep});
+        run(json!({"name": "Set", "type": "set", "params": params}), vec![vec![item.clone()]]).swap_remove(0)
+    };
+    assert_eq!(
+        set(json!({"only": ["id", "address.city", "missing"]})),
+        [json!({"id": 7, "address": {"city": "Lyon"}, "ok": true})]
+    );
+    assert_eq!(
+        set(json!({"except": ["secret", "address.zip"]})),
+        [json!({"id": 7, "name": "Ada", "address": {"city": "Lyon"}, "ok": true})]
+    );
+    assert_eq!(set(json!("none")), [json!({"ok": true})]);
+    assert_eq!(set(json!("all"))[0]["secret"], "x");
+}
+
+#[test]
 fn set_evaluates_values_for_each_item_with_that_items_context() {
     let set = json!({"name": "Shape", "type": "set", "params": {"assignments": [
         {"name": "copy", "value": "{{ $json.n }}"}, {"name": "position", "value": "{{ $itemIndex }}"}
@@ -584,6 +603,129 @@ fn merge_by_key_never_matches_items_whose_key_is_missing_or_null() {
         run(merge(json!({"mode": "by_key", "key": "id"})), inputs),
         [[json!({"id": 7, "order": "c", "email": "z"})]]
     );
+}
+
+fn join(params: Value) -> Vec<Value> {
+    let inputs = vec![
+        vec![json!({"id": 1, "name": "Ada"}), json!({"id": 2, "name": "Bob"}), json!({"id": 3, "name": "Cy"})],
+        vec![
+            json!({"key": 1, "name": "ADA", "tier": "gold"}),
+            json!({"key": 4, "tier": "none"}),
+            json!({"key": 1, "tier": "silver"}),
+        ],
+    ];
+    let mut params = params;
+    params["mode"] = json!("by_key");
+    params["fields"] = json!([{"a": "id", "b": "key"}]);
+    run(merge(params), inputs).swap_remove(0)
+}
+
+#[test]
+fn merge_by_key_joins_like_n8n_output_types() {
+    assert_eq!(
+        join(json!({})),
+        [
+            json!({"id": 1, "key": 1, "name": "ADA", "tier": "gold"}),
+            json!({"id": 1, "key": 1, "name": "Ada", "tier": "silver"})
+        ]
+    );
+    assert_eq!(join(json!({"all_matches": false})), [json!({"id": 1, "key": 1, "name": "ADA", "tier": "gold"})]);
+    assert_eq!(
+        join(json!({"join": "left", "all_matches": false})),
+        [
+            json!({"id": 1, "key": 1, "name": "ADA", "tier": "gold"}),
+            json!({"id": 2, "name": "Bob"}),
+            json!({"id": 3, "name": "Cy"})
+        ]
+    );
+    // Enriching input 1 lets input 0's values win, as n8n does by default.
+    assert_eq!(
+        join(json!({"join": "right", "all_matches": false})),
+        [
+            json!({"key": 1, "name": "Ada", "tier": "gold", "id": 1}),
+            json!({"key": 4, "tier": "none"}),
+            json!({"key": 1, "tier": "silver"})
+        ]
+    );
+    assert_eq!(join(json!({"join": "outer", "all_matches": false})).len(), 5);
+    assert_eq!(
+        join(json!({"join": "unmatched"})),
+        [
+            json!({"id": 2, "name": "Bob", "_source": "input1"}),
+            json!({"id": 3, "name": "Cy", "_source": "input1"}),
+            json!({"key": 4, "tier": "none", "_source": "input2"})
+        ]
+    );
+    assert_eq!(join(json!({"join": "unmatched", "output_from": "right"})), [json!({"key": 4, "tier": "none"})]);
+    assert_eq!(join(json!({"output_from": "left"})), [json!({"id": 1, "name": "Ada"})]);
+    assert_eq!(
+        join(json!({"output_from": "right"})),
+        [json!({"key": 1, "name": "ADA", "tier": "gold"}), json!({"key": 1, "tier": "silver"})]
+    );
+    assert_eq!(
+        join(json!({"clash": "add_suffix", "all_matches": false})),
+        [json!({"id_1": 1, "name_1": "Ada", "key_2": 1, "name_2": "ADA", "tier_2": "gold"})]
+    );
+}
+
+#[test]
+fn merge_by_key_with_an_empty_input_passes_on_what_there_is_unless_nothing_is_kept() {
+    let run_join = |join: &str, output_from: &str| {
+        let params = json!({"mode": "by_key", "key": "id", "join": join, "output_from": output_from});
+        run(merge(params), vec![vec![json!({"id": 1})], vec![]]).swap_remove(0)
+    };
+    assert!(run_join("inner", "both").is_empty());
+    assert!(run_join("right", "both").is_empty());
+    assert!(run_join("unmatched", "right").is_empty());
+    assert_eq!(run_join("left", "both"), [json!({"id": 1})]);
+    assert_eq!(run_join("outer", "both"), [json!({"id": 1})]);
+    assert_eq!(run_join("unmatched", "both"), [json!({"id": 1})]);
+}
+
+#[test]
+fn merge_deep_combines_nested_objects_and_lists_like_lodash() {
+    let inputs = vec![
+        vec![json!({"address": {"city": "Lyon", "zip": "69001"}, "tags": [1, 2, 3], "n": 1})],
+        vec![json!({"address": {"city": "Paris"}, "tags": [9], "n": {"x": 1}})],
+    ];
+    assert_eq!(
+        run(merge(json!({"mode": "by_position", "deep": true})), inputs.clone()),
+        [[json!({"address": {"city": "Paris", "zip": "69001"}, "tags": [9, 2, 3], "n": {"x": 1}})]]
+    );
+    assert_eq!(
+        run(merge(json!({"mode": "by_position", "clash": "prefer_first"})), inputs),
+        [[json!({"address": {"city": "Lyon", "zip": "69001"}, "tags": [1, 2, 3], "n": 1})]]
+    );
+}
+
+#[test]
+fn merge_of_three_inputs_appends_and_combines_by_position_with_unpaired_items() {
+    let inputs = vec![
+        vec![json!({"a": 1}), json!({"a": 2})],
+        vec![json!({"b": 1})],
+        vec![json!({"c": 1}), json!({"c": 2}), json!({"c": 3})],
+    ];
+    assert_eq!(run(merge(json!({"inputs": 3})), inputs.clone())[0].len(), 6);
+    assert_eq!(
+        run(merge(json!({"mode": "by_position", "inputs": 3})), inputs.clone()),
+        [[json!({"a": 1, "b": 1, "c": 1})]]
+    );
+    assert_eq!(
+        run(
+            merge(json!({"mode": "by_position", "inputs": 3, "include_unpaired": true, "clash": "add_suffix"})),
+            inputs
+        ),
+        [[json!({"a_1": 1, "b_2": 1, "c_3": 1}), json!({"a_1": 2, "c_3": 2}), json!({"c_3": 3})]]
+    );
+}
+
+#[test]
+fn merge_choose_branch_sends_one_input_on_or_a_single_empty_item() {
+    let inputs = vec![vec![json!({"a": 1})], vec![json!({"b": 1}), json!({"b": 2})], vec![json!({"c": 1})]];
+    let choose = |choose: Value| json!({"mode": "choose_branch", "inputs": 3, "choose": choose});
+    assert_eq!(run(merge(json!({"mode": "choose_branch", "inputs": 3})), inputs.clone()), [[json!({"a": 1})]]);
+    assert_eq!(run(merge(choose(json!(1))), inputs.clone()), [[json!({"b": 1}), json!({"b": 2})]]);
+    assert_eq!(run(merge(choose(json!("empty"))), inputs), [[json!({})]]);
 }
 
 // ── sort, limit, aggregate, remove_duplicates ────────────────────────────────────────────────

@@ -200,14 +200,30 @@ fn a_merge_waits_for_both_inputs() {
 }
 
 #[test]
-fn a_merge_waiting_for_both_is_skipped_when_one_side_is_empty() {
-    let plan = plan(merging("wait_both"), "Start");
+fn a_merge_waiting_for_both_or_choosing_a_branch_is_skipped_when_one_side_is_empty() {
+    for mode in ["wait_both", "choose_branch"] {
+        let plan = plan(merging(mode), "Start");
+        let mut state = RunState::new(items(1));
+        state.record(ActivationKey::once("A"), vec![items(1)]);
+        state.record(ActivationKey::once("B"), vec![Vec::new()]);
+        let frontier = plan.frontier(&state);
+        assert!(frontier.is_finished());
+        assert_eq!(shown(&frontier.skipped), ["M", "After"]);
+    }
+}
+
+#[test]
+fn a_merge_of_three_inputs_gets_the_items_of_its_third() {
+    let definition = json!({
+        "nodes": [node("Start", "manual_trigger"), node("A", "no_op"),
+            {"name": "M", "type": "merge", "params": {"inputs": 3}}],
+        "connections": [edge("Start", "A"), edge_from("A", 0, "M", 2)]
+    });
+    let plan = plan(definition, "Start");
     let mut state = RunState::new(items(1));
-    state.record(ActivationKey::once("A"), vec![items(1)]);
-    state.record(ActivationKey::once("B"), vec![Vec::new()]);
+    state.record(ActivationKey::once("A"), vec![items(2)]);
     let frontier = plan.frontier(&state);
-    assert!(frontier.is_finished());
-    assert_eq!(shown(&frontier.skipped), ["M", "After"]);
+    assert_eq!(frontier.ready[0].inputs.iter().map(Vec::len).collect::<Vec<_>>(), [0, 0, 2]);
 }
 
 #[test]

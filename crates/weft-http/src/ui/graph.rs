@@ -78,8 +78,9 @@ pub fn render(definition: &WorkflowDef, states: Option<&HashMap<String, StepStat
         let (fx, fy) = position(edge.from);
         let (tx, ty) = position(edge.to);
         let out_count = outputs[edge.from].len().max(edge.output + 1);
-        let inputs = weft_engine::NodeKind::from_type_name(&definition.nodes[edge.to].node_type)
-            .map_or(1, weft_engine::NodeKind::input_count);
+        let target = &definition.nodes[edge.to];
+        let inputs =
+            weft_engine::NodeKind::from_type_name(&target.node_type).map_or(1, |kind| kind.input_count(&target.params));
         let in_count = inputs.max(edge.input + 1);
         let (x1, y1) = (fx + NODE_WIDTH, fy + NODE_HEIGHT * (edge.output + 1) as f64 / (out_count + 1) as f64);
         let (x2, y2) = (tx - 8.0, ty + NODE_HEIGHT * (edge.input + 1) as f64 / (in_count + 1) as f64);

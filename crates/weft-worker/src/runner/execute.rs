@@ -25,8 +25,7 @@ use weft_sandbox::{CodeOutput, Interrupter, JsExpressions, RunContext};
 
 use super::definitions::Definitions;
 use super::linked::{CHILD_TRIGGER, ERROR_TRIGGER, RunRequest, child_request, child_result, error_run};
-use super::{http_node, respond};
-use crate::outbound::OutboundClient;
+use super::{Effects, email_node, http_node, respond};
 use weft_domain::RunId;
 use weft_engine::{Activation, ActivationKey, Item, NodeDef, NodeKind, Plan, RunState, WorkflowDef, node_outputs};
 use weft_store::{
@@ -50,14 +49,14 @@ pub(super) struct Limits {
 /// in flight.
 pub(super) async fn execute_run(
     store: &Store,
-    outbound: &OutboundClient,
+    effects: &Effects,
     definitions: &Definitions,
     claim: ClaimedRun,
     limits: Limits,
     cancel: CancellationToken,
 ) {
     let run = claim.run().id.clone();
-    match drive(store, outbound, definitions, &claim, limits, &cancel).await {
+    match drive(store, effects, definitions, &claim, limits, &cancel).await {
         Ok(()) => {}
         Err(StoreError::LeaseLost) => tracing::warn!(%run, "lost the run's lease; its next owner continues it"),
         // The lease runs out and another claim resumes from the recorded steps.
@@ -211,7 +210,7 @@ struct Attempt {
 /// Executes one attempt of an activation: the worker's own I/O nodes here, the rest in the engine.
 /// `attempt_key` (`run:activation:attempt`) is the idempotency key nodes with effects send.
 async fn attempt_node(
-    outbound: &OutboundClient,
+    effects: &Effects,
     exprs: &Arc<JsExpressions>,
     node: &NodeDef,
     activation: &Activation,
@@ -225,7 +224,7 @@ async fn attempt_node(
         };
         return Attempt { result, logs: (!logs.is_empty()).then(|| json!(logs)) };
     }
-    Attempt { result: run_node(outbound, exprs, node, kind, inputs, attempt_key).await, logs: None }
+    Attempt { result: run_node(effects, exprs, node, kind, inputs, attempt_key).await, logs: None }
 }
 
 /// Runs a `code` node's script on the blocking pool: a script may take its whole deadline, and
@@ -260,7 +259,7 @@ fn with_error_output(node: &NodeDef, mut outputs: Vec<Vec<Item>>) -> Vec<Vec<Ite
 }
 
 async fn run_node(
-    outbound: &OutboundClient,
+    effects: &Effects,
     exprs: &JsExpressions,
     node: &NodeDef,
     kind: NodeKind,
@@ -270,7 +269,11 @@ async fn run_node(
     let outputs = match kind {
         NodeKind::HttpRequest => {
             let prepared = http_node::prepare(node, inputs, exprs as &dyn Expressions, attempt_key)?;
-            http_node::send_all(outbound, prepared).await?
+            http_node::send_all(&effects.outbound, prepared).await?
+        }
+        NodeKind::SendEmail => {
+            let messages = email_node::prepare(node, inputs, exprs as &dyn Expressions, attempt_key)?;
+            email_node::send_all(&effects.mailer, messages).await?
         }
         // Reached only once the wait is over (see `drive`): the items go on. A webhook answer
         // is taken from the activation once it succeeded (see `drive`).
@@ -285,7 +288,7 @@ async fn run_node(
 /// node's idempotency key changes with it). Every other node only computes: its attempts are
 /// recorded once they are over, and one lost in a crash is simply computed again.
 fn has_effects(kind: NodeKind) -> bool {
-    matches!(kind, NodeKind::HttpRequest)
+    matches!(kind, NodeKind::HttpRequest | NodeKind::SendEmail)
 }
 
 /// How long attempts recorded-when-over may stay unwritten; then they are checkpointed, so a
@@ -353,7 +356,7 @@ enum Settled {
 /// What executing one run needs throughout.
 struct Execution<'a> {
     store: &'a Store,
-    outbound: &'a OutboundClient,
+    effects: &'a Effects,
     claim: &'a ClaimedRun,
     definition: &'a WorkflowDef,
     exprs: Arc<JsExpressions>,
@@ -388,7 +391,7 @@ impl Execution<'_> {
                 None
             };
             let attempt_key = format!("{}:{}:{attempt}", self.claim.run().id, activation.key);
-            let executing = attempt_node(self.outbound, &self.exprs, node, activation, &attempt_key);
+            let executing = attempt_node(self.effects, &self.exprs, node, activation, &attempt_key);
             let Attempt { result, logs } = self
                 .cancel
                 .run_until_cancelled(executing)
@@ -550,7 +553,7 @@ fn step_key(activation: &Activation) -> String {
 
 async fn drive(
     store: &Store,
-    outbound: &OutboundClient,
+    effects: &Effects,
     definitions: &Definitions,
     claim: &ClaimedRun,
     limits: Limits,
@@ -601,7 +604,7 @@ async fn drive(
 
     let execution = Execution {
         store,
-        outbound,
+        effects,
         claim,
         definition: &definition,
         exprs: Arc::clone(&exprs),

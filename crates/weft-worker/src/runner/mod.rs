@@ -4,6 +4,7 @@
 //! wake it when runs are queued and stop a run it executes when its cancel is requested.
 
 mod definitions;
+mod email_node;
 mod execute;
 mod http_node;
 mod linked;
@@ -21,6 +22,7 @@ use tokio_util::task::AbortOnDropHandle;
 use weft_domain::RunId;
 use weft_store::{ClaimRequest, ClaimedRun, Store, now_ms};
 
+use crate::Mailer;
 use crate::outbound::OutboundClient;
 use definitions::Definitions;
 use execute::Limits;
@@ -47,10 +49,18 @@ pub struct RunnerSettings {
 /// resumes.
 const MAINTENANCE: Duration = Duration::from_secs(1);
 
+/// What the worker's own nodes act on the world with.
+#[derive(Clone)]
+pub(super) struct Effects {
+    /// Every request a node sends to a user-supplied URL goes through it.
+    pub outbound: OutboundClient,
+    /// The instance's mailer, which `send_email` sends through.
+    pub mailer: Arc<Mailer>,
+}
+
 pub struct Runner {
     store: Store,
-    /// Every request a node sends to a user-supplied URL goes through it.
-    outbound: OutboundClient,
+    effects: Effects,
     settings: RunnerSettings,
     executing: Executing,
     /// Parsed workflow versions, shared by the runs it executes.
@@ -73,7 +83,7 @@ impl Executing {
     async fn execute(
         self,
         store: Store,
-        outbound: OutboundClient,
+        effects: Effects,
         definitions: Definitions,
         claim: ClaimedRun,
         limits: Limits,
@@ -81,7 +91,7 @@ impl Executing {
         let token = CancellationToken::new();
         let registered = Registered { executing: self, run: claim.run().id.clone() };
         registered.executing.runs().insert(registered.run.clone(), token.clone());
-        execute::execute_run(&store, &outbound, &definitions, claim, limits, token).await;
+        execute::execute_run(&store, &effects, &definitions, claim, limits, token).await;
     }
 
     fn cancel(&self, run: &RunId) {
@@ -121,8 +131,9 @@ impl Drop for Registered {
 }
 
 impl Runner {
-    pub fn new(store: Store, outbound: OutboundClient, settings: RunnerSettings) -> Self {
-        Runner { store, outbound, settings, executing: Executing::default(), definitions: Definitions::default() }
+    pub fn new(store: Store, outbound: OutboundClient, mailer: Arc<Mailer>, settings: RunnerSettings) -> Self {
+        let effects = Effects { outbound, mailer };
+        Runner { store, effects, settings, executing: Executing::default(), definitions: Definitions::default() }
     }
 
     fn limits(&self) -> Limits {
@@ -185,9 +196,9 @@ impl Runner {
             let count = claimed.len();
             for claim in claimed {
                 let Ok(permit) = Arc::clone(slots).acquire_owned().await else { return };
-                let (store, outbound) = (self.store.clone(), self.outbound.clone());
+                let (store, effects) = (self.store.clone(), self.effects.clone());
                 let run =
-                    self.executing.clone().execute(store, outbound, self.definitions.clone(), claim, self.limits());
+                    self.executing.clone().execute(store, effects, self.definitions.clone(), claim, self.limits());
                 executing.spawn(async move {
                     run.await;
                     drop(permit);
@@ -212,10 +223,10 @@ impl Runner {
             executed += claimed.len();
             let mut batch = JoinSet::new();
             for claim in claimed {
-                let (store, outbound) = (self.store.clone(), self.outbound.clone());
+                let (store, effects) = (self.store.clone(), self.effects.clone());
                 batch.spawn(self.executing.clone().execute(
                     store,
-                    outbound,
+                    effects,
                     self.definitions.clone(),
                     claim,
                     self.limits(),

@@ -15,6 +15,7 @@ mod me;
 mod members;
 mod n8n_documents;
 mod n8n_import;
+mod n8n_mail;
 mod n8n_runs;
 mod openapi;
 mod rate_limit;

@@ -10,7 +10,7 @@ use weft_http::api::runs::{RunOut, RunStartedOut, StepOut};
 use weft_testkit::{TestApp, TestWorkspace, backend_test, expect_status};
 
 /// Creates and publishes a workflow; returns its id.
-async fn published(app: &TestApp, ws: &TestWorkspace, nodes: Value, connections: Value) -> String {
+pub(crate) async fn published(app: &TestApp, ws: &TestWorkspace, nodes: Value, connections: Value) -> String {
     published_definition(app, ws, json!({"name": "Flow", "nodes": nodes, "connections": connections})).await
 }
 
@@ -25,7 +25,7 @@ async fn published_definition(app: &TestApp, ws: &TestWorkspace, body: Value) ->
     id
 }
 
-async fn start(app: &TestApp, ws: &TestWorkspace, workflow: &str, input: Value) -> String {
+pub(crate) async fn start(app: &TestApp, ws: &TestWorkspace, workflow: &str, input: Value) -> String {
     let path = ws.path(&format!("/workflows/{workflow}/runs"));
     let started: RunStartedOut =
         expect_status(app.post(&path, Some(&ws.owner.access_token), &json!({"input": input})).await, 202).await;
