@@ -586,7 +586,9 @@ mod tests {
                 "/nodes/4/params/body/multipart/4/binary"
             ]
         );
-        assert!(pointers(NodeKind::HttpRequest, json!({"url": "https://a.example", "body": {"binary": "data"}})).is_empty());
+        assert!(
+            pointers(NodeKind::HttpRequest, json!({"url": "https://a.example", "body": {"binary": "data"}})).is_empty()
+        );
         assert_eq!(
             pointers(NodeKind::HttpRequest, json!({"url": "https://a.example", "body": {"binary": "a", "raw": "b"}})),
             ["/nodes/4/params/body"]
@@ -640,7 +642,9 @@ mod tests {
         );
         assert_eq!(paged(json!({"mode": "update_params", "params": []})), ["/nodes/4/params/pagination/params"]);
         assert_eq!(
-            paged(json!({"mode": "next_url", "next_url": "{{ $response.body.next }}", "complete_when": "status_codes"})),
+            paged(
+                json!({"mode": "next_url", "next_url": "{{ $response.body.next }}", "complete_when": "status_codes"})
+            ),
             ["/nodes/4/params/pagination/status_codes"]
         );
     }

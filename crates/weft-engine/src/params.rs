@@ -599,7 +599,9 @@ impl ParamRules for HttpRequestParams {
         }
         match (&self.output_field, self.response) {
             (Some(field), ResponseFormat::File) => check_attachment_name(field, &at.key("output_field"), problems),
-            (Some(_), _) => problems.push(at.key("output_field").problem("only `response: file` takes an output field")),
+            (Some(_), _) => {
+                problems.push(at.key("output_field").problem("only `response: file` takes an output field"))
+            }
             (None, _) => {}
         }
         if let Some(pagination) = &self.pagination {
@@ -694,9 +696,7 @@ impl HttpPagination {
         }
         let complete_expression = self.complete_expression.as_ref();
         match self.complete_when {
-            PageCompletion::Expression
-                if !complete_expression.and_then(Value::as_str).is_some_and(is_expression) =>
-            {
+            PageCompletion::Expression if !complete_expression.and_then(Value::as_str).is_some_and(is_expression) => {
                 problems.push(at.key("complete_expression").problem("`complete_when: expression` needs an expression"));
             }
             PageCompletion::Expression => {}
@@ -709,8 +709,9 @@ impl HttpPagination {
                 problems.push(at.key("status_codes").problem("`complete_when: status_codes` needs status codes"));
             }
             PageCompletion::StatusCodes => {}
-            _ if !self.status_codes.is_empty() => problems
-                .push(at.key("status_codes").problem("only `complete_when: status_codes` takes status codes")),
+            _ if !self.status_codes.is_empty() => {
+                problems.push(at.key("status_codes").problem("only `complete_when: status_codes` takes status codes"))
+            }
             _ => {}
         }
         for (index, code) in self.status_codes.iter().enumerate() {

@@ -23,6 +23,7 @@ use weft_engine::params::{CodeParams, WaitParams};
 use weft_engine::trigger_params::{ResponseData, ResponseMode, WebhookTriggerParams};
 use weft_sandbox::{CodeOutput, Interrupter, JsExpressions, RunContext};
 
+use super::binaries::RunBinaries;
 use super::definitions::Definitions;
 use super::linked::{CHILD_TRIGGER, ERROR_TRIGGER, RunRequest, child_request, child_result, error_run};
 use super::{http_node, respond};
@@ -209,6 +210,7 @@ struct Attempt {
 /// `attempt_key` (`run:activation:attempt`) is the idempotency key nodes with effects send.
 async fn attempt_node(
     outbound: &OutboundClient,
+    binaries: RunBinaries<'_>,
     exprs: &Arc<JsExpressions>,
     node: &NodeDef,
     activation: &Activation,
@@ -222,7 +224,7 @@ async fn attempt_node(
         };
         return Attempt { result, logs: (!logs.is_empty()).then(|| json!(logs)) };
     }
-    Attempt { result: run_node(outbound, exprs, node, kind, inputs, attempt_key).await, logs: None }
+    Attempt { result: run_node(outbound, binaries, exprs, node, kind, inputs, attempt_key).await, logs: None }
 }
 
 /// Runs a `code` node's script on the blocking pool: a script may take its whole deadline, and
@@ -258,6 +260,7 @@ fn with_error_output(node: &NodeDef, mut outputs: Vec<Vec<Item>>) -> Vec<Vec<Ite
 
 async fn run_node(
     outbound: &OutboundClient,
+    binaries: RunBinaries<'_>,
     exprs: &JsExpressions,
     node: &NodeDef,
     kind: NodeKind,
@@ -267,7 +270,8 @@ async fn run_node(
     let outputs = match kind {
         NodeKind::HttpRequest => {
             let prepared = http_node::prepare(node, inputs, exprs as &dyn Expressions, attempt_key)?;
-            http_node::send_all(outbound, prepared).await?
+            let sender = http_node::Sender { client: outbound, binaries, exprs, node: &node.name, inputs };
+            sender.send_all(prepared).await?
         }
         // Reached only once the wait is over (see `drive`): the items go on. A webhook answer
         // is taken from the activation once it succeeded (see `drive`).
@@ -385,7 +389,8 @@ impl Execution<'_> {
                 None
             };
             let attempt_key = format!("{}:{}:{attempt}", self.claim.run().id, activation.key);
-            let executing = attempt_node(self.outbound, &self.exprs, node, activation, &attempt_key);
+            let binaries = RunBinaries::of(self.store, self.claim);
+            let executing = attempt_node(self.outbound, binaries, &self.exprs, node, activation, &attempt_key);
             let Attempt { result, logs } = self
                 .cancel
                 .run_until_cancelled(executing)
