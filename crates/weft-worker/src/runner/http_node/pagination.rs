@@ -78,7 +78,8 @@ impl Sender<'_> {
 
     /// The member `path` of the pagination param, evaluated after a page.
     fn evaluate(&self, after: &AfterPage<'_>, path: &[&str]) -> Result<Value, String> {
-        let raw = path.iter().try_fold(after.raw, |value, key| value.get(key)).unwrap_or(&Value::Null);
+        // The keys are this module's own (`params`, `0`, `value`…), with nothing to escape.
+        let raw = after.raw.pointer(&format!("/{}", path.join("/"))).unwrap_or(&Value::Null);
         let exprs = WithGlobals { exprs: self.exprs, globals: &after.globals };
         let at: Vec<&str> = std::iter::once("pagination").chain(path.iter().copied()).collect();
         resolve_param(self.node, raw, &at, &after.context, &exprs).map_err(|e| e.to_string())
@@ -173,7 +174,9 @@ fn set_body_member(request: &mut Request, name: &str, value: Value) -> Result<()
         Some(HttpBody { json: Some(Value::Object(json)), .. }) => json.insert(name.to_owned(), value),
         Some(HttpBody { form: Some(form), .. }) => form.insert(name.to_owned(), value),
         _ => {
-            return Err(format!("the pagination param `{name}` goes in the body, which is not a JSON object or a form"));
+            return Err(format!(
+                "the pagination param `{name}` goes in the body, which is not a JSON object or a form"
+            ));
         }
     };
     Ok(())
@@ -209,6 +212,30 @@ mod tests {
         }
         for full in [json!({}), json!([0]), json!("x"), json!(1), json!(true)] {
             assert!(!is_empty(&full), "{full}");
+        }
+    }
+
+    fn request(body: Option<Value>) -> Request {
+        Request {
+            method: reqwest::Method::POST,
+            url: Url::parse("https://api.example/search").unwrap(),
+            headers: reqwest::header::HeaderMap::new(),
+            body: body.map(|body| serde_json::from_value(body).unwrap()),
+            timeout: None,
+        }
+    }
+
+    #[test]
+    fn a_body_param_sets_a_member_of_a_json_object_or_form_body() {
+        let mut json = request(Some(json!({"json": {"query": "x", "page": 1}})));
+        set_body_member(&mut json, "page", json!(2)).unwrap();
+        assert_eq!(json.body.unwrap().json, Some(json!({"query": "x", "page": 2})));
+        let mut form = request(Some(json!({"form": {"q": "x"}})));
+        set_body_member(&mut form, "offset", json!(20)).unwrap();
+        assert_eq!(form.body.unwrap().form.unwrap()["offset"], json!(20));
+        for mut other in [request(None), request(Some(json!({"json": [1]}))), request(Some(json!({"raw": "x"})))] {
+            let error = set_body_member(&mut other, "page", json!(2)).unwrap_err();
+            assert!(error.contains("not a JSON object or a form"), "{error}");
         }
     }
 
