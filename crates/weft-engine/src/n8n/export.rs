@@ -637,11 +637,8 @@ fn export_http(node: &NodeDef) -> (String, Value, Value) {
         }
     }
     let mut response = Map::new();
-    match param(node, "response").and_then(Value::as_str) {
-        Some(format @ ("text" | "file")) => {
-            response.insert("responseFormat".into(), json!(format));
-        }
-        _ => {}
+    if let Some(format @ ("text" | "file")) = param(node, "response").and_then(Value::as_str) {
+        response.insert("responseFormat".into(), json!(format));
     }
     if let Some(field) = param(node, "output_field") {
         response.insert("outputPropertyName".into(), field.clone());

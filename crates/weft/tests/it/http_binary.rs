@@ -3,6 +3,9 @@
 //! raw body and as multipart, the response-size limit holds for files, and pagination by page
 //! parameter and by next URL stops on each completion rule and at `max_requests`.
 
+// The fake server is not Weft's API: its routes have no place in the OpenAPI spec.
+#![allow(clippy::disallowed_methods)]
+
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -25,13 +28,16 @@ const REPORT: &[u8] = b"%PDF-1.7\n\x00\xff\xfe binary \x80\x81 end";
 /// The response-size limit of the outbound client (`OutboundDefaults`).
 const LIMIT: usize = 10 * 1024 * 1024;
 
+/// A multipart part as the fake server read it: name, file name, content type and bytes.
+type ReceivedPart = (String, Option<String>, Option<String>, Vec<u8>);
+
 /// What the fake server received.
 #[derive(Default)]
 struct Received {
     /// `Content-Type` and bytes of each raw upload.
     uploads: Vec<(String, Vec<u8>)>,
-    /// Each multipart upload: its parts' name, file name, content type and bytes.
-    forms: Vec<Vec<(String, Option<String>, Option<String>, Vec<u8>)>>,
+    /// Each multipart upload's parts.
+    forms: Vec<Vec<ReceivedPart>>,
     /// The path and query of every page request.
     pages: Vec<String>,
 }
