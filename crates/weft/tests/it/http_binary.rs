@@ -40,6 +40,8 @@ struct Received {
     forms: Vec<Vec<ReceivedPart>>,
     /// The path and query of every page request.
     pages: Vec<String>,
+    /// The `Idempotency-Key` of every numbered page's request.
+    page_keys: Vec<String>,
 }
 
 type Shared = Arc<Mutex<Received>>;
@@ -83,8 +85,14 @@ fn param(query: &[(String, String)], name: &str) -> u64 {
 }
 
 /// Pages 1 to 3 of two items each, then empty pages.
-async fn numbered(State(received): State<Shared>, Query(query): Query<Vec<(String, String)>>) -> impl IntoResponse {
+async fn numbered(
+    State(received): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> impl IntoResponse {
     record(&received, "/numbered", &query);
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    received.lock().unwrap().page_keys.push(key);
     let page = param(&query, "page");
     let items: Vec<Value> =
         if page <= 3 { vec![json!({"n": page * 10 + 1}), json!({"n": page * 10 + 2})] } else { vec![] };
@@ -302,6 +310,9 @@ backend_test! {
             pages,
             ["/numbered?page=1&size=2", "/numbered?size=2&page=2", "/numbered?size=2&page=3", "/numbered?size=2&page=4"]
         );
+        let keys = received.lock().unwrap().page_keys.clone();
+        let first = format!("{}:Call:1", out.id);
+        assert_eq!(keys, [first.clone(), format!("{first}:page2"), format!("{first}:page3"), format!("{first}:page4")]);
     }
 }
 

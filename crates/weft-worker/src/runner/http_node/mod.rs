@@ -52,6 +52,8 @@ struct Request {
     headers: HeaderMap,
     body: Option<HttpBody>,
     timeout: Option<Duration>,
+    /// The `Idempotency-Key` Weft sends; `None` when the node sets that header itself.
+    idempotency_key: Option<String>,
 }
 
 impl Request {
@@ -71,7 +73,7 @@ impl Request {
         for (name, value) in &params.headers {
             set_header(&mut headers, name, value)?;
         }
-        Ok(Request { method, url, headers, body: params.body, timeout })
+        Ok(Request { method, url, headers, body: params.body, timeout, idempotency_key: None })
     }
 
     /// The request to send for `item`, its body encoded and its attachments read.
@@ -79,6 +81,9 @@ impl Request {
         let mut request = OutboundRequest::new(self.method.clone(), self.url.to_string());
         request.timeout = self.timeout;
         request.headers = self.headers.clone();
+        if let Some(Ok(key)) = self.idempotency_key.as_deref().map(HeaderValue::from_str) {
+            request.headers.insert(IDEMPOTENCY_KEY, key);
+        }
         let Some(body) = &self.body else { return Ok(request) };
         let (bytes, content_type) = encode_body(body, item, binaries).await?;
         // A multipart body is readable only with its own boundary.
@@ -191,7 +196,8 @@ const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 /// Evaluates every item's params into its request. Synchronous, so that expression evaluation
 /// is never held across the network. Each request carries `Idempotency-Key: <attempt_key>`
 /// (`:<n>` appended for the n-th item after the first), so an attempt that runs again after a
-/// crash sends the same key and a retry a new one.
+/// crash sends the same key and a retry a new one. Pages after an item's first append
+/// `:page<n>`, since each is a request of its own.
 pub(super) fn prepare(
     node: &NodeDef,
     inputs: &[Vec<Item>],
@@ -217,11 +223,9 @@ pub(super) fn prepare(
                 fail_on_error: params.fail_on_non_2xx.literal().copied().unwrap_or(true),
             };
             let mut request = Request::new(params, timeout)?;
-            let key = if index == 0 { attempt_key.to_owned() } else { format!("{attempt_key}:{index}") };
-            if let (false, Ok(value)) =
-                (request.headers.contains_key(&IDEMPOTENCY_KEY), HeaderValue::from_bytes(key.as_bytes()))
-            {
-                request.headers.insert(IDEMPOTENCY_KEY, value);
+            if !request.headers.contains_key(&IDEMPOTENCY_KEY) {
+                let key = if index == 0 { attempt_key.to_owned() } else { format!("{attempt_key}:{index}") };
+                request.idempotency_key = Some(key);
             }
             Ok(Prepared { index, request, reading, pagination: pagination.clone() })
         })

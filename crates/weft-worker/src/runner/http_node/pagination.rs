@@ -64,8 +64,13 @@ impl Sender<'_> {
             if !done && reading.fail_on_error && !response.status.is_success() {
                 return Err(format!("{} answered {} on page {fetched}", response.final_url, response.status));
             }
-            let next =
-                if done { None } else { Some(self.next_request(&after, &settings, first, &response.final_url)?) };
+            let next = if done {
+                None
+            } else {
+                let mut next = self.next_request(&after, &settings, first, &response.final_url)?;
+                next.idempotency_key = first.idempotency_key.as_ref().map(|key| format!("{key}:page{}", fetched + 1));
+                Some(next)
+            };
             drop(after);
             out.extend(self.items(reading, response, body, item).await?);
             let Some(next) = next else { return Ok(out) };
@@ -222,6 +227,7 @@ mod tests {
             headers: reqwest::header::HeaderMap::new(),
             body: body.map(|body| serde_json::from_value(body).unwrap()),
             timeout: None,
+            idempotency_key: None,
         }
     }
 
