@@ -257,10 +257,21 @@ impl NodeKind {
                 ("method", "GET (default), POST, PUT, PATCH, DELETE, HEAD or OPTIONS"),
                 ("headers", "name → text"),
                 ("query", "name → value or list of values"),
-                ("body", "{json} | {form} | {raw, content_type?}"),
-                ("response", "json (default), text, or auto: JSON when the Content-Type says so, else text"),
+                (
+                    "body",
+                    "{json} | {form} | {raw, content_type?} | {binary: attachment} | {multipart: [{name, value} | {name, binary: attachment}]}",
+                ),
+                (
+                    "response",
+                    "json (default), text, file: the body becomes an attachment, or auto: by the Content-Type, JSON, text or a file",
+                ),
                 ("output", "full (default): {status, headers, body}; body: the body alone, as n8n gives it"),
+                ("output_field", "with response file (or auto): the attachment's name, default data"),
                 ("fail_on_non_2xx", "default true"),
+                (
+                    "pagination",
+                    "{mode: next_url | update_params, next_url?, params?: [{target: query | headers | body, name, value}], complete_when: response_is_empty (default) | status_codes | expression, status_codes?, complete_expression?, max_requests? (at most 100), interval_ms?}; its expressions see $response and $pageCount",
+                ),
             ],
             NodeKind::Wait => {
                 &[("duration_ms", "milliseconds, at least 1; or"), ("until", "an RFC 3339 instant with a zone")]
@@ -662,6 +673,92 @@ mod tests {
         assert_eq!(
             pointers(NodeKind::HttpRequest, params),
             ["/nodes/4/params/body/content_type", "/nodes/4/params/body/form/a"]
+        );
+    }
+
+    #[test]
+    fn http_request_binary_bodies_and_file_responses_are_checked() {
+        let params = json!({
+            "url": "https://a.example",
+            "body": {"multipart": [
+                {"name": "file", "binary": "data"},
+                {"name": "model", "value": "whisper-1"},
+                {"name": "", "value": {"a": 1}},
+                {"name": "both", "value": "x", "binary": "data"},
+                {"name": "late", "binary": "{{ $json.field }}"}
+            ]},
+            "response": "file",
+            "output_field": "pdf"
+        });
+        assert_eq!(
+            pointers(NodeKind::HttpRequest, params),
+            [
+                "/nodes/4/params/body/multipart/2/name",
+                "/nodes/4/params/body/multipart/2/value",
+                "/nodes/4/params/body/multipart/3",
+                "/nodes/4/params/body/multipart/4/binary"
+            ]
+        );
+        assert!(
+            pointers(NodeKind::HttpRequest, json!({"url": "https://a.example", "body": {"binary": "data"}})).is_empty()
+        );
+        assert_eq!(
+            pointers(NodeKind::HttpRequest, json!({"url": "https://a.example", "body": {"binary": "a", "raw": "b"}})),
+            ["/nodes/4/params/body"]
+        );
+        assert_eq!(
+            pointers(NodeKind::HttpRequest, json!({"url": "https://a.example", "output_field": "pdf"})),
+            ["/nodes/4/params/output_field"],
+            "an output field without a file response"
+        );
+    }
+
+    #[test]
+    fn http_request_pagination_is_checked() {
+        let paged = |pagination: Value| {
+            pointers(NodeKind::HttpRequest, json!({"url": "https://a.example", "pagination": pagination}))
+        };
+        assert!(paged(json!({"mode": "next_url", "next_url": "{{ $response.body.next }}"})).is_empty());
+        assert!(
+            paged(json!({
+                "mode": "update_params",
+                "params": [{"target": "query", "name": "page", "value": "{{ $pageCount + 1 }}"}],
+                "complete_when": "status_codes", "status_codes": [404],
+                "max_requests": "{{ $json.pages }}", "interval_ms": 10
+            }))
+            .is_empty()
+        );
+        assert_eq!(
+            paged(json!({"mode": "next_url", "params": [{"target": "headers", "name": "Bad Name", "value": ""}]})),
+            [
+                "/nodes/4/params/pagination/next_url",
+                "/nodes/4/params/pagination/params",
+                "/nodes/4/params/pagination/params/0/name",
+                "/nodes/4/params/pagination/params/0/value"
+            ]
+        );
+        assert_eq!(
+            paged(json!({
+                "mode": "update_params",
+                "params": [{"target": "body", "name": "page", "value": 2}],
+                "complete_when": "expression", "complete_expression": "true",
+                "status_codes": [99], "max_requests": 101, "interval_ms": 60001
+            })),
+            [
+                "/nodes/4/params/pagination/params/0/target",
+                "/nodes/4/params/pagination/complete_expression",
+                "/nodes/4/params/pagination/status_codes",
+                "/nodes/4/params/pagination/status_codes/0",
+                "/nodes/4/params/pagination/max_requests",
+                "/nodes/4/params/pagination/interval_ms"
+            ]
+        );
+        assert_eq!(paged(json!({"mode": "update_params", "params": []})), ["/nodes/4/params/pagination/params"]);
+        assert_eq!(
+            paged(
+                json!({"mode": "next_url", "next_url": "{{ $response.body.next }}", "complete_when": "status_codes"})
+            ),
+            ["/nodes/4/params/pagination/status_codes"]
         );
     }
 

@@ -576,10 +576,27 @@ pub struct HttpRequestParams {
     pub response: ResponseFormat,
     #[serde(default)]
     pub output: HttpOutput,
+    /// With `response: file`: the name of the attachment the body becomes (default `data`).
+    #[serde(default)]
+    pub output_field: Option<String>,
     /// Treat a status outside 2xx as a failure (and so retry it, or route it to `error`).
     #[serde(default = "literal_true")]
     pub fail_on_non_2xx: ParamValue<bool>,
+    /// Fetch further pages after the first. Its expressions are evaluated after each page, with
+    /// `$response` and `$pageCount`, so they are not resolved with the rest of the params.
+    #[serde(default)]
+    pub pagination: Option<HttpPagination>,
 }
+
+/// The attachment a downloaded file goes to when `output_field` does not say.
+pub const DEFAULT_BINARY_FIELD: &str = "data";
+
+/// Pages fetched for one item at most, whatever `max_requests` says: a loop that never
+/// completes must still end.
+pub const MAX_PAGES: u64 = 100;
+
+/// Longest pause between two pages.
+pub const MAX_PAGE_INTERVAL_MS: u64 = 60_000;
 
 fn literal_true() -> ParamValue<bool> {
     ParamValue::Literal(true)
@@ -612,7 +629,7 @@ impl Method {
     }
 }
 
-/// The request body: exactly one of `json`, `form` or `raw`.
+/// The request body: exactly one of `json`, `form`, `raw`, `binary` or `multipart`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpBody {
@@ -626,9 +643,27 @@ pub struct HttpBody {
     /// The `Content-Type` of a `raw` body (default `text/plain`).
     #[serde(default)]
     pub content_type: Option<String>,
+    /// The name of one of the item's attachments, sent as it is with its MIME type.
+    #[serde(default)]
+    pub binary: Option<String>,
+    /// Sent as `multipart/form-data`, the parts in order.
+    #[serde(default)]
+    pub multipart: Option<Vec<MultipartPart>>,
 }
 
-/// How the response body becomes the output item's `body` field.
+/// One part of a `multipart/form-data` body: a text `value`, or the item's attachment `binary`
+/// (sent with its file name and MIME type).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MultipartPart {
+    pub name: String,
+    #[serde(default)]
+    pub value: Option<Value>,
+    #[serde(default)]
+    pub binary: Option<String>,
+}
+
+/// How the response body becomes the output item's `body` field, or an attachment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResponseFormat {
@@ -638,6 +673,75 @@ pub enum ResponseFormat {
     /// By the answer's `Content-Type`, as n8n's "autodetect": JSON for `application/json` and
     /// `…+json`, text otherwise.
     Auto,
+    /// The body is stored as an attachment (`output_field`), as n8n's file response.
+    File,
+}
+
+/// n8n's pagination: after each page, either the next URL or some request parameters are
+/// computed from `$response` (`{body, headers, statusCode}`) and `$pageCount` (pages fetched so
+/// far), until the completion rule holds or `max_requests` pages were fetched.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpPagination {
+    pub mode: PaginationMode,
+    /// With `next_url`: the next page's URL (an expression; relative to the page it follows).
+    #[serde(default)]
+    pub next_url: Option<String>,
+    /// With `update_params`: what each further request sets.
+    #[serde(default)]
+    pub params: Vec<PageParam>,
+    #[serde(default)]
+    pub complete_when: PageCompletion,
+    /// With `complete_when: expression`: true once the last page was fetched.
+    #[serde(default)]
+    pub complete_expression: Option<Value>,
+    /// With `complete_when: status_codes`: statuses that mean there are no more pages.
+    #[serde(default)]
+    pub status_codes: Vec<u16>,
+    /// Pages fetched at most, up to [`MAX_PAGES`] (the default). `null` (JavaScript's
+    /// `Infinity` gives it) means the default too.
+    #[serde(default)]
+    pub max_requests: Option<ParamValue<u64>>,
+    /// The pause between two pages.
+    #[serde(default)]
+    pub interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaginationMode {
+    NextUrl,
+    UpdateParams,
+}
+
+/// A request parameter set for each further page.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageParam {
+    pub target: PageParamTarget,
+    pub name: String,
+    /// Usually an expression of `$response` or `$pageCount`.
+    pub value: Value,
+}
+
+/// Where a page parameter goes: the query, a header, or a member of the `json` or `form` body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PageParamTarget {
+    Query,
+    Headers,
+    Body,
+}
+
+/// When no more pages are fetched.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PageCompletion {
+    /// The body is empty: as JavaScript's truthiness has it, or an empty array.
+    #[default]
+    ResponseIsEmpty,
+    StatusCodes,
+    Expression,
 }
 
 /// What an `http_request` node's items hold.
@@ -678,19 +782,139 @@ impl ParamRules for HttpRequestParams {
             }
         }
         if let Some(body) = &self.body {
-            let at = at.key("body");
-            let kinds = [body.json.is_some(), body.form.is_some(), body.raw.is_some()];
-            if kinds.iter().filter(|present| **present).count() != 1 {
-                problems.push(at.problem("needs exactly one of `json`, `form` or `raw`"));
+            body.check(&at.key("body"), problems);
+        }
+        match (&self.output_field, self.response) {
+            (Some(field), ResponseFormat::File | ResponseFormat::Auto) => {
+                check_attachment_name(field, &at.key("output_field"), problems)
             }
-            if body.content_type.is_some() && body.raw.is_none() {
-                problems.push(at.key("content_type").problem("only a `raw` body takes a content type"));
+            (Some(_), _) => {
+                problems.push(at.key("output_field").problem("only `response: file` or `auto` takes an output field"))
             }
-            for (name, value) in body.form.iter().flatten() {
-                if !is_scalar(value) {
-                    problems.push(at.key("form").key(name).problem("must be a string, number or boolean"));
+            (None, _) => {}
+        }
+        if let Some(pagination) = &self.pagination {
+            pagination.check(self.body.as_ref(), &at.key("pagination"), problems);
+        }
+    }
+}
+
+/// An attachment name says which attachment to read or write for every item alike.
+fn check_attachment_name(name: &str, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+    if name.trim().is_empty() {
+        problems.push(at.problem("must name an attachment"));
+    } else if is_expression(name) {
+        problems.push(at.problem("names an attachment, so it cannot be an expression"));
+    }
+}
+
+impl HttpBody {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        let kinds = [
+            self.json.is_some(),
+            self.form.is_some(),
+            self.raw.is_some(),
+            self.binary.is_some(),
+            self.multipart.is_some(),
+        ];
+        if kinds.iter().filter(|present| **present).count() != 1 {
+            problems.push(at.problem("needs exactly one of `json`, `form`, `raw`, `binary` or `multipart`"));
+        }
+        if self.content_type.is_some() && self.raw.is_none() {
+            problems.push(at.key("content_type").problem("only a `raw` body takes a content type"));
+        }
+        for (name, value) in self.form.iter().flatten() {
+            if !is_scalar(value) {
+                problems.push(at.key("form").key(name).problem("must be a string, number or boolean"));
+            }
+        }
+        if let Some(field) = &self.binary {
+            check_attachment_name(field, &at.key("binary"), problems);
+        }
+        for (index, part) in self.multipart.iter().flatten().enumerate() {
+            let at = at.key("multipart").index(index);
+            if part.name.is_empty() {
+                problems.push(at.key("name").problem("must not be empty"));
+            }
+            match (&part.value, &part.binary) {
+                (Some(value), None) if !is_scalar(value) => {
+                    problems.push(at.key("value").problem("must be a string, number or boolean"));
+                }
+                (Some(_), None) => {}
+                (None, Some(field)) => check_attachment_name(field, &at.key("binary"), problems),
+                _ => problems.push(at.problem("needs exactly one of `value` or `binary`")),
+            }
+        }
+    }
+}
+
+impl HttpPagination {
+    fn check(&self, body: Option<&HttpBody>, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        match self.mode {
+            PaginationMode::NextUrl => {
+                if self.next_url.as_deref().is_none_or(|url| url.trim().is_empty()) {
+                    problems.push(at.key("next_url").problem("`next_url` mode needs the next page's URL"));
+                }
+                if !self.params.is_empty() {
+                    problems.push(at.key("params").problem("only `update_params` mode takes params"));
                 }
             }
+            PaginationMode::UpdateParams => {
+                if self.params.is_empty() {
+                    problems.push(at.key("params").problem("`update_params` mode needs at least one param"));
+                }
+                if self.next_url.is_some() {
+                    problems.push(at.key("next_url").problem("only `next_url` mode takes a next URL"));
+                }
+            }
+        }
+        let body_takes_params = body.is_some_and(|body| body.form.is_some() || body.json.is_some());
+        for (index, param) in self.params.iter().enumerate() {
+            let at = at.key("params").index(index);
+            if param.name.trim().is_empty() {
+                problems.push(at.key("name").problem("must not be empty"));
+            } else if param.target == PageParamTarget::Headers && !is_header_name(&param.name) {
+                problems.push(at.key("name").problem("is not a valid header name"));
+            }
+            if param.target == PageParamTarget::Body && !body_takes_params {
+                problems.push(at.key("target").problem("a body param needs a `json` or `form` body"));
+            }
+            if param.value.as_str().is_some_and(str::is_empty) || param.value.is_null() {
+                problems.push(at.key("value").problem("needs a value, or every page would be the same"));
+            }
+        }
+        let complete_expression = self.complete_expression.as_ref();
+        match self.complete_when {
+            PageCompletion::Expression if !complete_expression.and_then(Value::as_str).is_some_and(is_expression) => {
+                problems.push(at.key("complete_expression").problem("`complete_when: expression` needs an expression"));
+            }
+            PageCompletion::Expression => {}
+            _ if complete_expression.is_some() => problems
+                .push(at.key("complete_expression").problem("only `complete_when: expression` takes an expression")),
+            _ => {}
+        }
+        match self.complete_when {
+            PageCompletion::StatusCodes if self.status_codes.is_empty() => {
+                problems.push(at.key("status_codes").problem("`complete_when: status_codes` needs status codes"));
+            }
+            PageCompletion::StatusCodes => {}
+            _ if !self.status_codes.is_empty() => {
+                problems.push(at.key("status_codes").problem("only `complete_when: status_codes` takes status codes"))
+            }
+            _ => {}
+        }
+        for (index, code) in self.status_codes.iter().enumerate() {
+            if !(100..=599).contains(code) {
+                problems.push(at.key("status_codes").index(index).problem("must be an HTTP status, 100 to 599"));
+            }
+        }
+        if let Some(ParamValue::Literal(max)) = self.max_requests
+            && !(1..=MAX_PAGES).contains(&max)
+        {
+            problems.push(at.key("max_requests").problem(format!("must be 1 to {MAX_PAGES}")));
+        }
+        if self.interval_ms > MAX_PAGE_INTERVAL_MS {
+            problems.push(at.key("interval_ms").problem(format!("must be at most {MAX_PAGE_INTERVAL_MS}")));
         }
     }
 }

@@ -12,7 +12,7 @@ use rquickjs::context::intrinsic::{Date, Eval, Json, MapSet, Promise, Proxy, Reg
 use rquickjs::convert::Coerced;
 use rquickjs::function::Opt;
 use rquickjs::{Context, Ctx, FromJs, Function, Object, Runtime, Value as JsValue};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use weft_engine::{Item, ItemContext};
 
 use crate::code::Logs;
@@ -315,12 +315,15 @@ impl Engine {
 
     /// Evaluates `source` for `context`'s item. With `keep`, the context's input is the announced
     /// activation's, which is converted once and kept for the evaluations after this one.
+    /// Evaluates `source` for one item, with `globals` defined as globals for this evaluation
+    /// only (removed afterwards, whatever the outcome).
     pub(crate) fn evaluate(
         &mut self,
         source: &str,
         context: &ItemContext<'_>,
         deadline: Duration,
         keep: bool,
+        globals: &Map<String, Value>,
     ) -> Result<Value, Failure> {
         let Engine { context: js, watch, compiled, library, .. } = self;
         watch.arm(deadline);
@@ -345,7 +348,19 @@ impl Engine {
                 load_library(&driver).map_err(|error| thrown(&ctx, error))?;
                 *library = true;
             }
-            run(&ctx, &driver, expression, context, keep)
+            if globals.is_empty() {
+                return run(&ctx, &driver, expression, context, keep);
+            }
+            let scope = ctx.globals();
+            for (name, value) in globals {
+                let value = convert::json_to_js(&ctx, value).map_err(|error| thrown(&ctx, error))?;
+                scope.set(name.as_str(), value).map_err(|error| thrown(&ctx, error))?;
+            }
+            let outcome = run(&ctx, &driver, expression, context, keep);
+            for name in globals.keys() {
+                scope.remove(name.as_str()).map_err(|error| thrown(&ctx, error))?;
+            }
+            outcome
         });
         watch.disarm(outcome)
     }

@@ -382,9 +382,18 @@ impl JsExpressions {
 
 impl Expressions for JsExpressions {
     fn evaluate(&self, expression: &str, context: &ItemContext<'_>) -> Result<Value, ExpressionError> {
+        self.evaluate_with_globals(expression, context, &Map::new())
+    }
+
+    fn evaluate_with_globals(
+        &self,
+        expression: &str,
+        context: &ItemContext<'_>,
+        globals: &Map<String, Value>,
+    ) -> Result<Value, ExpressionError> {
         self.with_engine(|engine, activation| {
             let keep = activation.is_some_and(|activation| activation.holds(context));
-            engine.evaluate(expression, context, self.limits.deadline, keep)
+            engine.evaluate(expression, context, self.limits.deadline, keep, globals)
         })
         .map_err(|failure| ExpressionError::new(self.message(failure, "expression", self.limits.deadline)))
     }

@@ -102,6 +102,10 @@ pub const EXTENSION_METHODS: &[&str] = &[
 /// `$` names that are arguments of every evaluation rather than globals.
 const ARGUMENTS: [&str; 5] = ["$json", "$binary", "$itemIndex", "$input", "$prevNode"];
 
+/// `$` names that only an HTTP request's pagination params see (given to
+/// [`weft_engine::Expressions::evaluate_with_globals`] after each page).
+const PAGINATION_GLOBALS: [&str; 2] = ["$response", "$pageCount"];
+
 /// Appends the JavaScript inside every `{{ … }}` of `value` (a node's parameters) to `out`.
 pub fn expressions_in(value: &Value, out: &mut Vec<String>) {
     match value {
@@ -215,7 +219,9 @@ impl Surface {
     /// Whether `$name` (or `$()` as counted by [`count_globals`]) can be read in an expression.
     pub fn has_global(&self, name: &str) -> bool {
         let global = name.trim_end_matches("()");
-        ARGUMENTS.contains(&global) || self.holds(&format!("'{global}' in globalThis"))
+        ARGUMENTS.contains(&global)
+            || PAGINATION_GLOBALS.contains(&global)
+            || self.holds(&format!("'{global}' in globalThis"))
     }
 
     /// Whether some built-in type's prototype has the extension method `name`.

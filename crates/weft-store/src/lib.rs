@@ -9,6 +9,7 @@
 mod accounts;
 mod api_keys;
 mod audit;
+mod binaries;
 mod blobs;
 mod checkpoint;
 mod coalesce;

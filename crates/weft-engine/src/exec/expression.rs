@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use serde_json::{Number, Value};
+use serde_json::{Map, Number, Value};
 
 use super::NodeError;
 use crate::formats::is_expression;
@@ -31,6 +31,33 @@ pub trait Expressions {
 
     /// Ends what [`Expressions::begin_activation`] began: its inputs may change or go after this.
     fn end_activation(&self) {}
+
+    /// Evaluates like [`Expressions::evaluate`] with `globals` (name → value) defined for this
+    /// evaluation only: for the few params n8n evaluates with more in scope than the item, such
+    /// as an HTTP request's pagination with `$response` and `$pageCount`. An evaluator without
+    /// them fails.
+    fn evaluate_with_globals(
+        &self,
+        _expression: &str,
+        _context: &ItemContext<'_>,
+        globals: &Map<String, Value>,
+    ) -> Result<Value, ExpressionError> {
+        let names: Vec<&str> = globals.keys().map(String::as_str).collect();
+        Err(ExpressionError::new(format!("this evaluator cannot provide {}", names.join(", "))))
+    }
+}
+
+/// An evaluator that evaluates every expression with `globals` defined as well (see
+/// [`Expressions::evaluate_with_globals`]).
+pub struct WithGlobals<'a> {
+    pub exprs: &'a dyn Expressions,
+    pub globals: &'a Map<String, Value>,
+}
+
+impl Expressions for WithGlobals<'_> {
+    fn evaluate(&self, expression: &str, context: &ItemContext<'_>) -> Result<Value, ExpressionError> {
+        self.exprs.evaluate_with_globals(expression, context, self.globals)
+    }
 }
 
 /// What an expression sees of the item it is evaluated for: n8n's `$json`, `$binary`,

@@ -25,7 +25,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use self::expression::Resolver;
-pub use self::expression::{ExpressionError, Expressions, ItemContext, NoExpressions};
+pub use self::expression::{ExpressionError, Expressions, ItemContext, NoExpressions, WithGlobals};
 use crate::catalog::NodeKind;
 use crate::definition::{NodeDef, OnError, read};
 use crate::item::Item;
@@ -160,11 +160,23 @@ pub fn resolve_params<P: DeserializeOwned>(
     context: &ItemContext<'_>,
     exprs: &dyn Expressions,
 ) -> Result<P, NodeError> {
-    let at = Pointer::root().key("params");
-    let raw = Value::Object(node.params.clone());
-    let resolved = Resolver::new(&node.name, exprs).value(&raw, &at, context)?;
+    resolve_param(&node.name, &Value::Object(node.params.clone()), &[], context, exprs)
+}
+
+/// One param of node `node`, found at `params/<path…>`, with every expression evaluated for
+/// one item, read as `P`: for params evaluated apart from the others (an HTTP request's
+/// pagination, after each page). Failures are located at the param's pointer.
+pub fn resolve_param<P: DeserializeOwned>(
+    node: &str,
+    raw: &Value,
+    path: &[&str],
+    context: &ItemContext<'_>,
+    exprs: &dyn Expressions,
+) -> Result<P, NodeError> {
+    let at = path.iter().fold(Pointer::root().key("params"), |at, key| at.key(key));
+    let resolved = Resolver::new(node, exprs).value(raw, &at, context)?;
     read(&resolved, &at).map_err(|problem| NodeError::Param {
-        node: node.name.clone(),
+        node: node.to_owned(),
         pointer: problem.pointer,
         message: problem.detail,
     })

@@ -628,18 +628,36 @@ fn export_http(node: &NodeDef) -> (String, Value, Value) {
             if let Some(kind) = body.get("content_type") {
                 parameters["rawContentType"] = to_n8n(kind);
             }
+        } else if let Some(attachment) = body.get("binary") {
+            parameters["contentType"] = json!("binaryData");
+            parameters["inputDataFieldName"] = attachment.clone();
+        } else if let Some(parts) = body.get("multipart").and_then(Value::as_array) {
+            parameters["contentType"] = json!("multipart-form-data");
+            let parts: Vec<Value> = parts
+                .iter()
+                .map(|part| match part.get("binary") {
+                    Some(attachment) => json!({
+                        "parameterType": "formBinaryData", "name": part["name"], "inputDataFieldName": attachment
+                    }),
+                    None => json!({"name": part["name"], "value": to_n8n(&part["value"])}),
+                })
+                .collect();
+            parameters["bodyParameters"] = json!({"parameters": parts});
         }
     }
     let mut response = Map::new();
     // n8n's default is autodetect, Weft's `json`.
     match param(node, "response").and_then(Value::as_str) {
-        Some("text") => {
-            response.insert("responseFormat".into(), json!("text"));
+        Some(format @ ("text" | "file")) => {
+            response.insert("responseFormat".into(), json!(format));
         }
         Some("auto") => {}
         _ => {
             response.insert("responseFormat".into(), json!("json"));
         }
+    }
+    if let Some(field) = param(node, "output_field") {
+        response.insert("outputPropertyName".into(), field.clone());
     }
     if param(node, "fail_on_non_2xx") == Some(&json!(false)) {
         response.insert("neverError".into(), json!(true));
@@ -654,8 +672,57 @@ fn export_http(node: &NodeDef) -> (String, Value, Value) {
     if let Some(timeout) = node.timeout_ms {
         options.insert("timeout".into(), json!(timeout));
     }
+    if let Some(pagination) = param(node, "pagination") {
+        options.insert("pagination".into(), json!({"pagination": pagination_to_n8n(pagination)}));
+    }
     parameters["options"] = Value::Object(options);
     ("n8n-nodes-base.httpRequest".to_string(), json!(4.2), parameters)
+}
+
+/// An `http_request`'s pagination as n8n 4.x's `options.pagination.pagination`.
+fn pagination_to_n8n(pagination: &Value) -> Value {
+    let mut out = Map::new();
+    if pagination["mode"] == "next_url" {
+        out.insert("paginationMode".into(), json!("responseContainsNextURL"));
+        out.insert("nextURL".into(), to_n8n(&pagination["next_url"]));
+    } else {
+        out.insert("paginationMode".into(), json!("updateAParameterInEachRequest"));
+        let params: Vec<Value> = pagination["params"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|param| {
+                let kind = match param["target"].as_str() {
+                    Some("headers") => "headers",
+                    Some("body") => "body",
+                    _ => "qs",
+                };
+                json!({"type": kind, "name": param["name"], "value": to_n8n(&param["value"])})
+            })
+            .collect();
+        out.insert("parameters".into(), json!({"parameters": params}));
+    }
+    match pagination["complete_when"].as_str() {
+        Some("status_codes") => {
+            let codes: Vec<String> =
+                pagination["status_codes"].as_array().into_iter().flatten().map(Value::to_string).collect();
+            out.insert("paginationCompleteWhen".into(), json!("receiveSpecificStatusCodes"));
+            out.insert("statusCodesWhenComplete".into(), json!(codes.join(",")));
+        }
+        Some("expression") => {
+            out.insert("paginationCompleteWhen".into(), json!("other"));
+            out.insert("completeExpression".into(), to_n8n(&pagination["complete_expression"]));
+        }
+        _ => {}
+    }
+    if let Some(max) = pagination.get("max_requests") {
+        out.insert("limitPagesFetched".into(), json!(true));
+        out.insert("maxRequests".into(), to_n8n(max));
+    }
+    if let Some(interval) = pagination.get("interval_ms") {
+        out.insert("requestInterval".into(), interval.clone());
+    }
+    Value::Object(out)
 }
 
 /// n8n's Date & Time v2; the zone travels as the workflow's (see [`export_workflow`]).

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 use crate::params::XML_DEFAULT_ROOT;
 
 use super::expr::{compare, condition, literal_with_braces, single_expression, string_to_weft, to_weft};
+use crate::params::{DEFAULT_BINARY_FIELD, MAX_PAGE_INTERVAL_MS, MAX_PAGES};
 
 /// What an import of one node needs besides its parameters.
 pub(super) struct Ctx<'a> {
@@ -825,6 +826,10 @@ fn pairs(ctx: &mut Ctx, list: &[Value]) -> Map<String, Value> {
 }
 
 fn object_of(ctx: &mut Ctx, text: &str, what: &str) -> Result<Map<String, Value>, Refusal> {
+    // An empty expression (`=`) gives nothing, as it does in n8n.
+    if string_to_weft(text).trim().is_empty() {
+        return Ok(Map::new());
+    }
     match json_text(text) {
         Value::Object(members) => Ok(members.into_iter().map(|(k, v)| (k, to_weft(&v))).collect()),
         _ => {
@@ -883,12 +888,23 @@ fn http(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
             .to_string()
     };
     match format.as_str() {
-        "file" => return refuse("downloading a file is not supported yet"),
+        // Autodetect downloads a file when the answer is neither JSON nor text.
+        format @ ("file" | "autodetect") => {
+            params.insert("response".into(), json!(if format == "file" { "file" } else { "auto" }));
+            let field = if legacy {
+                ctx.text("dataPropertyName", DEFAULT_BINARY_FIELD)
+            } else {
+                let field =
+                    ctx.option("response").and_then(|r| r.get("response")).and_then(|r| r.get("outputPropertyName"));
+                field.and_then(Value::as_str).unwrap_or(DEFAULT_BINARY_FIELD).to_string()
+            };
+            let field = attachment_name(&field, "the file's property name")?;
+            if field != DEFAULT_BINARY_FIELD {
+                params.insert("output_field".into(), json!(field));
+            }
+        }
         "text" | "string" => {
             params.insert("response".into(), json!("text"));
-        }
-        "autodetect" => {
-            params.insert("response".into(), json!("auto"));
         }
         _ => {}
     }
@@ -916,11 +932,104 @@ fn http(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
             "authentication `{authentication}` is kept as a credential slot but not applied by Weft's http_request yet"
         ));
     }
+    if let Some(pagination) = http_pagination(ctx)? {
+        params.insert("pagination".into(), pagination);
+    }
     let mut mapped = Mapped::new("http_request", Value::Object(params));
     mapped.timeout_ms =
         ctx.option("timeout").and_then(Value::as_u64).map(|ms| ms.clamp(1, crate::validate::MAX_NODE_TIMEOUT_MS));
-    ctx.drop_options(&["timeout", "response", "ignoreResponseCode", "fullResponse", "bodyContentType"]);
+    ctx.drop_options(&["timeout", "response", "ignoreResponseCode", "fullResponse", "bodyContentType", "pagination"]);
     Ok(mapped)
+}
+
+/// An attachment named by an n8n parameter: Weft names attachments literally.
+fn attachment_name(name: &str, what: &str) -> Result<String, Refusal> {
+    let name = string_to_weft(name);
+    if name.contains("{{") {
+        return refuse(format!("{what} given by an expression is not supported"));
+    }
+    if name.trim().is_empty() {
+        return refuse(format!("{what} is empty"));
+    }
+    Ok(name.trim().to_string())
+}
+
+/// n8n 4.x's `options.pagination.pagination` (from httpRequest 4.0 on), with its defaults:
+/// update a parameter, complete when the response is empty, no page limit (Weft's cap of
+/// [`MAX_PAGES`] pages then), no interval.
+fn http_pagination(ctx: &mut Ctx) -> Result<Option<Value>, Refusal> {
+    let Some(settings) = ctx.option("pagination").and_then(|p| p.get("pagination")).cloned() else {
+        return Ok(None);
+    };
+    let text = |key: &str, default: &str| settings.get(key).and_then(Value::as_str).unwrap_or(default).to_string();
+    let mut pagination = Map::new();
+    match text("paginationMode", "updateAParameterInEachRequest").as_str() {
+        "off" => return Ok(None),
+        "responseContainsNextURL" => {
+            pagination.insert("mode".into(), json!("next_url"));
+            let next = settings.get("nextURL").cloned().unwrap_or(json!(""));
+            pagination.insert("next_url".into(), ctx.value(&next));
+        }
+        "updateAParameterInEachRequest" => {
+            pagination.insert("mode".into(), json!("update_params"));
+            let mut params = Vec::new();
+            for param in collection(settings.as_object().unwrap_or(&Map::new()), "parameters", "parameters") {
+                let target = match param.get("type").and_then(Value::as_str).unwrap_or("qs") {
+                    "qs" => "query",
+                    "headers" => "headers",
+                    "body" => "body",
+                    other => return refuse(format!("a pagination parameter of type `{other}` is not supported")),
+                };
+                let name = param.get("name").and_then(Value::as_str).unwrap_or_default();
+                let value = ctx.value(param.get("value").unwrap_or(&json!("")));
+                params.push(json!({"target": target, "name": string_to_weft(name), "value": value}));
+            }
+            pagination.insert("params".into(), Value::Array(params));
+        }
+        other => return refuse(format!("pagination mode `{other}` is not supported")),
+    }
+    match text("paginationCompleteWhen", "responseIsEmpty").as_str() {
+        "responseIsEmpty" => {}
+        "receiveSpecificStatusCodes" => {
+            let codes = text("statusCodesWhenComplete", "");
+            let codes: Result<Vec<u16>, _> = codes.split(',').map(|code| code.trim().parse::<u16>()).collect();
+            let Ok(codes) = codes else {
+                return refuse("the pagination's completion status codes are not a comma-separated list of codes");
+            };
+            pagination.insert("complete_when".into(), json!("status_codes"));
+            pagination.insert("status_codes".into(), json!(codes));
+        }
+        "other" => {
+            let expression = settings.get("completeExpression").cloned().unwrap_or(json!(""));
+            pagination.insert("complete_when".into(), json!("expression"));
+            pagination.insert("complete_expression".into(), ctx.value(&expression));
+        }
+        other => return refuse(format!("completing pagination on `{other}` is not supported")),
+    }
+    if settings.get("limitPagesFetched").and_then(Value::as_bool).unwrap_or(false) {
+        let max = match settings.get("maxRequests").unwrap_or(&json!(100)) {
+            Value::Number(max) if max.as_u64().is_some_and(|max| max > MAX_PAGES) => {
+                ctx.warn(format!("Weft fetches at most {MAX_PAGES} pages, not {max}"));
+                json!(MAX_PAGES)
+            }
+            other => ctx.value(other),
+        };
+        pagination.insert("max_requests".into(), max);
+    }
+    match settings.get("requestInterval") {
+        None => {}
+        Some(Value::Number(ms)) => {
+            let ms = ms.as_f64().unwrap_or_default().max(0.0) as u64;
+            if ms > MAX_PAGE_INTERVAL_MS {
+                ctx.warn(format!("the interval between pages is shortened to {MAX_PAGE_INTERVAL_MS} ms"));
+            }
+            if ms > 0 {
+                pagination.insert("interval_ms".into(), json!(ms.min(MAX_PAGE_INTERVAL_MS)));
+            }
+        }
+        Some(_) => return refuse("an interval between pages given by an expression is not supported"),
+    }
+    Ok(Some(Value::Object(pagination)))
 }
 
 type HttpParts = (Map<String, Value>, Map<String, Value>, Option<Value>);
@@ -939,14 +1048,81 @@ fn http_v1_parts(ctx: &mut Ctx) -> Result<HttpParts, Refusal> {
         let body = pairs(ctx, collection(ctx.params, "bodyParametersUi", "parameter"));
         (query, headers, (!body.is_empty()).then_some(Value::Object(body)))
     };
+    let sends_binary = ctx.flag("jsonParameters", false)
+        && ctx.flag("sendBinaryData", false)
+        && matches!(method.as_str(), "POST" | "PATCH" | "PUT");
+    if sends_binary {
+        return Ok((query, headers, Some(http_v1_binary_body(ctx, &content, body)?)));
+    }
     let body = match (body, content.as_str()) {
         (None, _) => None,
         (Some(_), _) if matches!(method.as_str(), "GET" | "HEAD") => None,
         (Some(Value::Object(form)), "form-urlencoded") => Some(json!({"form": form})),
+        (Some(Value::Object(fields)), "multipart-form-data") => Some(json!({"multipart": text_parts(fields)})),
         (Some(json), "json") => Some(json_body(json)),
         (Some(_), other) => return refuse(format!("a `{other}` body is not supported")),
     };
     Ok((query, headers, body))
+}
+
+/// httpRequest 1–2's "send binary data": the attachment `binaryPropertyName` as the raw body,
+/// or as multipart files (`field:attachment` pairs, comma-separated; a lone name is the field
+/// `file`), as n8n sends them. The JSON body parameters are not sent then, as in n8n.
+fn http_v1_binary_body(ctx: &mut Ctx, content: &str, body: Option<Value>) -> Result<Value, Refusal> {
+    let names = ctx.text("binaryPropertyName", DEFAULT_BINARY_FIELD);
+    if body.is_some() {
+        ctx.warn("the JSON body parameters are not sent with binary data, as in n8n");
+    }
+    match content {
+        "raw" => Ok(json!({"binary": attachment_name(&names, "the binary property")?})),
+        "multipart-form-data" => {
+            let names: Vec<&str> = names.split(',').map(str::trim).collect();
+            let mut parts = Vec::new();
+            for entry in &names {
+                let (field, attachment) = match entry.split_once(':') {
+                    Some((field, attachment)) => (field, attachment),
+                    None if names.len() == 1 => ("file", *entry),
+                    None => return refuse("several binary properties must each be given as `field:property`"),
+                };
+                parts.push(json!({"name": field, "binary": attachment_name(attachment, "the binary property")?}));
+            }
+            Ok(json!({"multipart": parts}))
+        }
+        _ => refuse(
+            "sending binary data needs the body content type RAW/CUSTOM or FORM-DATA/MULTIPART (n8n refuses it too)",
+        ),
+    }
+}
+
+/// Multipart text fields from `{name: value}` (a list value repeats the field).
+fn text_parts(fields: Map<String, Value>) -> Vec<Value> {
+    let mut parts = Vec::new();
+    for (name, value) in fields {
+        match value {
+            Value::Array(values) => parts.extend(values.into_iter().map(|value| json!({"name": name, "value": value}))),
+            value => parts.push(json!({"name": name, "value": value})),
+        }
+    }
+    parts
+}
+
+/// httpRequest 3+'s multipart body parameters, in order: `formData` fields and
+/// `formBinaryData` attachments (`inputDataFieldName`).
+fn multipart_parts(ctx: &mut Ctx) -> Result<Vec<Value>, Refusal> {
+    let mut parts = Vec::new();
+    for parameter in collection(ctx.params, "bodyParameters", "parameters").to_vec() {
+        let Some(name) = parameter.get("name").and_then(Value::as_str).filter(|name| !name.is_empty()) else {
+            continue;
+        };
+        let kind = parameter.get("parameterType").and_then(Value::as_str).unwrap_or("formData");
+        parts.push(if kind == "formBinaryData" {
+            let attachment = parameter.get("inputDataFieldName").and_then(Value::as_str).unwrap_or_default();
+            json!({"name": name, "binary": attachment_name(attachment, "the binary field")?})
+        } else {
+            json!({"name": name, "value": ctx.value(parameter.get("value").unwrap_or(&json!("")))})
+        });
+    }
+    Ok(parts)
 }
 
 /// A JSON body: a template with expressions spliced into JSON text is sent as raw JSON text.
@@ -998,13 +1174,13 @@ fn http_v3_parts(ctx: &mut Ctx) -> Result<HttpParts, Refusal> {
                 }
                 body
             }
+            "multipart-form-data" => json!({"multipart": multipart_parts(ctx)?}),
+            "binaryData" => {
+                let attachment = ctx.text("inputDataFieldName", DEFAULT_BINARY_FIELD);
+                json!({"binary": attachment_name(&attachment, "the binary field")?})
+            }
             other => return refuse(format!("a `{other}` body is not supported yet")),
         });
-    }
-    for option in ["redirect", "proxy", "batching", "allowUnauthorizedCerts", "pagination"] {
-        if ctx.option(option).is_some() {
-            ctx.dropped(&format!("options.{option}"));
-        }
     }
     Ok((query, headers, body))
 }

@@ -196,13 +196,166 @@ fn http_request_v4_shapes() {
     );
     assert_eq!(node["params"]["body"], json!({"form": {"a": "1"}}));
     assert_eq!(node["params"]["query"], json!({"q": 1}));
+}
+
+#[test]
+fn http_request_v1_and_v2_file_downloads() {
+    let node = supported(
+        "httpRequest",
+        1.0,
+        json!({"url": "https://n8n.io/n8n-logo.png", "options": {}, "responseFormat": "file", "dataPropertyName": "logo"}),
+    );
+    assert_eq!(
+        node["params"],
+        json!({"method": "GET", "url": "https://n8n.io/n8n-logo.png", "response": "file", "output_field": "logo", "output": "body"})
+    );
+    let node =
+        supported("httpRequest", 2.0, json!({"url": "={{ $json.photos[0].src.landscape }}", "responseFormat": "file"}));
+    assert_eq!(node["params"]["response"], "file");
+    assert_eq!(node["params"].get("output_field"), None, "n8n's default property is Weft's default attachment");
+}
+
+#[test]
+fn http_request_v1_binary_data_goes_raw_or_as_multipart_files() {
+    let v1 = |content: Option<&str>, names: &str| {
+        let mut parameters = json!({"url": "https://api.example/upload", "requestMethod": "POST", "jsonParameters": true,
+                                    "sendBinaryData": true, "binaryPropertyName": names, "options": {}});
+        if let Some(content) = content {
+            parameters["options"]["bodyContentType"] = json!(content);
+        }
+        parameters
+    };
+    let node = supported("httpRequest", 1.0, v1(Some("raw"), "data"));
+    assert_eq!(node["params"]["body"], json!({"binary": "data"}));
+    let node = supported("httpRequest", 1.0, v1(Some("multipart-form-data"), "banner:data, logo:image"));
+    assert_eq!(
+        node["params"]["body"],
+        json!({"multipart": [{"name": "banner", "binary": "data"}, {"name": "logo", "binary": "image"}]})
+    );
+    let node = supported("httpRequest", 1.0, v1(Some("multipart-form-data"), "data"));
+    assert_eq!(node["params"]["body"], json!({"multipart": [{"name": "file", "binary": "data"}]}));
+    // n8n itself refuses binary data with its default JSON body (0131's banner upload).
+    let (node, report) = imported("httpRequest", 1.0, v1(None, "banner:data"));
+    assert_eq!(node["type"], "n8n_unsupported");
+    assert!(report.unsupported[0].reason.as_deref().unwrap().contains("RAW/CUSTOM or FORM-DATA/MULTIPART"));
+    let node = supported(
+        "httpRequest",
+        1.0,
+        json!({"url": "https://a.example", "requestMethod": "POST", "options": {"bodyContentType": "multipart-form-data"},
+               "bodyParametersUi": {"parameter": [{"name": "a", "value": "1"}, {"name": "a", "value": "2"}]}}),
+    );
+    assert_eq!(
+        node["params"]["body"],
+        json!({"multipart": [{"name": "a", "value": "1"}, {"name": "a", "value": "2"}]})
+    );
+    let node = supported(
+        "httpRequest",
+        1.0,
+        json!({"url": "https://a.example", "jsonParameters": true, "queryParametersJson": "=", "options": {}}),
+    );
+    assert_eq!(node["params"].get("query"), None, "an empty expression is no parameters (0706)");
+}
+
+#[test]
+fn http_request_v4_multipart_binary_bodies_and_files() {
+    // 1702's transcription: a file part and a text part, in order.
+    let node = supported(
+        "httpRequest",
+        4.1,
+        json!({"url": "https://api.openai.com/v1/audio/transcriptions", "method": "POST", "sendBody": true,
+        "contentType": "multipart-form-data", "options": {},
+        "bodyParameters": {"parameters": [
+            {"name": "file", "parameterType": "formBinaryData", "inputDataFieldName": "data"},
+            {"name": "model", "value": "whisper-1"},
+            {}
+        ]}}),
+    );
+    assert_eq!(
+        node["params"]["body"],
+        json!({"multipart": [{"name": "file", "binary": "data"}, {"name": "model", "value": "whisper-1"}]})
+    );
+    // 0509's conversion: a text part holding an expression, and the answer as a file.
+    let node = supported(
+        "httpRequest",
+        4.2,
+        json!({"url": "https://v2.convertapi.com/convert/docx/to/pdf", "method": "POST", "sendBody": true,
+               "contentType": "multipart-form-data",
+               "bodyParameters": {"parameters": [{"name": "file", "value": "={{ $json.url_to_file }}"}]},
+               "options": {"response": {"response": {"responseFormat": "file", "outputPropertyName": "pdf"}}}}),
+    );
+    assert_eq!(node["params"]["body"], json!({"multipart": [{"name": "file", "value": "{{ $json.url_to_file }}"}]}));
+    assert_eq!((&node["params"]["response"], &node["params"]["output_field"]), (&json!("file"), &json!("pdf")));
+    // 1876's upload: the attachment named by `=data`, a literal.
+    let node = supported(
+        "httpRequest",
+        4.2,
+        json!({"url": "https://up.example/files", "method": "POST", "sendBody": true, "contentType": "binaryData",
+               "inputDataFieldName": "=data", "options": {}}),
+    );
+    assert_eq!(node["params"]["body"], json!({"binary": "data"}));
     let (node, report) = imported(
         "httpRequest",
         4.2,
-        json!({"url": "https://a.example", "sendBody": true, "contentType": "multipart-form-data"}),
+        json!({"url": "https://up.example", "method": "POST", "sendBody": true, "contentType": "binaryData",
+               "inputDataFieldName": "={{ $json.field }}"}),
     );
     assert_eq!(node["type"], "n8n_unsupported");
-    assert!(report.unsupported[0].reason.as_deref().unwrap().contains("multipart"));
+    assert!(report.unsupported[0].reason.as_deref().unwrap().contains("expression"));
+}
+
+#[test]
+fn http_request_v4_pagination_with_n8n_defaults() {
+    // 1824's Squarespace orders: a cursor parameter, completion by expression, a page limit.
+    let node = supported(
+        "httpRequest",
+        4.2,
+        json!({"url": "https://api.example/orders", "options": {"pagination": {"pagination": {
+            "parameters": {"parameters": [{"name": "cursor", "value": "={{ $response.body.pagination.nextPageCursor }}"}]},
+            "maxRequests": "={{ $json.maxPage === -1 ? Infinity : $json.maxPage }}", "limitPagesFetched": true,
+            "completeExpression": "={{ !$response.body.pagination.nextPageCursor }}", "paginationCompleteWhen": "other"
+        }}}}),
+    );
+    assert_eq!(
+        node["params"]["pagination"],
+        json!({
+            "mode": "update_params",
+            "params": [{"target": "query", "name": "cursor", "value": "{{ $response.body.pagination.nextPageCursor }}"}],
+            "complete_when": "expression",
+            "complete_expression": "{{ !$response.body.pagination.nextPageCursor }}",
+            "max_requests": "{{ $json.maxPage === -1 ? Infinity : $json.maxPage }}"
+        })
+    );
+    let (node, report) = imported(
+        "httpRequest",
+        4.1,
+        json!({"url": "https://api.example/items", "options": {"pagination": {"pagination": {
+            "paginationMode": "responseContainsNextURL", "nextURL": "={{ $response.body.links.next }}",
+            "paginationCompleteWhen": "receiveSpecificStatusCodes", "statusCodesWhenComplete": "404, 410",
+            "limitPagesFetched": true, "maxRequests": 500, "requestInterval": 250
+        }}}}),
+    );
+    assert_eq!(
+        node["params"]["pagination"],
+        json!({"mode": "next_url", "next_url": "{{ $response.body.links.next }}", "complete_when": "status_codes",
+               "status_codes": [404, 410], "max_requests": 100, "interval_ms": 250})
+    );
+    assert!(report.warnings.iter().any(|w| w.contains("at most 100 pages")), "{:?}", report.warnings);
+    assert!(!report.warnings.iter().any(|w| w.contains("pagination")), "{:?}", report.warnings);
+    let node = supported(
+        "httpRequest",
+        4.2,
+        json!({"url": "https://api.example/items", "options": {"pagination": {"pagination": {
+            "parameters": {"parameters": [{"type": "body", "name": "page", "value": "={{ $pageCount + 1 }}"}]}
+        }}}, "method": "POST", "sendBody": true, "bodyParameters": {"parameters": [{"name": "q", "value": "x"}]}}),
+    );
+    assert_eq!(node["params"]["pagination"]["params"][0]["target"], "body");
+    assert_eq!(node["params"]["pagination"].get("complete_when"), None, "responseIsEmpty is Weft's default too");
+    let node = supported(
+        "httpRequest",
+        4.2,
+        json!({"url": "https://a.example", "options": {"pagination": {"pagination": {"paginationMode": "off"}}}}),
+    );
+    assert_eq!(node["params"].get("pagination"), None);
 }
 
 #[test]

@@ -163,3 +163,27 @@ fn a_loop_pass_gives_the_batch_and_n8n_context_and_others_have_an_empty_context(
     assert_eq!(activation.value("$node['SplitInBatches'].json.n"), json!(6));
     assert_eq!(activation.value("$node['Fetch order'].context"), json!({}));
 }
+
+#[test]
+fn pagination_globals_exist_for_their_evaluation_only() {
+    use weft_engine::{Expressions, ItemContext};
+    let activation = activation();
+    let context =
+        ItemContext { node: "Node", item: &activation.inputs[0][1], index: 1, input: 0, inputs: &activation.inputs };
+    let globals = map(json!({"$response": {"body": {"next": "/p/2"}, "statusCode": 200}, "$pageCount": 1}));
+    let next = activation.exprs.evaluate_with_globals(
+        "$response.body.next + '?n=' + $pageCount + $json.n",
+        &context,
+        &globals,
+    );
+    assert_eq!(next.unwrap(), json!("/p/2?n=11"));
+    let after = activation.exprs.evaluate("typeof $response + typeof $pageCount", &context).unwrap();
+    assert_eq!(after, json!("undefinedundefined"), "the globals are gone afterwards");
+    let failing = activation.exprs.evaluate_with_globals("$response.body.missing.deeper", &context, &globals);
+    assert!(failing.is_err());
+    assert_eq!(
+        activation.exprs.evaluate("typeof $response", &context).unwrap(),
+        json!("undefined"),
+        "even after a failure"
+    );
+}

@@ -23,6 +23,7 @@ use weft_engine::params::{CodeParams, WaitParams};
 use weft_engine::trigger_params::{ResponseData, ResponseMode, WebhookTriggerParams};
 use weft_sandbox::{CodeOutput, Interrupter, JsExpressions, RunContext};
 
+use super::binaries::RunBinaries;
 use super::definitions::Definitions;
 use super::linked::{CHILD_TRIGGER, ERROR_TRIGGER, RunRequest, child_request, child_result, error_run};
 use super::{Effects, email_node, http_node, respond};
@@ -211,6 +212,7 @@ struct Attempt {
 /// `attempt_key` (`run:activation:attempt`) is the idempotency key nodes with effects send.
 async fn attempt_node(
     effects: &Effects,
+    binaries: RunBinaries<'_>,
     exprs: &Arc<JsExpressions>,
     node: &NodeDef,
     activation: &Activation,
@@ -224,7 +226,7 @@ async fn attempt_node(
         };
         return Attempt { result, logs: (!logs.is_empty()).then(|| json!(logs)) };
     }
-    Attempt { result: run_node(effects, exprs, node, kind, inputs, attempt_key).await, logs: None }
+    Attempt { result: run_node(effects, binaries, exprs, node, kind, inputs, attempt_key).await, logs: None }
 }
 
 /// Runs a `code` node's script on the blocking pool: a script may take its whole deadline, and
@@ -260,6 +262,7 @@ fn with_error_output(node: &NodeDef, mut outputs: Vec<Vec<Item>>) -> Vec<Vec<Ite
 
 async fn run_node(
     effects: &Effects,
+    binaries: RunBinaries<'_>,
     exprs: &JsExpressions,
     node: &NodeDef,
     kind: NodeKind,
@@ -269,7 +272,8 @@ async fn run_node(
     let outputs = match kind {
         NodeKind::HttpRequest => {
             let prepared = http_node::prepare(node, inputs, exprs as &dyn Expressions, attempt_key)?;
-            http_node::send_all(&effects.outbound, prepared).await?
+            let sender = http_node::Sender { client: &effects.outbound, binaries, exprs, node: &node.name, inputs };
+            sender.send_all(prepared).await?
         }
         NodeKind::SendEmail => {
             let messages = email_node::prepare(node, inputs, exprs as &dyn Expressions, attempt_key)?;
@@ -391,7 +395,8 @@ impl Execution<'_> {
                 None
             };
             let attempt_key = format!("{}:{}:{attempt}", self.claim.run().id, activation.key);
-            let executing = attempt_node(self.effects, &self.exprs, node, activation, &attempt_key);
+            let binaries = RunBinaries::of(self.store, self.claim);
+            let executing = attempt_node(self.effects, binaries, &self.exprs, node, activation, &attempt_key);
             let Attempt { result, logs } = self
                 .cancel
                 .run_until_cancelled(executing)

@@ -3,6 +3,7 @@
 //! lease expired (their worker died) and wakes waiting runs that are due. The store's signals
 //! wake it when runs are queued and stop a run it executes when its cancel is requested.
 
+mod binaries;
 mod definitions;
 mod email_node;
 mod execute;

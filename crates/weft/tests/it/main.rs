@@ -11,6 +11,7 @@ mod deliveries_store;
 mod event_triggers;
 mod hooks;
 mod http;
+mod http_binary;
 mod me;
 mod members;
 mod n8n_documents;

@@ -18,7 +18,7 @@ use crate::runs::finished;
 
 /// Corpus workflows run (fully supported, with a runnable trigger), as of this test's last
 /// update; it must never go down.
-const RUN_AT_LEAST: usize = 7;
+const RUN_AT_LEAST: usize = 9;
 
 /// Corpus workflows that ran and succeeded, as of this test's last update. Raise it as node
 /// coverage grows; it must never go down.
@@ -26,7 +26,14 @@ const SUCCEEDED_AT_LEAST: usize = 7;
 
 /// Fully supported workflows whose runs fail on something the evaluator lacks, with the words
 /// of their error. When one starts to succeed, remove it here (and raise the count above).
-const KNOWN_GAPS: [(&str, &str); 0] = [];
+const KNOWN_GAPS: [(&str, &str); 2] = [
+    // n8n's `$('Node').params` (a node's parameters) does not exist in Weft.
+    ("0384_HTTP_Manual_Create_Webhook.json", "cannot read property 'values' of undefined"),
+    // The video download relies on n8n's autodetected file response (Weft reads the body as
+    // JSON unless `response: file`), and the upload reads n8n's `$binary.data.fileSize`
+    // (Weft's attachments have `size`).
+    ("1876_HTTP_Manual_Automation_Webhook.json", "cannot read property 'fileSize' of undefined"),
+];
 
 /// The triggers a run can start from without an outside service.
 const RUNNABLE_TRIGGERS: [&str; 3] = ["manual_trigger", "webhook_trigger", "schedule_trigger"];
