@@ -42,11 +42,16 @@ pub(crate) fn object_to_js<'js>(ctx: &Ctx<'js>, members: &Map<String, Value>) ->
 }
 
 /// An item's attachments as `$binary` sees them: by name, each reference with Weft's own field
-/// names (`key`, `mime_type`, `size`, `file_name`). An item without attachments gives `{}`.
+/// names (`key`, `mime_type`, `size`, `file_name`), and n8n's (`mimeType`, `fileName`,
+/// `fileExtension`, `fileSize`, `fileType`) from the prelude's prototype. An item without
+/// attachments gives `{}`.
 pub(crate) fn binary_to_js<'js>(ctx: &Ctx<'js>, item: &Item) -> rquickjs::Result<Object<'js>> {
     let object = Object::new(ctx.clone())?;
-    for (name, reference) in item.binary.iter().flatten() {
+    let Some(binary) = item.binary.as_ref().filter(|binary| !binary.is_empty()) else { return Ok(object) };
+    let prototype: Object = ctx.globals().get::<_, Object>("__weft")?.get("binaryPrototype")?;
+    for (name, reference) in binary {
         let entry = Object::new(ctx.clone())?;
+        entry.set_prototype(Some(&prototype))?;
         entry.set("key", reference.key.as_str())?;
         entry.set("mime_type", reference.mime_type.as_str())?;
         // Sizes beyond 2^53 bytes do not occur.

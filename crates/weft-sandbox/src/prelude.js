@@ -281,6 +281,41 @@
     throw new Error(`Cannot find module '${name}': the code sandbox provides only 'crypto'`);
   };
 
+  // The prototype of every `$binary` entry: n8n's names for what Weft's fields hold. They are
+  // getters on the prototype, so an entry written back as an item keeps Weft's fields only.
+  const prettyBytes = (size) => {
+    const units = ["B", "kB", "MB", "GB", "TB", "PB"];
+    let unit = 0;
+    while (size >= 1000 && unit < units.length - 1) {
+      size /= 1000;
+      unit++;
+    }
+    return `${unit === 0 ? size : Number(size.toPrecision(3))} ${units[unit]}`;
+  };
+  const binaryPrototype = Object.freeze({
+    get mimeType() {
+      return this.mime_type;
+    },
+    get fileName() {
+      return this.file_name;
+    },
+    get fileExtension() {
+      const dot = this.file_name?.lastIndexOf(".") ?? -1;
+      return dot > 0 ? this.file_name.slice(dot + 1) : this.mime_type?.split("/")[1]?.split(/[+;]/)[0];
+    },
+    get fileSize() {
+      return prettyBytes(this.size);
+    },
+    get fileType() {
+      const mime = this.mime_type ?? "";
+      if (mime === "application/json") return "json";
+      if (mime === "application/pdf") return "pdf";
+      if (mime === "text/html") return "html";
+      const top = mime.split("/")[0];
+      return ["image", "audio", "video", "text"].includes(top) ? top : undefined;
+    },
+  });
+
   const compiled = [];
   // The announced activation's inputs, by input, once an expression that mentions `$input` has
   // read them; until the activation ends.
@@ -296,6 +331,7 @@
       library() {
         loadLibrary();
       },
+      binaryPrototype,
       forget(name) {
         outputs.delete(name);
       },

@@ -187,3 +187,17 @@ fn pagination_globals_exist_for_their_evaluation_only() {
         "even after a failure"
     );
 }
+
+#[test]
+fn binary_entries_also_answer_to_n8n_names() {
+    let activation = activation();
+    assert_eq!(
+        activation.eval_at(1, "[$binary.data.mimeType, $binary.data.fileName, $binary.data.fileExtension, $binary.data.fileSize, $binary.data.fileType]").unwrap(),
+        json!(["image/png", "a.png", "png", "42 B", "image"])
+    );
+    // Only Weft's own fields are the entry's: n8n's names do not travel with the item.
+    assert_eq!(
+        activation.eval_at(1, "Object.keys($binary.data)").unwrap(),
+        json!(["key", "mime_type", "size", "file_name"])
+    );
+}

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::extract::Request;
+use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 use weft_http::api::n8n::ImportedOut;
@@ -22,17 +23,13 @@ const RUN_AT_LEAST: usize = 9;
 
 /// Corpus workflows that ran and succeeded, as of this test's last update. Raise it as node
 /// coverage grows; it must never go down.
-const SUCCEEDED_AT_LEAST: usize = 7;
+const SUCCEEDED_AT_LEAST: usize = 8;
 
 /// Fully supported workflows whose runs fail on something the evaluator lacks, with the words
 /// of their error. When one starts to succeed, remove it here (and raise the count above).
-const KNOWN_GAPS: [(&str, &str); 2] = [
+const KNOWN_GAPS: [(&str, &str); 1] = [
     // n8n's `$('Node').params` (a node's parameters) does not exist in Weft.
     ("0384_HTTP_Manual_Create_Webhook.json", "cannot read property 'values' of undefined"),
-    // The video download relies on n8n's autodetected file response (Weft reads the body as
-    // JSON unless `response: file`), and the upload reads n8n's `$binary.data.fileSize`
-    // (Weft's attachments have `size`).
-    ("1876_HTTP_Manual_Automation_Webhook.json", "cannot read property 'fileSize' of undefined"),
 ];
 
 /// The triggers a run can start from without an outside service.
@@ -59,7 +56,7 @@ fn fixture(file: &str) -> Option<Value> {
 }
 
 /// What some runs' output must hold, by JSON pointer into it (node name → items).
-const EXPECTED: [(&str, &str, &str); 11] = [
+const EXPECTED: [(&str, &str, &str); 12] = [
     // HMAC-SHA256 of the challenge under the workflow's secret, base64, as Twitter expects.
     (
         "0164_Crypto_Webhook_Automate_Webhook.json",
@@ -86,6 +83,8 @@ const EXPECTED: [(&str, &str, &str); 11] = [
     // The page's addresses, found by a regular expression, split out and deduplicated.
     ("0434_Splitout_Webhook_Automation_Webhook.json", "/Respond to Webhook/0/Email", "sales@example.com"),
     ("0434_Splitout_Webhook_Automation_Webhook.json", "/Respond to Webhook/1/Email", "help@example.com"),
+    // The video downloaded as a file (autodetect), uploaded as it is, then described.
+    ("1876_HTTP_Manual_Automation_Webhook.json", "/Get Result/0/videoDescription", VIDEO_DESCRIPTION),
     // SplitInBatches 1 loops until its context says `noItemsLeft`, then the Set ends it.
     ("1231_Manual_Splitinbatches_Automate_Triggered.json", "/Set/0/Message", "No Items Left"),
     // Signed with `require('crypto')`'s HMAC in code, then sent to the URL the code built.
@@ -150,6 +149,10 @@ fn runnable_corpus() -> Vec<Runnable> {
 const CONTACT_PAGE: &str =
     "<html><body><p>Sales: sales@example.com, support: help@example.com.</p><p>sales@example.com</p></body></html>";
 
+/// A video file's bytes, and what the fake Gemini says it shows.
+const VIDEO: &[u8] = b"\x00\x00\x00\x18ftypmp42 not really a video";
+const VIDEO_DESCRIPTION: &str = "A cat plays the piano.";
+
 /// A fake of every service the workflows call: answers any request with JSON describing it
 /// (a `.html` path with [`CONTACT_PAGE`]), counting them.
 async fn fake_services() -> (String, Arc<AtomicUsize>) {
@@ -159,13 +162,30 @@ async fn fake_services() -> (String, Arc<AtomicUsize>) {
         let counted = Arc::clone(&counted);
         async move {
             counted.fetch_add(1, Ordering::SeqCst);
-            if request.uri().path().ends_with(".html") {
-                return ([(axum::http::header::CONTENT_TYPE, "text/html")], CONTACT_PAGE).into_response();
+            let path = request.uri().path().to_owned();
+            if path.ends_with(".html") {
+                return ([(CONTENT_TYPE, "text/html")], CONTACT_PAGE).into_response();
+            }
+            if path.ends_with(".mp4") {
+                return ([(CONTENT_TYPE, "video/mp4")], VIDEO.to_vec()).into_response();
+            }
+            // Gemini's file upload takes the video's bytes (1876); anything else is refused.
+            if path.starts_with("/upload/v1beta/files") {
+                let sent = request.headers().get(CONTENT_TYPE).cloned();
+                let body = axum::body::to_bytes(request.into_body(), 1 << 20).await.unwrap_or_default();
+                if body.as_ref() != VIDEO || sent.as_ref().is_none_or(|kind| kind != "video/mp4") {
+                    return (axum::http::StatusCode::BAD_REQUEST, "not the video").into_response();
+                }
+                return axum::Json(json!({"file": {"uri": "https://generativelanguage.googleapis.com/v1beta/files/v1", "mimeType": "video/mp4"}})).into_response();
+            }
+            if path.ends_with(":generateContent") {
+                return axum::Json(json!({"candidates": [{"content": {"parts": [{"text": VIDEO_DESCRIPTION}]}}]}))
+                    .into_response();
             }
             axum::Json(json!({
                 "ok": true,
                 "method": request.method().as_str(),
-                "path": request.uri().path(),
+                "path": path,
                 "data": [{"id": 1, "name": "first"}, {"id": 2, "name": "second"}],
                 // A Confluence template, as its API answers (0559).
                 "name": "Report for $name$",
