@@ -4,8 +4,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 
+use super::NodeError;
 use super::expression::Resolver;
-use super::{NodeError, path};
 use crate::digest::{Algorithm, random_bytes, random_uuid};
 use crate::item::Item;
 use crate::params::{CRYPTO_MAX_LENGTH, CryptoAction, CryptoEncoding, CryptoParams, DigestAlgorithm, ParamValue};
@@ -49,15 +49,7 @@ pub(super) fn crypto(
             }
         };
         let mut json = context.item.json.clone();
-        path::set(&mut json, &params.field, Value::String(result)).map_err(|blocked| {
-            resolver.param_error(
-                &at.key("field"),
-                format!(
-                    "cannot set `{}` on item {}: `{}` is {}, not an object",
-                    params.field, context.index, blocked.path, blocked.found
-                ),
-            )
-        })?;
+        resolver.set_path(&mut json, &params.field, Value::String(result), &at.key("field"), context.index)?;
         output.push(Item { json, binary: context.item.binary.clone() });
     }
     Ok(vec![output])

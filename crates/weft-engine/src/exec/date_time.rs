@@ -5,8 +5,8 @@ use jiff::tz::TimeZone;
 use jiff::{RoundMode, Span, Timestamp, Unit, Zoned, ZonedDifference, ZonedRound};
 use serde_json::{Map, Number, Value, json};
 
+use super::NodeError;
 use super::expression::{ItemContext, Resolver};
-use super::{NodeError, path};
 use crate::item::Item;
 use crate::params::{
     DateOperation, DateTimeParams, DateToken, DateUnit, ParamValue, RoundDirection, date_format_tokens,
@@ -52,15 +52,7 @@ pub(super) fn date_time(
         } else {
             (Map::new(), None)
         };
-        path::set(&mut json, &field, value).map_err(|blocked| {
-            resolver.param_error(
-                &at.key("field"),
-                format!(
-                    "cannot set `{field}` on item {}: `{}` is {}, not an object",
-                    context.index, blocked.path, blocked.found
-                ),
-            )
-        })?;
+        resolver.set_path(&mut json, &field, value, &at.key("field"), context.index)?;
         output.push(Item { json, binary });
     }
     Ok(vec![output])

@@ -196,6 +196,22 @@ impl<'a> Resolver<'a> {
         })
     }
 
+    /// Sets `path` in an item's JSON to `value`; a value on the way that is not an object fails
+    /// the param at `at`, naming item `index`.
+    pub(super) fn set_path(
+        &self,
+        json: &mut Map<String, Value>,
+        path: &str,
+        value: Value,
+        at: &Pointer,
+        index: usize,
+    ) -> Result<(), NodeError> {
+        super::path::set(json, path, value).map_err(|blocked| {
+            let found = format!("`{}` is {}, not an object", blocked.path, blocked.found);
+            self.param_error(at, format!("cannot set `{path}` on item {index}: {found}"))
+        })
+    }
+
     pub(super) fn param_error(&self, at: &Pointer, message: impl Into<String>) -> NodeError {
         NodeError::Param { node: self.node.to_string(), pointer: at.as_str().to_string(), message: message.into() }
     }

@@ -8,8 +8,8 @@ use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
 use scraper::{ElementRef, Html, Node};
 use serde_json::Value;
 
+use super::NodeError;
 use super::expression::Resolver;
-use super::{NodeError, path};
 use crate::item::Item;
 use crate::params::{CodeBlockStyle, MarkdownMode, MarkdownParams};
 use crate::pointer::Pointer;
@@ -30,15 +30,7 @@ pub(super) fn markdown(
             MarkdownMode::ToMarkdown => to_markdown(&text, &params),
         };
         let mut json = context.item.json.clone();
-        path::set(&mut json, &params.field, Value::String(converted)).map_err(|blocked| {
-            resolver.param_error(
-                &at.key("field"),
-                format!(
-                    "cannot set `{}` on item {}: `{}` is {}, not an object",
-                    params.field, context.index, blocked.path, blocked.found
-                ),
-            )
-        })?;
+        resolver.set_path(&mut json, &params.field, Value::String(converted), &at.key("field"), context.index)?;
         output.push(Item::new(json));
     }
     Ok(vec![output])

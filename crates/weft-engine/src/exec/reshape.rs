@@ -76,16 +76,8 @@ pub(super) fn rename_keys(
         for (key_index, key) in params.keys.iter().enumerate() {
             let Some(value) = path::get(&item.json, &key.from) else { continue };
             path::remove(&mut json, &key.from);
-            path::set(&mut json, &key.to, value.clone()).map_err(|blocked| {
-                let at = Pointer::root().key("params").key("keys").index(key_index).key("to");
-                resolver.param_error(
-                    &at,
-                    format!(
-                        "cannot set `{}` on item {index}: `{}` is {}, not an object",
-                        key.to, blocked.path, blocked.found
-                    ),
-                )
-            })?;
+            let at = Pointer::root().key("params").key("keys").index(key_index).key("to");
+            resolver.set_path(&mut json, &key.to, value.clone(), &at, index)?;
         }
         output.push(Item { json, binary: item.binary });
     }

@@ -33,15 +33,7 @@ pub(super) fn set(
         let mut json = if keep_only { Map::new() } else { kept(&context.item.json, params.keep.as_ref()) };
         for (assignment, name_at, value_at) in &assignments {
             let value = resolver.value(&assignment.value, value_at, &context)?.into_owned();
-            path::set(&mut json, &assignment.name, value).map_err(|blocked| {
-                resolver.param_error(
-                    name_at,
-                    format!(
-                        "cannot set `{}` on item {}: `{}` is {}, not an object",
-                        assignment.name, context.index, blocked.path, blocked.found
-                    ),
-                )
-            })?;
+            resolver.set_path(&mut json, &assignment.name, value, name_at, context.index)?;
         }
         if let Some(text) = &params.json_output {
             let at = at.key("json_output");
@@ -68,15 +60,7 @@ pub(super) fn set(
                 if name.split('.').any(str::is_empty) {
                     json.insert(name, value);
                 } else {
-                    path::set(&mut json, &name, value).map_err(|blocked| {
-                        resolver.param_error(
-                            &at,
-                            format!(
-                                "cannot set `{name}` on item {}: `{}` is {}, not an object",
-                                context.index, blocked.path, blocked.found
-                            ),
-                        )
-                    })?;
+                    resolver.set_path(&mut json, &name, value, &at, context.index)?;
                 }
             }
         }
