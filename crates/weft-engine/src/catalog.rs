@@ -172,7 +172,9 @@ impl NodeKind {
             NodeKind::Aggregate => "Turns all its input items into one item.",
             NodeKind::Sort => "Sorts the items by fields.",
             NodeKind::Limit => "Keeps at most a number of items.",
-            NodeKind::RemoveDuplicates => "Keeps the first of each group of equal items.",
+            NodeKind::RemoveDuplicates => {
+                "Keeps the first of each group of equal items, or the items no earlier run saw."
+            }
             NodeKind::SplitOut => "Turns the list in a field of each item into one item per element.",
             NodeKind::RenameKeys => "Moves fields to new names on every item.",
             NodeKind::DateTime => {
@@ -286,7 +288,13 @@ impl NodeKind {
             ],
             NodeKind::Sort => &[("fields", "required: [{field, order?}]; order asc (default) or desc")],
             NodeKind::Limit => &[("max_items", "required: at least 1"), ("keep", "first (default) or last")],
-            NodeKind::RemoveDuplicates => &[("fields", "the fields that make items equal; default: the whole JSON")],
+            NodeKind::RemoveDuplicates => &[
+                ("fields", "the fields that make items equal; default: the whole JSON"),
+                (
+                    "across_runs",
+                    "instead: {value, history?: node | workflow, keep?}; drops items whose value an earlier run let through",
+                ),
+            ],
             NodeKind::SplitOut => &[
                 ("fields", "required: [{field, destination?}]; the lists to split, side by side"),
                 ("include", "other fields carried: none (default), all or selected"),
@@ -1196,6 +1204,11 @@ mod tests {
         assert!(pointers(NodeKind::Limit, json!({"max_items": 3, "keep": "last"})).is_empty());
         assert_eq!(pointers(NodeKind::RemoveDuplicates, json!({"fields": []})), ["/nodes/4/params/fields"]);
         assert!(pointers(NodeKind::RemoveDuplicates, json!({})).is_empty());
+        assert!(pointers(NodeKind::RemoveDuplicates, json!({"across_runs": {"value": "{{ $json.id }}"}})).is_empty());
+        assert_eq!(
+            pointers(NodeKind::RemoveDuplicates, json!({"fields": ["a"], "across_runs": {"value": " ", "keep": 0}})),
+            ["/nodes/4/params/across_runs", "/nodes/4/params/across_runs/value", "/nodes/4/params/across_runs/keep"]
+        );
         assert_eq!(pointers(NodeKind::Aggregate, json!({"field": ""})), ["/nodes/4/params/field"]);
         assert_eq!(pointers(NodeKind::StopAndError, json!({})), ["/nodes/4/params"]);
         assert_eq!(pointers(NodeKind::StopAndError, json!({"message": ""})), ["/nodes/4/params/message"]);

@@ -2039,17 +2039,66 @@ impl ParamRules for LimitParams {
     }
 }
 
-/// `remove_duplicates`: keeps the first item of each group of equal ones.
+/// `remove_duplicates`: keeps the first item of each group of equal ones; with `across_runs`,
+/// the items whose value no earlier run let through.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RemoveDuplicatesParams {
     /// The fields that make items equal; without it, the whole JSON is compared.
     #[serde(default)]
     pub fields: Option<Vec<String>>,
+    #[serde(default)]
+    pub across_runs: Option<AcrossRuns>,
+}
+
+/// n8n's "remove items seen in previous executions": a history of values kept across the
+/// workflow's runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcrossRuns {
+    /// What identifies an item, usually an expression; text as it is, other values as JSON.
+    pub value: Value,
+    #[serde(default)]
+    pub history: DedupeScope,
+    /// How many values the history keeps, the newest.
+    #[serde(default = "default_dedupe_keep")]
+    pub keep: u64,
+}
+
+/// Whose history a node reads and adds to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DedupeScope {
+    /// The node's own.
+    #[default]
+    Node,
+    /// One shared by the workflow's nodes.
+    Workflow,
+}
+
+/// n8n's default history size.
+pub const DEFAULT_DEDUPE_KEEP: u64 = 10_000;
+/// The most values one history keeps.
+pub const MAX_DEDUPE_KEEP: u64 = 1_000_000;
+
+fn default_dedupe_keep() -> u64 {
+    DEFAULT_DEDUPE_KEEP
 }
 
 impl ParamRules for RemoveDuplicatesParams {
     fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        if let Some(across) = &self.across_runs {
+            let at = at.key("across_runs");
+            if self.fields.is_some() {
+                problems.push(at.problem("compares a value across runs; leave `fields` out"));
+            }
+            if across.value.as_str().is_some_and(|text| text.trim().is_empty()) || across.value.is_null() {
+                problems.push(at.key("value").problem("needs the value that identifies an item"));
+            }
+            if !(1..=MAX_DEDUPE_KEEP).contains(&across.keep) {
+                problems.push(at.key("keep").problem(format!("must be from 1 to {MAX_DEDUPE_KEEP}")));
+            }
+        }
         let Some(fields) = &self.fields else { return };
         let at = at.key("fields");
         if fields.is_empty() {

@@ -81,6 +81,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0012_run_tallies_index.sql"),
         include_str!("../migrations/postgres/0012_run_tallies_index.sql"),
     ),
+    (
+        13,
+        "dedupe_history",
+        include_str!("../migrations/sqlite/0013_dedupe_history.sql"),
+        include_str!("../migrations/postgres/0013_dedupe_history.sql"),
+    ),
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {

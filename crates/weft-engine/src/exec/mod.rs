@@ -29,7 +29,7 @@ pub use self::expression::{ExpressionError, Expressions, ItemContext, NoExpressi
 use crate::catalog::NodeKind;
 use crate::definition::{NodeDef, OnError, read};
 use crate::item::Item;
-use crate::params::StopAndErrorParams;
+use crate::params::{RemoveDuplicatesParams, StopAndErrorParams};
 use crate::pointer::Pointer;
 
 /// Why an activation failed. Each message is written for the workflow's author and, but for a
@@ -119,7 +119,13 @@ fn execute_activation(
         NodeKind::Sort => list::sort(params(node)?, inputs),
         NodeKind::Limit => list::limit(params(node)?, inputs, &resolver)?,
         NodeKind::Aggregate => list::aggregate(params(node)?, inputs),
-        NodeKind::RemoveDuplicates => list::remove_duplicates(params(node)?, inputs),
+        NodeKind::RemoveDuplicates => {
+            let params: RemoveDuplicatesParams = params(node)?;
+            if params.across_runs.is_some() {
+                return Err(unsupported(node, kind, "history of earlier runs"));
+            }
+            list::remove_duplicates(params, inputs)
+        }
         NodeKind::SplitOut => reshape::split_out(params(node)?, inputs),
         NodeKind::RenameKeys => reshape::rename_keys(params(node)?, inputs, &resolver)?,
         NodeKind::Crypto => crypto::crypto(params(node)?, inputs, &resolver)?,

@@ -429,6 +429,7 @@ fn export_params(node: &NodeDef) -> (String, Value, Value) {
         }
         NodeKind::RemoveDuplicates => {
             let parameters = match param(node, "fields").and_then(Value::as_array) {
+                _ if param(node, "across_runs").is_some() => export_seen_before(node),
                 Some(fields) => {
                     let list: Vec<&str> = fields.iter().filter_map(Value::as_str).collect();
                     json!({"compare": "selectedFields", "fieldsToCompare": list.join(","), "options": {}})
@@ -994,6 +995,23 @@ fn export_merge(node: &NodeDef) -> (String, Value, Value) {
     }
     parameters["options"] = Value::Object(options);
     ("n8n-nodes-base.merge".to_string(), json!(3), parameters)
+}
+
+/// Remove Duplicates 2's "remove items seen in previous executions".
+fn export_seen_before(node: &NodeDef) -> Value {
+    let across = param(node, "across_runs").cloned().unwrap_or_default();
+    let mut options = Map::new();
+    if across.get("history") == Some(&json!("workflow")) {
+        options.insert("scope".into(), json!("workflow"));
+    }
+    if let Some(keep) = across.get("keep") {
+        options.insert("historySize".into(), keep.clone());
+    }
+    json!({
+        "operation": "removeItemsSeenInPreviousExecutions",
+        "dedupeValue": to_n8n(across.get("value").unwrap_or(&json!(""))),
+        "options": options,
+    })
 }
 
 /// n8n's Send Email 2.1. The reply-to address is also written as the sender (with the shown

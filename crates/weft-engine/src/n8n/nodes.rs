@@ -151,12 +151,11 @@ pub(super) fn import(n8n_type: &str, ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         "aggregate" => aggregate(ctx),
         "sort" => sort(ctx),
         "limit" => Ok(limit(ctx)),
-        "removeDuplicates" => {
-            if ctx.text("operation", "removeDuplicateInputItems") != "removeDuplicateInputItems" {
-                return refuse(format!("operation `{}` is not supported yet", ctx.text("operation", "")));
-            }
-            remove_duplicates(ctx)
-        }
+        "removeDuplicates" => match ctx.text("operation", "removeDuplicateInputItems").as_str() {
+            "removeDuplicateInputItems" => remove_duplicates(ctx),
+            "removeItemsSeenInPreviousExecutions" => remove_seen_before(ctx),
+            other => refuse(format!("operation `{other}` is not supported yet")),
+        },
         "itemLists" => item_lists(ctx),
         "start" => Ok(Mapped::new("manual_trigger", json!({}))),
         "emailSend" => email_send(ctx),
@@ -1967,6 +1966,24 @@ fn remove_duplicates(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         }
         other => refuse(format!("comparing `{other}` is not supported")),
     }
+}
+
+/// Remove Duplicates 2's "remove items seen in previous executions", by key value.
+fn remove_seen_before(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    let logic = ctx.text("logic", "removeItemsWithAlreadySeenKeyValues");
+    if logic != "removeItemsWithAlreadySeenKeyValues" {
+        return refuse(format!("the `{logic}` logic is not supported"));
+    }
+    let value = ctx.get("dedupeValue").cloned().unwrap_or(json!(""));
+    let mut across = json!({"value": ctx.value(&value)});
+    if ctx.option("scope").and_then(Value::as_str) == Some("workflow") {
+        across["history"] = json!("workflow");
+    }
+    if let Some(size) = ctx.option("historySize").and_then(Value::as_u64) {
+        across["keep"] = json!(size);
+    }
+    ctx.drop_options(&["scope", "historySize"]);
+    Ok(Mapped::new("remove_duplicates", json!({"across_runs": across})))
 }
 
 fn execute_workflow(ctx: &mut Ctx) -> Result<Mapped, Refusal> {

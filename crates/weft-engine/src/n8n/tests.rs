@@ -1287,3 +1287,31 @@ fn http_request_autodetect_reads_by_content_type_and_json_stays_json() {
     let exported = export_workflow(&native).unwrap();
     assert_eq!(exported["nodes"][1]["parameters"]["options"]["response"]["response"]["responseFormat"], "json");
 }
+
+#[test]
+fn remove_duplicates_seen_in_previous_executions_keeps_a_history_across_runs() {
+    // The corpus's shapes (0663, 0907): a template of two expressions, and one expression.
+    let node = supported(
+        "removeDuplicates",
+        2.0,
+        json!({"operation": "removeItemsSeenInPreviousExecutions", "dedupeValue": "={{ $json.id }}:{{ $json.at }}", "options": {}}),
+    );
+    assert_eq!(node["params"], json!({"across_runs": {"value": "{{ $json.id }}:{{ $json.at }}"}}));
+    let node = supported(
+        "removeDuplicates",
+        2.0,
+        json!({"operation": "removeItemsSeenInPreviousExecutions", "dedupeValue": "={{ $json.key }}",
+               "options": {"scope": "workflow", "historySize": 500}}),
+    );
+    assert_eq!(
+        node["params"],
+        json!({"across_runs": {"value": "{{ $json.key }}", "history": "workflow", "keep": 500}})
+    );
+    let (node, report) = imported(
+        "removeDuplicates",
+        2.0,
+        json!({"operation": "removeItemsSeenInPreviousExecutions", "logic": "removeItemsUpToStoredDate"}),
+    );
+    assert_eq!(node["type"], "n8n_unsupported");
+    assert!(report.unsupported[0].reason.as_deref().unwrap().contains("removeItemsUpToStoredDate"));
+}

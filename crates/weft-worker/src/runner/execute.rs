@@ -23,10 +23,10 @@ use weft_engine::params::{CodeParams, WaitParams};
 use weft_engine::trigger_params::{ResponseData, ResponseMode, WebhookTriggerParams};
 use weft_sandbox::{CodeOutput, Interrupter, JsExpressions, RunContext};
 
-use super::binaries::RunBinaries;
 use super::definitions::Definitions;
 use super::linked::{CHILD_TRIGGER, ERROR_TRIGGER, RunRequest, child_request, child_result, error_run};
-use super::{Effects, email_node, http_node, respond};
+use super::run_store::RunStore;
+use super::{Effects, dedupe_node, email_node, http_node, respond};
 use weft_domain::RunId;
 use weft_engine::{Activation, ActivationKey, Item, NodeDef, NodeKind, Plan, RunState, WorkflowDef, node_outputs};
 use weft_store::{
@@ -212,7 +212,7 @@ struct Attempt {
 /// `attempt_key` (`run:activation:attempt`) is the idempotency key nodes with effects send.
 async fn attempt_node(
     effects: &Effects,
-    binaries: RunBinaries<'_>,
+    run_store: RunStore<'_>,
     exprs: &Arc<JsExpressions>,
     node: &NodeDef,
     activation: &Activation,
@@ -226,7 +226,7 @@ async fn attempt_node(
         };
         return Attempt { result, logs: (!logs.is_empty()).then(|| json!(logs)) };
     }
-    Attempt { result: run_node(effects, binaries, exprs, node, kind, inputs, attempt_key).await, logs: None }
+    Attempt { result: run_node(effects, run_store, exprs, node, kind, inputs, attempt_key).await, logs: None }
 }
 
 /// Runs a `code` node's script on the blocking pool: a script may take its whole deadline, and
@@ -262,7 +262,7 @@ fn with_error_output(node: &NodeDef, mut outputs: Vec<Vec<Item>>) -> Vec<Vec<Ite
 
 async fn run_node(
     effects: &Effects,
-    binaries: RunBinaries<'_>,
+    run_store: RunStore<'_>,
     exprs: &JsExpressions,
     node: &NodeDef,
     kind: NodeKind,
@@ -272,12 +272,16 @@ async fn run_node(
     let outputs = match kind {
         NodeKind::HttpRequest => {
             let prepared = http_node::prepare(node, inputs, exprs as &dyn Expressions, attempt_key)?;
-            let sender = http_node::Sender { client: &effects.outbound, binaries, exprs, node: &node.name, inputs };
+            let sender = http_node::Sender { client: &effects.outbound, run_store, exprs, node: &node.name, inputs };
             sender.send_all(prepared).await?
         }
         NodeKind::SendEmail => {
             let messages = email_node::prepare(node, inputs, exprs as &dyn Expressions, attempt_key)?;
             email_node::send_all(&effects.mailer, messages).await?
+        }
+        NodeKind::RemoveDuplicates if node.params.contains_key("across_runs") => {
+            let lookup = dedupe_node::lookup(node, inputs, exprs as &dyn Expressions, attempt_key)?;
+            dedupe_node::let_through_new(lookup, inputs, run_store).await?
         }
         // Reached only once the wait is over (see `drive`): the items go on. A webhook answer
         // is taken from the activation once it succeeded (see `drive`).
@@ -395,8 +399,8 @@ impl Execution<'_> {
                 None
             };
             let attempt_key = format!("{}:{}:{attempt}", self.claim.run().id, activation.key);
-            let binaries = RunBinaries::of(self.store, self.claim);
-            let executing = attempt_node(self.effects, binaries, &self.exprs, node, activation, &attempt_key);
+            let run_store = RunStore::of(self.store, self.claim);
+            let executing = attempt_node(self.effects, run_store, &self.exprs, node, activation, &attempt_key);
             let Attempt { result, logs } = self
                 .cancel
                 .run_until_cancelled(executing)

@@ -3,13 +3,14 @@
 //! lease expired (their worker died) and wakes waiting runs that are due. The store's signals
 //! wake it when runs are queued and stop a run it executes when its cancel is requested.
 
-mod binaries;
+mod dedupe_node;
 mod definitions;
 mod email_node;
 mod execute;
 mod http_node;
 mod linked;
 mod respond;
+mod run_store;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -7,6 +7,7 @@ mod auth;
 mod bench;
 mod cli;
 mod crash_recovery;
+mod dedupe;
 mod deliveries_store;
 mod event_triggers;
 mod hooks;

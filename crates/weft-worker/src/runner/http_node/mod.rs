@@ -18,7 +18,7 @@ use weft_engine::params::{
 };
 use weft_engine::{BinaryRef, Item, NodeDef};
 
-use super::binaries::RunBinaries;
+use super::run_store::RunStore;
 use crate::outbound::{OutboundClient, OutboundRequest, OutboundResponse};
 
 /// A query or form value as text; lists repeat the parameter.
@@ -77,7 +77,7 @@ impl Request {
     }
 
     /// The request to send for `item`, its body encoded and its attachments read.
-    async fn outbound(&self, item: &Item, binaries: RunBinaries<'_>) -> Result<OutboundRequest, String> {
+    async fn outbound(&self, item: &Item, run_store: RunStore<'_>) -> Result<OutboundRequest, String> {
         let mut request = OutboundRequest::new(self.method.clone(), self.url.to_string());
         request.timeout = self.timeout;
         request.headers = self.headers.clone();
@@ -85,7 +85,7 @@ impl Request {
             request.headers.insert(IDEMPOTENCY_KEY, key);
         }
         let Some(body) = &self.body else { return Ok(request) };
-        let (bytes, content_type) = encode_body(body, item, binaries).await?;
+        let (bytes, content_type) = encode_body(body, item, run_store).await?;
         // A multipart body is readable only with its own boundary.
         if body.multipart.is_some() || !request.headers.contains_key(CONTENT_TYPE) {
             let value = HeaderValue::try_from(content_type)
@@ -113,7 +113,7 @@ fn attachment<'i>(item: &'i Item, name: &str) -> Result<&'i BinaryRef, String> {
 }
 
 /// A body's bytes and `Content-Type`.
-async fn encode_body(body: &HttpBody, item: &Item, binaries: RunBinaries<'_>) -> Result<(Bytes, String), String> {
+async fn encode_body(body: &HttpBody, item: &Item, run_store: RunStore<'_>) -> Result<(Bytes, String), String> {
     if let Some(json) = &body.json {
         return Ok((Bytes::from(json.to_string()), "application/json".to_owned()));
     }
@@ -128,7 +128,7 @@ async fn encode_body(body: &HttpBody, item: &Item, binaries: RunBinaries<'_>) ->
     }
     if let Some(name) = &body.binary {
         let reference = attachment(item, name)?;
-        return Ok((Bytes::from(binaries.read(name, reference).await?), reference.mime_type.clone()));
+        return Ok((Bytes::from(run_store.read(name, reference).await?), reference.mime_type.clone()));
     }
     if let Some(parts) = &body.multipart {
         let mut encoded = Vec::with_capacity(parts.len());
@@ -140,7 +140,7 @@ async fn encode_body(body: &HttpBody, item: &Item, binaries: RunBinaries<'_>) ->
                         name: name.clone(),
                         file_name: reference.file_name.clone(),
                         mime_type: reference.mime_type.clone(),
-                        bytes: binaries.read(field, reference).await?,
+                        bytes: run_store.read(field, reference).await?,
                     }
                 }
                 (value, None) => multipart::Part::Text { name: name.clone(), value: part_text(value.as_ref()) },
@@ -235,7 +235,7 @@ pub(super) fn prepare(
 /// What sending one activation's requests needs.
 pub(super) struct Sender<'a> {
     pub client: &'a OutboundClient,
-    pub binaries: RunBinaries<'a>,
+    pub run_store: RunStore<'a>,
     /// For the pagination's expressions.
     pub exprs: &'a (dyn Expressions + Sync),
     pub node: &'a str,
@@ -266,7 +266,7 @@ impl Sender<'_> {
     }
 
     async fn send(&self, request: &Request, item: &Item) -> Result<OutboundResponse, String> {
-        let outbound = request.outbound(item, self.binaries).await?;
+        let outbound = request.outbound(item, self.run_store).await?;
         self.client.send(outbound).await.map_err(|e| e.to_string())
     }
 
@@ -290,7 +290,7 @@ impl Sender<'_> {
             mime_type: mime_type(&response.headers),
             size: response.body.len() as u64,
             file_name: file_name(&response.headers, &response.final_url),
-            key: self.binaries.put(response.body.to_vec()).await?,
+            key: self.run_store.put(response.body.to_vec()).await?,
         };
         // As n8n does: the item keeps its attachments and, unless the whole response is asked
         // for, its JSON.
