@@ -37,9 +37,13 @@ impl Store {
         let mut new = Vec::with_capacity(values.len());
         let mut earlier = std::collections::HashSet::new();
         for value in values {
-            sqlx::query(
+            // On a conflict the no-op update makes the row come back: who let the value through.
+            let first_by: String = sqlx::query_scalar(
                 "INSERT INTO dedupe_history (workspace_id, workflow_id, history, value, let_through_by, seen_at)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (workspace_id, workflow_id, history, value)
+                 DO UPDATE SET seen_at = dedupe_history.seen_at
+                 RETURNING let_through_by",
             )
             .bind(workspace)
             .bind(workflow)
@@ -47,16 +51,6 @@ impl Store {
             .bind(value)
             .bind(history.by)
             .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            let first_by: String = sqlx::query_scalar(
-                "SELECT let_through_by FROM dedupe_history
-                 WHERE workspace_id = $1 AND workflow_id = $2 AND history = $3 AND value = $4",
-            )
-            .bind(workspace)
-            .bind(workflow)
-            .bind(name)
-            .bind(value)
             .fetch_one(&mut *tx)
             .await?;
             new.push(first_by == history.by && earlier.insert(value));
