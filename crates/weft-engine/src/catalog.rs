@@ -278,7 +278,11 @@ impl NodeKind {
             NodeKind::Wait => {
                 &[("duration_ms", "milliseconds, at least 1; or"), ("until", "an RFC 3339 instant with a zone")]
             }
-            NodeKind::Loop => &[("batch_size", "items per batch, default 1")],
+            NodeKind::Loop => &[
+                ("mode", "batches (default): a pass per batch; repeat: again on what the body sends back"),
+                ("batch_size", "batches: items per batch, default 1"),
+                ("max_passes", "repeat: passes at most, default 1000, at most 10000"),
+            ],
             NodeKind::Aggregate => &[
                 ("field", "collect this field's values; default: the whole items"),
                 ("fields", "or several: [{field, output?}]"),
@@ -965,6 +969,26 @@ mod tests {
         assert!(pointers(NodeKind::Loop, json!({"batch_size": 10})).is_empty());
         assert_eq!(pointers(NodeKind::Loop, json!({"batch_size": 0})), ["/nodes/4/params/batch_size"]);
         assert_eq!(pointers(NodeKind::Loop, json!({"batch_size": "{{ $json.n }}"})), ["/nodes/4/params/batch_size"]);
+        assert_eq!(pointers(NodeKind::Loop, json!({"max_passes": 3})), ["/nodes/4/params/max_passes"]);
+    }
+
+    #[test]
+    fn a_repeat_loop_takes_a_bounded_number_of_passes() {
+        assert!(pointers(NodeKind::Loop, json!({"mode": "repeat"})).is_empty());
+        assert!(pointers(NodeKind::Loop, json!({"mode": "repeat", "max_passes": 10_000})).is_empty());
+        assert_eq!(
+            pointers(NodeKind::Loop, json!({"mode": "repeat", "max_passes": 0})),
+            ["/nodes/4/params/max_passes"]
+        );
+        assert_eq!(
+            pointers(NodeKind::Loop, json!({"mode": "repeat", "max_passes": 10_001})),
+            ["/nodes/4/params/max_passes"]
+        );
+        assert_eq!(
+            pointers(NodeKind::Loop, json!({"mode": "repeat", "batch_size": 2})),
+            ["/nodes/4/params/batch_size"]
+        );
+        assert_eq!(pointers(NodeKind::Loop, json!({"mode": "forever"})), ["/nodes/4/params/mode"]);
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub struct WorkflowDef {
     pub settings: Settings,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodeDef {
     /// Unique within the definition: connections and expressions (`$('Name')`) refer to it.

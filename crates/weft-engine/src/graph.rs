@@ -193,6 +193,25 @@ impl Graph {
         cycles
     }
 
+    /// The groups of nodes that forward edges join in a cycle, each in node order, the groups in
+    /// the order of their first node.
+    pub(crate) fn cyclic_groups(&self) -> Vec<Vec<usize>> {
+        let component = self.components();
+        let cyclic: BTreeSet<usize> = self
+            .forward_edges()
+            .filter(|edge| component[edge.from] == component[edge.to])
+            .map(|edge| component[edge.from])
+            .collect();
+        let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+        for node in (0..self.node_count).filter(|node| cyclic.contains(&component[*node])) {
+            match groups.iter_mut().find(|(number, _)| *number == component[node]) {
+                Some((_, members)) => members.push(node),
+                None => groups.push((component[node], vec![node])),
+            }
+        }
+        groups.into_iter().map(|(_, members)| members).collect()
+    }
+
     /// Strongly connected components of the forward edges (Kosaraju, iteratively so that a huge
     /// definition cannot exhaust the stack). Returns each node's component number.
     fn components(&self) -> Vec<usize> {

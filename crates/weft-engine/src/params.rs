@@ -949,25 +949,70 @@ impl ParamRules for WaitParams {
     }
 }
 
-/// `loop`: splits its input into batches and runs its body once per batch.
+/// `loop`: runs its body once per batch of its input (`batches`), or on its input and then
+/// again on whatever the body sends back, until nothing comes back (`repeat`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoopParams {
-    #[serde(default = "literal_one")]
-    pub batch_size: ParamValue<u64>,
+    #[serde(default)]
+    pub mode: LoopMode,
+    /// `batches`: items per batch, default 1.
+    #[serde(default)]
+    pub batch_size: Option<ParamValue<u64>>,
+    /// `repeat`: passes at most, default [`DEFAULT_LOOP_PASSES`].
+    #[serde(default)]
+    pub max_passes: Option<ParamValue<u64>>,
 }
 
-fn literal_one() -> ParamValue<u64> {
-    ParamValue::Literal(1)
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoopMode {
+    #[default]
+    Batches,
+    Repeat,
+}
+
+/// Passes a `repeat` loop makes at most when `max_passes` is not given: enough for a poll every
+/// few seconds to wait for an hour.
+pub const DEFAULT_LOOP_PASSES: u64 = 1000;
+/// The most passes a `repeat` loop may be allowed: each pass is recorded with the run.
+pub const MAX_LOOP_PASSES: u64 = 10_000;
+
+impl LoopParams {
+    /// The batch size of a `batches` loop; meaningless for `repeat`.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size.as_ref().and_then(ParamValue::literal).map_or(1, |size| usize::try_from(*size).unwrap_or(1))
+    }
+
+    /// The passes a `repeat` loop makes at most; meaningless for `batches`.
+    pub fn max_passes(&self) -> usize {
+        let passes = self.max_passes.as_ref().and_then(ParamValue::literal).copied().unwrap_or(DEFAULT_LOOP_PASSES);
+        usize::try_from(passes).unwrap_or(1)
+    }
 }
 
 impl ParamRules for LoopParams {
     fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
-        match self.batch_size {
-            ParamValue::Expression(_) => problems
-                .push(at.key("batch_size").problem("must be a number: batches are planned before any expression runs")),
-            ParamValue::Literal(0) => problems.push(at.key("batch_size").problem("must be at least 1")),
-            ParamValue::Literal(_) => {}
+        let (count, most, other) = match self.mode {
+            LoopMode::Batches => {
+                (("batch_size", &self.batch_size), u64::MAX, ("max_passes", &self.max_passes, "repeat"))
+            }
+            LoopMode::Repeat => {
+                (("max_passes", &self.max_passes), MAX_LOOP_PASSES, ("batch_size", &self.batch_size, "batches"))
+            }
+        };
+        if other.1.is_some() {
+            problems.push(at.key(other.0).problem(format!("applies only to mode `{}`", other.2)));
+        }
+        match count.1 {
+            Some(ParamValue::Expression(_)) => problems.push(
+                at.key(count.0).problem("must be a number: a loop's passes are planned before any expression runs"),
+            ),
+            Some(ParamValue::Literal(0)) => problems.push(at.key(count.0).problem("must be at least 1")),
+            Some(ParamValue::Literal(n)) if *n > most => {
+                problems.push(at.key(count.0).problem(format!("must be at most {most}")))
+            }
+            _ => {}
         }
     }
 }

@@ -28,6 +28,10 @@
 //!   iteration `k` has settled. The items the body sends back into the loop node are collected;
 //!   when the batches run out they are emitted, all together, on `done`. A loop whose input is
 //!   empty is skipped.
+//! - A `loop` in mode `repeat` runs its body on the items of its entry connections, then again
+//!   on the items the body sent back, pass after pass, until a pass sends nothing back. Its
+//!   `done` is then empty; if `max_passes` ran out first, `done` carries what the last pass sent
+//!   back. This is how an n8n cycle (poll, check, wait, poll again) runs.
 //! - The run is finished when nothing is ready and nothing is running.
 //! - An imported n8n workflow whose settings name an `execution_order` runs one activation at
 //!   a time, in the order n8n would run its nodes: `v1` goes down each branch to its end before
@@ -45,7 +49,7 @@ use crate::catalog::NodeKind;
 use crate::definition::{DefinitionProblem, ExecutionOrder, WorkflowDef, read};
 use crate::graph::Graph;
 use crate::item::Item;
-use crate::params::{LoopParams, MergeMode, MergeParams};
+use crate::params::{LoopMode, LoopParams, MergeMode, MergeParams};
 use crate::pointer::Pointer;
 use crate::validate::validate;
 
@@ -213,11 +217,20 @@ struct Step {
 
 #[derive(Debug, Clone)]
 struct Looping {
-    batch_size: usize,
+    passes: Passes,
     /// The nodes directly in this loop's body (not in a nested loop's), in topological order.
     body: Vec<usize>,
     /// The body outputs connected back into the loop node.
     returns: Vec<Source>,
+}
+
+/// What a loop's passes work on.
+#[derive(Debug, Clone, Copy)]
+enum Passes {
+    /// One pass per batch of this many of the items from outside.
+    Batches(usize),
+    /// A pass on the items from outside, then one on what each pass sent back, at most this many.
+    Repeat(usize),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -282,15 +295,18 @@ impl Plan {
                 inputs[edge.input].push(Source { node: edge.from, output: edge.output });
             }
             let looping = if kinds[index] == NodeKind::Loop {
-                let batch_size = read::<LoopParams>(&params, &at).map_err(invalid)?.batch_size;
-                let batch_size = batch_size.literal().and_then(|size| usize::try_from(*size).ok()).unwrap_or(1);
+                let loop_params = read::<LoopParams>(&params, &at).map_err(invalid)?;
+                let passes = match loop_params.mode {
+                    LoopMode::Batches => Passes::Batches(loop_params.batch_size().max(1)),
+                    LoopMode::Repeat => Passes::Repeat(loop_params.max_passes().max(1)),
+                };
                 let returns = graph
                     .edges()
                     .iter()
                     .filter(|edge| edge.to == index && edge.back)
                     .map(|edge| Source { node: edge.from, output: edge.output })
                     .collect();
-                Some(Looping { batch_size: batch_size.max(1), body: Vec::new(), returns })
+                Some(Looping { passes, body: Vec::new(), returns })
             } else {
                 None
             };
@@ -459,8 +475,10 @@ impl<'p, 's> Walk<'p, 's> {
         None
     }
 
-    /// Runs a loop's body over the batches of `items`, one iteration after the other. Settled,
-    /// with everything that came back on `done`, once the last iteration has settled.
+    /// Runs a loop's passes one after the other: over the batches of `items`, or on `items` and
+    /// then on what each pass sent back. Settled once the last pass has settled: a `batches`
+    /// loop with everything that came back on `done`; a `repeat` loop with `done` empty, or
+    /// holding what the last allowed pass still sent back.
     fn run_loop(
         &mut self,
         node: usize,
@@ -468,22 +486,50 @@ impl<'p, 's> Walk<'p, 's> {
         items: Vec<&'s Item>,
         outer: &[Pass<'_, 's>],
     ) -> Option<Outputs<'s>> {
-        let mut returned = Vec::new();
-        let batches = items.len().div_ceil(looping.batch_size);
-        let mut passes = outer.to_vec();
-        for (iteration, batch) in items.chunks(looping.batch_size).enumerate() {
-            self.iterations.push(iteration);
-            passes.push(Pass { node, batch, last: iteration + 1 == batches });
-            let body = self.level(&looping.body, &passes);
-            passes.pop();
-            self.iterations.pop();
-            let body = body?;
-            for source in &looping.returns {
-                let outputs = &body[self.plan.position[source.node]];
-                returned.extend_from_slice(outputs.get(source.output).map_or(&[][..], Vec::as_slice));
+        match looping.passes {
+            Passes::Batches(size) => {
+                let mut returned = Vec::new();
+                let batches = items.len().div_ceil(size);
+                for (iteration, batch) in items.chunks(size).enumerate() {
+                    let last = iteration + 1 == batches;
+                    returned.extend(self.pass(looping, outer, Pass { node, batch, last }, iteration)?);
+                }
+                Some(vec![returned, Vec::new()])
+            }
+            Passes::Repeat(most) => {
+                let mut batch = items;
+                for iteration in 0..most {
+                    batch = self.pass(looping, outer, Pass { node, batch: &batch, last: false }, iteration)?;
+                    if batch.is_empty() {
+                        break;
+                    }
+                }
+                Some(vec![batch, Vec::new()])
             }
         }
-        Some(vec![returned, Vec::new()])
+    }
+
+    /// Walks one pass of a loop's body. Returns what it sent back into the loop node once every
+    /// body node has settled.
+    fn pass(
+        &mut self,
+        looping: &'p Looping,
+        outer: &[Pass<'_, 's>],
+        pass: Pass<'_, 's>,
+        iteration: usize,
+    ) -> Option<Vec<&'s Item>> {
+        let mut passes = outer.to_vec();
+        passes.push(pass);
+        self.iterations.push(iteration);
+        let body = self.level(&looping.body, &passes);
+        self.iterations.pop();
+        let body = body?;
+        let mut returned = Vec::new();
+        for source in &looping.returns {
+            let outputs = &body[self.plan.position[source.node]];
+            returned.extend_from_slice(outputs.get(source.output).map_or(&[][..], Vec::as_slice));
+        }
+        Some(returned)
     }
 
     fn key(&self, step: &Step) -> ActivationKey {

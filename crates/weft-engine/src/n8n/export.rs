@@ -5,6 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use super::STICKY_NOTE;
+use super::cycles::unwrap_repeats;
 use super::expr::{condition_to_n8n, js_of, single_expression, string_to_n8n, to_n8n};
 use crate::catalog::NodeKind;
 use crate::definition::{DefinitionProblem, ExecutionOrder, NodeDef, OnError, parse};
@@ -22,7 +23,8 @@ pub fn export_workflow(weft: &Value) -> Result<Value, Vec<DefinitionProblem>> {
             }
         }
     }
-    let definition = parse(&definition)?;
+    let mut definition = parse(&definition)?;
+    unwrap_repeats(&mut definition);
     let mut nodes = Vec::new();
     let mut timezone = None;
     for (index, node) in definition.nodes.iter().enumerate() {

@@ -6,6 +6,7 @@
 //! an `n8n_unsupported` placeholder that keeps the original for export and that validation
 //! refuses; an option Weft has no equivalent for is dropped with a warning.
 
+mod cycles;
 mod export;
 mod expr;
 mod nodes;
@@ -138,7 +139,8 @@ pub fn import_workflow(n8n: &Value) -> Result<Imported, ImportError> {
 
     let connections = import_connections(&n8n_connections, &mut nodes, &placed, &mut report);
     let settings = import_settings(top, &n8n_settings, &nodes, &mut report);
-    let definition = WorkflowDef { nodes, connections, settings };
+    let mut definition = WorkflowDef { nodes, connections, settings };
+    cycles::repeat_cycles(&mut definition, &mut report);
 
     let mut workflow = Map::new();
     let name = top.get("name").and_then(Value::as_str).map(str::trim).filter(|name| !name.is_empty());

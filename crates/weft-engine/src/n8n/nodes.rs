@@ -448,18 +448,24 @@ fn set(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
                 }
                 _ => return refuse("the JSON output is not a JSON object"),
             }
-        } else if ctx.version >= 3.3 {
-            for entry in collection(ctx.params, "assignments", "assignments").to_vec() {
-                let name = entry.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
-                let kind = entry.get("type").and_then(Value::as_str).unwrap_or("string").to_string();
-                let value = typed(ctx, entry.get("value").unwrap_or(&json!("")), &kind);
-                assignments.push(json!({"name": string_to_weft(&name), "value": value}));
-            }
         } else {
-            for entry in collection(ctx.params, "fields", "values").to_vec() {
+            // Set 3.3 has typed `assignments`; 3.0 to 3.2 had `fields`, each value under its type.
+            let typed_assignments = ctx.version >= 3.3;
+            let (list, entries, default_kind) = if typed_assignments {
+                ("assignments", "assignments", "string")
+            } else {
+                ("fields", "values", "stringValue")
+            };
+            for entry in collection(ctx.params, list, entries).to_vec() {
                 let name = entry.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
-                let kind = entry.get("type").and_then(Value::as_str).unwrap_or("stringValue").to_string();
-                let value = typed(ctx, entry.get(&kind).unwrap_or(&json!("")), &kind);
+                if name.is_empty() {
+                    // A row added in n8n's editor and never filled in; n8n sets a field named "".
+                    ctx.warn("an assignment without a field name was left out");
+                    continue;
+                }
+                let kind = entry.get("type").and_then(Value::as_str).unwrap_or(default_kind).to_string();
+                let value_at = if typed_assignments { "value" } else { kind.as_str() };
+                let value = typed(ctx, entry.get(value_at).unwrap_or(&json!("")), &kind);
                 assignments.push(json!({"name": string_to_weft(&name), "value": value}));
             }
         }

@@ -386,6 +386,20 @@ fn set_v1_and_v3_4() {
 }
 
 #[test]
+fn set_rows_without_a_field_name_are_left_out_with_a_warning() {
+    let unnamed = json!({"id": "2", "name": "", "value": "", "type": "string"});
+    let parameters =
+        json!({"assignments": {"assignments": [{"id": "1", "name": "a", "value": "x", "type": "string"}, unnamed]}});
+    let (node, report) = imported("set", 3.4, parameters.clone());
+    assert_eq!(node["params"]["assignments"], json!([{"name": "a", "value": "x"}]));
+    assert!(report.warnings.iter().any(|w| w.contains("without a field name")), "{report:?}");
+    supported("set", 3.4, parameters);
+    let fields =
+        json!({"fields": {"values": [{"name": "", "stringValue": "lost"}, {"name": "b", "stringValue": "kept"}]}});
+    assert_eq!(supported("set", 3.0, fields)["params"]["assignments"], json!([{"name": "b", "value": "kept"}]));
+}
+
+#[test]
 fn set_keeping_selected_or_all_but_some_input_fields_maps_onto_keep() {
     let fields = json!({"values": [{"name": "OrgID", "stringValue": "={{ $json.id }}"}]});
     let node = supported(
@@ -1314,4 +1328,120 @@ fn remove_duplicates_seen_in_previous_executions_keeps_a_history_across_runs() {
     );
     assert_eq!(node["type"], "n8n_unsupported");
     assert!(report.unsupported[0].reason.as_deref().unwrap().contains("removeItemsUpToStoredDate"));
+}
+
+/// n8n nodes by name, in a row, each connected to the next by `main` output 0 unless
+/// `connections` (n8n's shape) says otherwise.
+fn n8n_graph(nodes: &[(&str, &str, Value)], connections: Value) -> Value {
+    let nodes: Vec<Value> = nodes
+        .iter()
+        .enumerate()
+        .map(|(index, (name, n8n_type, parameters))| {
+            json!({"name": name, "type": format!("n8n-nodes-base.{n8n_type}"), "typeVersion": 1,
+                "position": [index as i64 * 200, 0], "parameters": parameters})
+        })
+        .collect();
+    json!({"name": "Graph", "nodes": nodes, "connections": connections})
+}
+
+fn to(node: &str) -> Value {
+    json!([{"node": node, "type": "main", "index": 0}])
+}
+
+/// Ask, check, wait, ask again: n8n's way of polling a job.
+fn polling() -> Value {
+    let done = json!({"conditions": {"string": [{"value1": "={{ $json.state }}", "value2": "done"}]}});
+    n8n_graph(
+        &[
+            ("Start", "manualTrigger", json!({})),
+            ("Submit", "noOp", json!({})),
+            ("Ask", "noOp", json!({})),
+            ("Done?", "if", done),
+            ("Pause", "wait", json!({"amount": 5, "unit": "seconds"})),
+            ("Use", "noOp", json!({})),
+        ],
+        json!({
+            "Start": {"main": [to("Submit")]},
+            "Submit": {"main": [to("Ask")]},
+            "Ask": {"main": [to("Done?")]},
+            "Done?": {"main": [to("Use"), to("Pause")]},
+            "Pause": {"main": [to("Ask")]},
+        }),
+    )
+}
+
+#[test]
+fn a_cycle_runs_as_a_repeat_loop_in_front_of_the_node_where_it_is_entered() {
+    let imported = import_workflow(&polling()).unwrap();
+    assert_eq!(problems(&imported.workflow), Vec::<String>::new());
+    let repeat = imported.workflow["nodes"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(repeat["name"], "Ask (repeat)");
+    assert_eq!(repeat["type"], "loop");
+    assert_eq!(repeat["params"], json!({"mode": "repeat"}));
+    assert_eq!(repeat["position"], json!([300.0, 0.0]));
+    let connections = &imported.workflow["connections"];
+    let into_ask: Vec<&Value> = connections.as_array().unwrap().iter().filter(|c| c["to"] == "Ask").collect();
+    assert_eq!(into_ask, [&json!({"from": "Ask (repeat)", "output": 1, "to": "Ask", "input": 0})]);
+    let into_repeat: Vec<&str> = connections
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["to"] == "Ask (repeat)")
+        .map(|c| c["from"].as_str().unwrap())
+        .collect();
+    assert_eq!(into_repeat, ["Submit", "Pause"]);
+    assert!(
+        imported.report.warnings.iter().any(|w| w.contains("`repeat` loop `Ask (repeat)`")),
+        "{:?}",
+        imported.report
+    );
+
+    // The export takes the loop out and closes the cycle again, as n8n had it.
+    let exported = export_workflow(&imported.workflow).unwrap();
+    assert!(exported["nodes"].as_array().unwrap().iter().all(|node| node["name"] != "Ask (repeat)"));
+    assert_eq!(exported["connections"]["Pause"]["main"], json!([to("Ask")]));
+    assert_eq!(exported["connections"]["Submit"]["main"], json!([to("Ask")]));
+    assert_eq!(import_workflow(&exported).unwrap().workflow["connections"], imported.workflow["connections"]);
+}
+
+#[test]
+fn a_cycle_after_a_cycle_gets_a_loop_of_its_own_inside_the_first() {
+    let mut n8n = polling();
+    let nodes = n8n["nodes"].as_array_mut().unwrap();
+    nodes.push(json!({"name": "Ask again", "type": "n8n-nodes-base.noOp", "typeVersion": 1, "position": [1200, 0], "parameters": {}}));
+    n8n["connections"]["Use"] = json!({"main": [to("Ask again")]});
+    n8n["connections"]["Ask again"] = json!({"main": [to("Ask again")]});
+    let imported = import_workflow(&n8n).unwrap();
+    let names: Vec<&str> =
+        imported.workflow["nodes"].as_array().unwrap().iter().map(|node| node["name"].as_str().unwrap()).collect();
+    assert_eq!(names[names.len() - 2..], ["Ask (repeat)", "Ask again (repeat)"]);
+    assert_eq!(problems(&imported.workflow), Vec::<String>::new());
+    let exported = export_workflow(&imported.workflow).unwrap();
+    assert_eq!(exported["connections"]["Ask again"]["main"], json!([to("Ask again")]));
+    assert_eq!(import_workflow(&exported).unwrap().workflow, imported.workflow);
+}
+
+#[test]
+fn a_cycle_entered_at_two_nodes_stays_and_validation_names_it() {
+    let mut n8n = polling();
+    n8n["connections"]["Start"] = json!({"main": [[{"node": "Submit", "type": "main", "index": 0}, {"node": "Pause", "type": "main", "index": 0}]]});
+    let imported = import_workflow(&n8n).unwrap();
+    assert!(imported.workflow["nodes"].as_array().unwrap().iter().all(|node| node["type"] != "loop"));
+    assert!(
+        imported.report.warnings.iter().any(|w| w.contains("entered at more than one node")),
+        "{:?}",
+        imported.report
+    );
+    let found = problems(&imported.workflow);
+    assert!(found.iter().any(|problem| problem.contains("does not pass through a loop node")), "{found:?}");
+}
+
+#[test]
+fn a_cycle_whose_followers_are_also_fed_from_before_it_stays() {
+    let mut n8n = polling();
+    n8n["connections"]["Submit"] =
+        json!({"main": [[{"node": "Ask", "type": "main", "index": 0}, {"node": "Use", "type": "main", "index": 0}]]});
+    let imported = import_workflow(&n8n).unwrap();
+    assert!(imported.workflow["nodes"].as_array().unwrap().iter().all(|node| node["type"] != "loop"));
+    assert!(imported.report.warnings.iter().any(|w| w.contains("also fed from before it")), "{:?}", imported.report);
 }

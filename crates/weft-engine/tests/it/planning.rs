@@ -377,6 +377,71 @@ fn nested_loops_key_activations_by_both_iterations() {
     assert_eq!(work[0].json["n"], json!(2));
 }
 
+/// A poll: `Check` runs each pass, `Done?` sends what is not done back through `Pause`.
+fn polling(max_passes: usize) -> Value {
+    json!({
+        "nodes": [node("Start", "manual_trigger"),
+            {"name": "Poll", "type": "loop", "params": {"mode": "repeat", "max_passes": max_passes}},
+            node("Check", "no_op"),
+            {"name": "Done?", "type": "if", "params": {"conditions": [{"left": "{{ $json.n }}", "operator": "gt", "right": 0}]}},
+            node("Use", "no_op"), node("Pause", "no_op"), node("Gave up", "no_op")],
+        "connections": [edge("Start", "Poll"), edge_from("Poll", 1, "Check", 0), edge("Check", "Done?"),
+            edge_from("Done?", 0, "Use", 0), edge_from("Done?", 1, "Pause", 0), edge("Pause", "Poll"),
+            edge_from("Poll", 0, "Gave up", 0)]
+    })
+}
+
+/// `Check` counts its passes in `n`; `Done?` is true once `n` reaches `ready_at`.
+fn poll_until(ready_at: i64) -> impl Fn(&Activation) -> Vec<Vec<Item>> {
+    move |activation| match activation.key.node.as_str() {
+        "Check" => {
+            let mut items = activation.inputs[0].clone();
+            for item in &mut items {
+                let n = item.json["n"].as_i64().unwrap_or(0) + 1;
+                item.json.insert("n".into(), json!(n));
+            }
+            vec![items]
+        }
+        "Done?" => {
+            let (done, not_yet) =
+                activation.inputs[0].iter().cloned().partition(|item| item.json["n"] == json!(ready_at));
+            vec![done, not_yet]
+        }
+        _ => pass_on(activation),
+    }
+}
+
+#[test]
+fn a_repeat_loop_runs_its_body_again_on_what_comes_back_until_nothing_does() {
+    let plan = plan(polling(10), "Start");
+    let (ran, state, last) = run(&plan, vec![item(json!({"n": 0}))], poll_until(3));
+    assert_eq!(ran, ["Check#0", "Done?#0", "Pause#0", "Check#1", "Done?#1", "Pause#1", "Check#2", "Done?#2", "Use#2"]);
+    assert_eq!(shown(&last.skipped), ["Use#0", "Use#1", "Pause#2", "Gave up"]);
+    let used = ActivationKey { node: "Use".into(), iterations: vec![2] };
+    assert_eq!(state.outputs(&used).unwrap()[0][0].json["n"], json!(3));
+}
+
+#[test]
+fn a_repeat_loop_that_runs_out_of_passes_hands_what_came_back_to_done() {
+    let plan = plan(polling(2), "Start");
+    let (ran, state, _) = run(&plan, vec![item(json!({"n": 0}))], poll_until(3));
+    assert_eq!(ran, ["Check#0", "Done?#0", "Pause#0", "Check#1", "Done?#1", "Pause#1", "Gave up"]);
+    let gave_up = &state.outputs(&ActivationKey::once("Gave up")).unwrap()[0];
+    assert_eq!(gave_up.len(), 1);
+    assert_eq!(gave_up[0].json["n"], json!(2));
+}
+
+#[test]
+fn a_repeat_loop_passes_each_item_on_only_while_it_comes_back() {
+    let plan = plan(polling(10), "Start");
+    // Two polls at once: one is done at its first check, the other after two.
+    let input = vec![item(json!({"n": 2})), item(json!({"n": 1}))];
+    let (ran, state, _) = run(&plan, input, poll_until(3));
+    assert_eq!(ran, ["Check#0", "Done?#0", "Use#0", "Pause#0", "Check#1", "Done?#1", "Use#1"]);
+    let second = ActivationKey { node: "Check".into(), iterations: vec![1] };
+    assert_eq!(state.outputs(&second).unwrap()[0].len(), 1);
+}
+
 #[test]
 fn a_resumed_run_gets_the_same_answer_from_its_recorded_steps() {
     let plan = plan(looping(2), "Start");
