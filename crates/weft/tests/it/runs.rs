@@ -797,6 +797,93 @@ backend_test! {
     }
 }
 
+/// A job service: `POST /jobs` starts a job, `GET /jobs/1` says `running` until it has been
+/// asked `ready_after` times, then `done`. Returns its address and how often it was asked.
+async fn job_service(ready_after: usize) -> (std::net::SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&asked);
+    let app = axum::Router::new()
+        .route("/jobs", axum::routing::post(|| async { axum::Json(json!({"id": 1})) }))
+        .route(
+            "/jobs/1",
+            axum::routing::get(move || {
+                let asked = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                async move {
+                    let state = if asked >= ready_after { "done" } else { "running" };
+                    axum::Json(json!({"state": state, "asked": asked}))
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (address, asked)
+}
+
+/// Submits a job, then asks for it, waits and asks again until it is done, at most `passes` times.
+fn polling_workflow(address: std::net::SocketAddr, passes: u64) -> (Value, Value) {
+    let nodes = json!([
+        {"name": "Start", "type": "manual_trigger"},
+        {"name": "Submit", "type": "http_request", "params": {"method": "POST", "url": format!("http://{address}/jobs")}},
+        {"name": "Poll", "type": "loop", "params": {"mode": "repeat", "max_passes": passes}},
+        {"name": "Check", "type": "http_request",
+            "params": {"url": format!("http://{address}/jobs/{{{{ $('Submit').item.json.body.id }}}}")}},
+        {"name": "Done?", "type": "if", "params": {"conditions": [{"left": "{{ $json.body.state }}", "operator": "equals", "right": "done"}]}},
+        {"name": "Use it", "type": "set", "params": {"assignments": [{"name": "asked", "value": "{{ $json.body.asked }}"}], "keep_only": true}},
+        {"name": "Pause", "type": "wait", "params": {"duration_ms": 200}},
+        {"name": "Gave up", "type": "stop_and_error", "params": {"message": "still {{ $json.body.state }} after {{ $json.body.asked }} checks"}},
+    ]);
+    let connections = json!([
+        {"from": "Start", "to": "Submit"},
+        {"from": "Submit", "to": "Poll"},
+        {"from": "Poll", "output": 1, "to": "Check"},
+        {"from": "Check", "to": "Done?"},
+        {"from": "Done?", "output": 0, "to": "Use it"},
+        {"from": "Done?", "output": 1, "to": "Pause"},
+        {"from": "Pause", "to": "Poll"},
+        {"from": "Poll", "output": 0, "to": "Gave up"},
+    ]);
+    (nodes, connections)
+}
+
+backend_test! {
+    async fn a_repeat_loop_polls_through_durable_waits_until_the_job_is_done(backend) {
+        let (address, asked) = job_service(3).await;
+        let app = TestApp::spawn_with(backend, |config| config.outbound_allow_cidrs = vec!["127.0.0.0/8".into()]).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let (nodes, connections) = polling_workflow(address, 10);
+        let workflow = published(&app, &ws, nodes, connections).await;
+        let run = start(&app, &ws, &workflow, json!({})).await;
+        let out = finished(&app, &ws, &run).await;
+        assert_eq!(out.status, "succeeded", "{out:?}");
+        assert_eq!(out.output, Some(json!({"Use it": [{"asked": 3}]})));
+        assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 3);
+        let checks: Vec<Value> = steps(&app, &ws, &run)
+            .await
+            .into_iter()
+            .filter(|s| s.node == "Check")
+            .map(|s| serde_json::from_str::<Value>(&s.activation).unwrap()["iterations"].clone())
+            .collect();
+        assert_eq!(checks, [json!([0]), json!([1]), json!([2])], "one activation per pass");
+    }
+}
+
+backend_test! {
+    async fn a_repeat_loop_out_of_passes_hands_the_last_answer_to_done(backend) {
+        let (address, asked) = job_service(usize::MAX).await;
+        let app = TestApp::spawn_with(backend, |config| config.outbound_allow_cidrs = vec!["127.0.0.0/8".into()]).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let (nodes, connections) = polling_workflow(address, 2);
+        let workflow = published(&app, &ws, nodes, connections).await;
+        let out = finished(&app, &ws, &start(&app, &ws, &workflow, json!({})).await).await;
+        assert_eq!(out.status, "failed");
+        assert_eq!(out.error.unwrap()["message"], "still running after 2 checks");
+        assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+}
+
 backend_test! {
     async fn large_step_payloads_live_in_blobs_and_survive_a_retry_of_a_deleted_run(backend) {
         let app = TestApp::spawn_with(backend, |config| config.max_inline_payload_bytes = 1024).await;
