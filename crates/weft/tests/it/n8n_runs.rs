@@ -6,24 +6,25 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::extract::Request;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 use weft_http::api::n8n::ImportedOut;
+use weft_http::api::runs::RunOut;
 use weft_store::NewRun;
 use weft_testkit::{TestApp, TestWorkspace, backend_test, expect_status};
 
-use crate::runs::finished;
 
 /// Corpus workflows run (fully supported, with a runnable trigger), as of this test's last
 /// update; it must never go down.
-const RUN_AT_LEAST: usize = 9;
+const RUN_AT_LEAST: usize = 12;
 
 /// Corpus workflows that ran and succeeded, as of this test's last update. Raise it as node
 /// coverage grows; it must never go down.
-const SUCCEEDED_AT_LEAST: usize = 8;
+const SUCCEEDED_AT_LEAST: usize = 11;
 
 /// Fully supported workflows whose runs fail on something the evaluator lacks, with the words
 /// of their error. When one starts to succeed, remove it here (and raise the count above).
@@ -56,7 +57,7 @@ fn fixture(file: &str) -> Option<Value> {
 }
 
 /// What some runs' output must hold, by JSON pointer into it (node name → items).
-const EXPECTED: [(&str, &str, &str); 12] = [
+const EXPECTED: [(&str, &str, &str); 18] = [
     // HMAC-SHA256 of the challenge under the workflow's secret, base64, as Twitter expects.
     (
         "0164_Crypto_Webhook_Automate_Webhook.json",
@@ -89,6 +90,15 @@ const EXPECTED: [(&str, &str, &str); 12] = [
     ("1231_Manual_Splitinbatches_Automate_Triggered.json", "/Set/0/Message", "No Items Left"),
     // Signed with `require('crypto')`'s HMAC in code, then sent to the URL the code built.
     ("1516_Manual_Stickynote_Send_Webhook.json", "/Run email verification (single)/0/path", "/api/email-verification"),
+    // Polls: each task is asked for again after a wait until it is completed (a `repeat` loop).
+    ("2013_Manual_Stickynote_Create_Webhook.json", "/Get Final Video URL/0/video_url", TASK_VIDEO),
+    // ... and the chat asked again until its answer held an image.
+    ("1992_Wait_Code_Automation_Webhook.json", "/Fetch Final Video URL/0/watermark_free_url", TASK_VIDEO_CLEAN),
+    ("1992_Wait_Code_Automation_Webhook.json", "/Fetch Final Video URL/0/video_url", TASK_VIDEO),
+    // Six polls in a row, each inside the one before; the videos and the story's title combined.
+    ("1395_Wait_Code_Create_Webhook.json", "/Final Video Combination/0/path", "/v1/renders"),
+    ("1395_Wait_Code_Create_Webhook.json", "/Final Video Combination/0/received/modifications/Video-3.source", TASK_VIDEO),
+    ("1395_Wait_Code_Create_Webhook.json", "/Final Video Combination/0/received/modifications/Text-1.text", "The Stream"),
 ];
 
 /// A fully supported corpus workflow with a trigger a run can start from.
@@ -153,16 +163,84 @@ const CONTACT_PAGE: &str =
 const VIDEO: &[u8] = b"\x00\x00\x00\x18ftypmp42 not really a video";
 const VIDEO_DESCRIPTION: &str = "A cat plays the piano.";
 
+/// Where PiAPI's finished tasks put their results (1395, 1992, 2013).
+const TASK_VIDEO: &str = "https://cdn.piapi.example/video.mp4";
+const TASK_VIDEO_CLEAN: &str = "https://cdn.piapi.example/video-without-watermark.mp4";
+const TASK_IMAGE: &str = "https://cdn.piapi.example/try-on.png";
+const CHAT_IMAGE: &str = "https://cdn.piapi.example/gpt-4o.png";
+
+/// PiAPI's asynchronous tasks, as its API documents them: `POST /api/v1/task` creates one,
+/// `GET /api/v1/task/{id}` says `processing` the first time it is asked and `completed`, with
+/// the task's output, after that. Its chat completions answer in the shape the model's caller
+/// expects: the story prompts as JSON text, or an image as a server-sent event stream whose
+/// first answer has no image, so that the workflow asks again.
+#[derive(Default)]
+struct PiApi {
+    tasks: AtomicUsize,
+    polls: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+    image_chats: AtomicUsize,
+}
+
+impl PiApi {
+    fn answer(&self, method: &axum::http::Method, path: &str, body: &Value) -> Option<axum::response::Response> {
+        if path == "/api/v1/task" && method == axum::http::Method::POST {
+            let id = format!("task-{}", self.tasks.fetch_add(1, Ordering::SeqCst) + 1);
+            return Some(axum::Json(json!({"code": 200, "data": {"task_id": id, "status": "pending"}})).into_response());
+        }
+        if let Some(id) = path.strip_prefix("/api/v1/task/") {
+            let mut polls = self.polls.lock().unwrap();
+            let asked = polls.entry(id.to_owned()).or_default();
+            *asked += 1;
+            if *asked == 1 {
+                return Some(axum::Json(json!({"code": 200, "data": {"task_id": id, "status": "processing"}})).into_response());
+            }
+            let images: Vec<String> = (1..=4).map(|n| format!("https://cdn.piapi.example/{id}-{n}.png")).collect();
+            let output = json!({
+                "temporary_image_urls": images, "image_url": images[0], "video_url": TASK_VIDEO,
+                "works": [{"video": {"resource_without_watermark": TASK_VIDEO_CLEAN}, "image": {"resource": TASK_IMAGE}}],
+            });
+            return Some(axum::Json(json!({"code": 200, "data": {"task_id": id, "status": "completed", "output": output}})).into_response());
+        }
+        if path == "/v1/chat/completions" {
+            if body["model"] == "gpt-4o-mini" {
+                let story = json!({"title": "The Stream", "prompt1": "a girl", "prompt2": "a rabbit", "prompt3": "a stream"});
+                let message = json!({"role": "assistant", "content": story.to_string()});
+                return Some(axum::Json(json!({"choices": [{"index": 0, "message": message}]})).into_response());
+            }
+            let content = if self.image_chats.fetch_add(1, Ordering::SeqCst) == 0 {
+                "Still drawing...".to_owned()
+            } else {
+                format!("![image]({CHAT_IMAGE})")
+            };
+            let chunk = json!({"choices": [{"index": 0, "delta": {"content": content}}]});
+            let stream = format!("data: {chunk}\n\ndata: [DONE]\n\n");
+            return Some(([(CONTENT_TYPE, "text/event-stream")], stream).into_response());
+        }
+        None
+    }
+}
+
 /// A fake of every service the workflows call: answers any request with JSON describing it
-/// (a `.html` path with [`CONTACT_PAGE`]), counting them.
+/// (a `.html` path with [`CONTACT_PAGE`], PiAPI's paths as [`PiApi`]), counting them.
 async fn fake_services() -> (String, Arc<AtomicUsize>) {
     let calls = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&calls);
+    let piapi = Arc::new(PiApi::default());
     let app = axum::Router::new().fallback(move |request: Request| {
         let counted = Arc::clone(&counted);
+        let piapi = Arc::clone(&piapi);
         async move {
             counted.fetch_add(1, Ordering::SeqCst);
             let path = request.uri().path().to_owned();
+            if path.starts_with("/api/v1/task") || path == "/v1/chat/completions" {
+                let method = request.method().clone();
+                let body = axum::body::to_bytes(request.into_body(), 1 << 20).await.unwrap_or_default();
+                let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                if let Some(answer) = piapi.answer(&method, &path, &body) {
+                    return answer;
+                }
+                return (axum::http::StatusCode::NOT_FOUND, "no such PiAPI path").into_response();
+            }
             if path.ends_with(".html") {
                 return ([(CONTENT_TYPE, "text/html")], CONTACT_PAGE).into_response();
             }
@@ -182,10 +260,14 @@ async fn fake_services() -> (String, Arc<AtomicUsize>) {
                 return axum::Json(json!({"candidates": [{"content": {"parts": [{"text": VIDEO_DESCRIPTION}]}}]}))
                     .into_response();
             }
+            let method = request.method().to_string();
+            let received = axum::body::to_bytes(request.into_body(), 1 << 20).await.unwrap_or_default();
             axum::Json(json!({
                 "ok": true,
-                "method": request.method().as_str(),
+                "method": method,
                 "path": path,
+                // What a JSON body held, so that outputs show what the workflow sent.
+                "received": serde_json::from_slice::<Value>(&received).unwrap_or(Value::Null),
                 "data": [{"id": 1, "name": "first"}, {"id": 2, "name": "second"}],
                 // A Confluence template, as its API answers (0559).
                 "name": "Report for $name$",
@@ -198,6 +280,29 @@ async fn fake_services() -> (String, Arc<AtomicUsize>) {
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     (format!("http://{address}"), calls)
+}
+
+/// Waits for the run to end, moving its waits on as a test clock would: a waiting run's wait is
+/// made to look a day old (the worker times a wait from its first recorded sighting) and the
+/// run due, so the worker wakes it and finds the wait over. The polling workflows wait minutes.
+async fn finished(app: &TestApp, ws: &TestWorkspace, run: &str) -> RunOut {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out: RunOut =
+            expect_status(app.get(&ws.path(&format!("/runs/{run}")), Some(&ws.owner.access_token)).await, 200).await;
+        match out.status.as_str() {
+            "waiting" => {
+                let aged = format!("UPDATE steps SET started_at = started_at - 86400000 WHERE run_id = '{run}' AND status = 'skipped'");
+                app.execute_sql(&aged).await;
+                // Due now: the app's worker wakes it within a second.
+                app.execute_sql(&format!("UPDATE runs SET wake_at = 0 WHERE id = '{run}' AND status = 'waiting'")).await;
+            }
+            "queued" | "running" => {}
+            _ => return out,
+        }
+        assert!(Instant::now() < deadline, "run {run} did not finish: {out:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn import(app: &TestApp, ws: &TestWorkspace, n8n: &Value) -> String {
@@ -268,8 +373,10 @@ backend_test! {
         for workflow in &runnable {
             let id = import(&app, &ws, &workflow.n8n).await;
             let before = calls.load(Ordering::SeqCst);
+            let began = Instant::now();
             let run = start(&app, &ws, &id, workflow).await;
             let out = finished(&app, &ws, &run).await;
+            println!("{}: {} in {:?}", workflow.file, out.status, began.elapsed());
             let gap = KNOWN_GAPS.iter().find(|(file, _)| *file == workflow.file);
             if let Some((_, words)) = gap {
                 let error = out.error.as_ref().map(Value::to_string).unwrap_or_default();
