@@ -79,6 +79,68 @@ fn escape_template(text: &str) -> String {
     text.replace('\\', "\\\\").replace('`', "\\`").replace("${", "\\${")
 }
 
+/// `text` with every reference to an n8n node's raw parameters (`$('Node').params`,
+/// `$node["Node"].parameter`) replaced by a literal of them, as `params_of` gives them; `None`
+/// when it has none. A Weft node's params are not n8n's, and n8n's never change during a run.
+pub(super) fn inline_n8n_params<'v>(
+    text: &str,
+    params_of: impl Fn(&str) -> Option<&'v Value>,
+) -> Option<(String, Vec<String>)> {
+    let mut out = String::with_capacity(text.len());
+    let mut named = Vec::new();
+    let mut rest = text;
+    'scan: while !rest.is_empty() {
+        for (open, close, property) in [
+            ("$('", "')", ".params"),
+            ("$(\"", "\")", ".params"),
+            ("$node[\"", "\"]", ".parameter"),
+            ("$node['", "']", ".parameter"),
+        ] {
+            let Some(after_open) = rest.strip_prefix(open) else { continue };
+            let Some(end) = after_open.find(close) else { continue };
+            let name = &after_open[..end];
+            let Some(after) = after_open[end + close.len()..].strip_prefix(property) else { continue };
+            let whole_word = !after.starts_with(|c: char| c.is_alphanumeric() || c == '_' || c == '$');
+            if let (true, Some(params)) = (whole_word, params_of(name)) {
+                out.push('(');
+                out.push_str(&braceless_literal(params));
+                out.push(')');
+                named.push(name.to_string());
+                rest = after;
+                continue 'scan;
+            }
+        }
+        let next = rest.chars().next().map_or(1, char::len_utf8);
+        out.push_str(&rest[..next]);
+        rest = &rest[next..];
+    }
+    (!named.is_empty()).then_some((out, named))
+}
+
+/// A JavaScript literal of `value` that holds neither `{{` nor `}}`, so that it can stand in a
+/// Weft template's `{{ }}`: braces are spaced, and those inside strings escaped.
+fn braceless_literal(value: &Value) -> String {
+    match value {
+        Value::String(text) => value_text(text).replace('{', "\\u007b").replace('}', "\\u007d"),
+        Value::Array(items) => format!("[{}]", items.iter().map(braceless_literal).collect::<Vec<_>>().join(", ")),
+        Value::Object(members) if members.is_empty() => "{ }".to_string(),
+        Value::Object(members) => {
+            let members: Vec<String> = members
+                .iter()
+                .map(|(key, member)| {
+                    format!("{}: {}", braceless_literal(&Value::String(key.clone())), braceless_literal(member))
+                })
+                .collect();
+            format!("{{ {} }}", members.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+fn value_text(text: &str) -> String {
+    Value::String(text.to_string()).to_string()
+}
+
 /// A Weft condition.
 pub(super) fn condition(left: Value, operator: &str, right: Option<Value>) -> Value {
     let mut members = Map::new();
@@ -196,6 +258,21 @@ pub(super) fn condition_to_n8n(condition: &Value, id: String) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn references_to_n8n_parameters_become_literals_without_double_braces() {
+        let params =
+            json!({"fields": {"values": [{"stringValue": "abc", "template": "={{ $json.x }}"}]}, "options": {}});
+        let params_of = |name: &str| (name == "Account").then_some(&params);
+        let text = r#"https://x/{{ $('Account').params["fields"]["values"][0]["stringValue"] }}/{{ $node["Account"].parameter.options }}"#;
+        let (inlined, named) = inline_n8n_params(text, params_of).expect("two references");
+        assert_eq!(named, ["Account", "Account"]);
+        assert!(!inlined.contains("$('Account')") && !inlined.contains("$node"), "{inlined}");
+        let bodies: Vec<&str> = inlined.split("{{").skip(1).map(|part| part.split("}}").next().unwrap()).collect();
+        assert_eq!(bodies.len(), 2, "no braces of the literal end an expression early: {inlined}");
+        assert!(bodies[0].starts_with(r#" ({ "fields": { "values": [{ "stringValue": "abc", "template": "=\u007b\u007b $json.x \u007d\u007d" }] }, "options": { } })["fields"]"#), "{}", bodies[0]);
+        assert_eq!(inline_n8n_params("$('Other').params and $('Account').paramsX", params_of), None);
+    }
 
     #[test]
     fn expressions_lose_their_equals_sign_and_literals_stay() {

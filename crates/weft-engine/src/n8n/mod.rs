@@ -11,7 +11,9 @@ mod export;
 mod expr;
 mod nodes;
 
-use std::collections::{BTreeMap, HashMap};
+use expr::inline_n8n_params;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -109,6 +111,7 @@ pub fn import_workflow(n8n: &Value) -> Result<Imported, ImportError> {
     let mut notes = Vec::new();
     let mut nodes = Vec::new();
     let mut placed: HashMap<String, Placed> = HashMap::new();
+    let mut n8n_params: HashMap<String, Value> = HashMap::new();
     for (index, raw) in n8n_nodes.iter().enumerate() {
         let Value::Object(raw) = raw else {
             report.warnings.push(format!("nodes[{index}] is not an object and was skipped"));
@@ -133,10 +136,12 @@ pub fn import_workflow(n8n: &Value) -> Result<Imported, ImportError> {
             continue;
         }
         let (node, place) = import_node(&name, raw, timezone, &mut report);
+        n8n_params.insert(name.clone(), raw.get("parameters").cloned().unwrap_or_else(|| json!({})));
         placed.insert(name, place);
         nodes.push(node);
     }
 
+    inline_n8n_params_of(&mut nodes, &n8n_params, &mut report);
     let connections = import_connections(&n8n_connections, &mut nodes, &placed, &mut report);
     let settings = import_settings(top, &n8n_settings, &nodes, &mut report);
     let mut definition = WorkflowDef { nodes, connections, settings };
@@ -168,6 +173,34 @@ pub fn import_workflow(n8n: &Value) -> Result<Imported, ImportError> {
         workflow.extend(members);
     }
     Ok(Imported { workflow: Value::Object(workflow), report })
+}
+
+/// n8n's `$('Node').params` reads a node's raw n8n parameters, which the imported node no longer
+/// has: each reference becomes a copy of them. Placeholders keep their parameters as they were.
+fn inline_n8n_params_of(nodes: &mut [NodeDef], n8n_params: &HashMap<String, Value>, report: &mut ImportReport) {
+    fn inline(value: &mut Value, n8n_params: &HashMap<String, Value>, named: &mut BTreeSet<String>) {
+        match value {
+            Value::String(text) => {
+                if let Some((inlined, names)) = inline_n8n_params(text, |name| n8n_params.get(name)) {
+                    *text = inlined;
+                    named.extend(names);
+                }
+            }
+            Value::Array(values) => values.iter_mut().for_each(|value| inline(value, n8n_params, named)),
+            Value::Object(members) => members.values_mut().for_each(|value| inline(value, n8n_params, named)),
+            _ => {}
+        }
+    }
+    for node in nodes.iter_mut().filter(|node| node.node_type != NodeKind::N8nUnsupported.type_name()) {
+        let mut named = BTreeSet::new();
+        node.params.values_mut().for_each(|value| inline(value, n8n_params, &mut named));
+        for source in named {
+            report.warnings.push(format!(
+                "node `{}`: `$('{source}').params` became a copy of `{source}`'s n8n parameters, which later edits do not change",
+                node.name
+            ));
+        }
+    }
 }
 
 fn kind_of(value: &Value) -> &'static str {

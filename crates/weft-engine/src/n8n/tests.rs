@@ -1445,3 +1445,32 @@ fn a_cycle_whose_followers_are_also_fed_from_before_it_stays() {
     assert!(imported.workflow["nodes"].as_array().unwrap().iter().all(|node| node["type"] != "loop"));
     assert!(imported.report.warnings.iter().any(|w| w.contains("also fed from before it")), "{:?}", imported.report);
 }
+
+#[test]
+fn references_to_a_nodes_n8n_parameters_become_a_copy_of_them() {
+    let account = json!({"fields": {"values": [{"name": "id", "stringValue": "acc-1"}]}, "options": {}});
+    let url = r#"=https://api.example/{{ $('Account').params["fields"]["values"][0]["stringValue"] }}/x"#;
+    let n8n = n8n_graph(
+        &[
+            ("Start", "manualTrigger", json!({})),
+            ("Account", "set", account),
+            ("Call", "httpRequest", json!({"url": url})),
+            ("Elsewhere", "someSaaS", json!({"note": "={{ $('Account').params.options }}"})),
+        ],
+        json!({"Start": {"main": [to("Account")]}, "Account": {"main": [to("Call")]}, "Call": {"main": [to("Elsewhere")]}}),
+    );
+    let imported = import_workflow(&n8n).unwrap();
+    let call = imported.workflow["nodes"][2]["params"]["url"].as_str().unwrap().to_string();
+    assert!(
+        call.starts_with(
+            r#"https://api.example/{{ ({ "fields": { "values": [{ "name": "id", "stringValue": "acc-1" }] }"#
+        ),
+        "{call}"
+    );
+    assert!(call.ends_with(r#"["fields"]["values"][0]["stringValue"] }}/x"#), "{call}");
+    assert!(imported.report.warnings.iter().any(|w| w.starts_with("node `Call`: `$('Account').params` became a copy")));
+    // A placeholder keeps its n8n parameters as they were, for the export.
+    assert_eq!(imported.workflow["nodes"][3]["params"]["parameters"]["note"], "={{ $('Account').params.options }}");
+    let exported = export_workflow(&imported.workflow).unwrap();
+    assert_eq!(import_workflow(&exported).unwrap().workflow, imported.workflow);
+}

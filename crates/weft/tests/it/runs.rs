@@ -804,18 +804,17 @@ async fn job_service(ready_after: usize) -> (std::net::SocketAddr, std::sync::Ar
     use std::sync::atomic::{AtomicUsize, Ordering};
     let asked = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&asked);
-    let app = axum::Router::new()
-        .route("/jobs", axum::routing::post(|| async { axum::Json(json!({"id": 1})) }))
-        .route(
-            "/jobs/1",
-            axum::routing::get(move || {
+    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let answer = match (request.method().as_str(), request.uri().path()) {
+            ("POST", "/jobs") => json!({"id": 1}),
+            ("GET", "/jobs/1") => {
                 let asked = counter.fetch_add(1, Ordering::SeqCst) + 1;
-                async move {
-                    let state = if asked >= ready_after { "done" } else { "running" };
-                    axum::Json(json!({"state": state, "asked": asked}))
-                }
-            }),
-        );
+                json!({"state": if asked >= ready_after { "done" } else { "running" }, "asked": asked})
+            }
+            _ => json!({"error": "no such job"}),
+        };
+        async move { axum::Json(answer) }
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
