@@ -58,6 +58,13 @@ pub struct NodeDef {
     /// A disabled node does not run: it hands its first input on as its first output.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
+    /// The node runs on the first item of each input only (n8n's "execute once").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub execute_once: bool,
+    /// When a run of the node emits no item at all, its first output gets one empty item
+    /// (n8n's "always output data"), so that what follows still runs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub always_output: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
     /// Named credential slots (an imported n8n node's credential references, by credential

@@ -20,6 +20,9 @@
 //! - A ready node runs if at least one of its inputs received an item. Otherwise it is
 //!   *skipped*: it emits nothing, so nodes that depend only on it are skipped too. A `merge` in
 //!   `wait_both` or `choose_branch` mode runs only if every input received items.
+//! - A node with `execute_once` receives the first item of each input only. One with
+//!   `always_output` that emits nothing at all emits one empty item on its first output instead
+//!   (the worker sees to it for the nodes it executes, the plan for loops).
 //! - A disabled node does not run: its first input becomes its first output, its other outputs
 //!   stay empty.
 //! - A `loop` node is settled by the plan itself. It splits the items of its entry connections
@@ -41,6 +44,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
+use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -52,6 +56,9 @@ use crate::item::Item;
 use crate::params::{LoopMode, LoopParams, MergeMode, MergeParams};
 use crate::pointer::Pointer;
 use crate::validate::validate;
+
+/// What a node with `always_output` emits when it would emit nothing.
+static EMPTY_ITEM: LazyLock<Item> = LazyLock::new(Item::default);
 
 /// Why a plan cannot be made.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -208,6 +215,10 @@ struct Step {
     name: String,
     kind: NodeKind,
     disabled: bool,
+    /// Runs on the first item of each input only.
+    execute_once: bool,
+    /// Emits one empty item on its first output when it would emit nothing.
+    always_output: bool,
     /// A `merge` that runs only when every input received items.
     wait_all: bool,
     /// Per input, the reachable outputs feeding it, in connection order. Back edges excluded.
@@ -314,6 +325,8 @@ impl Plan {
                 name: node.name.clone(),
                 kind: kinds[index],
                 disabled: node.disabled,
+                execute_once: node.execute_once,
+                always_output: node.always_output,
                 wait_all,
                 inputs,
                 looping,
@@ -452,8 +465,15 @@ impl<'p, 's> Walk<'p, 's> {
             self.frontier.skipped.push(self.key(step));
             return Some(Vec::new());
         }
+        if step.execute_once {
+            inputs.iter_mut().for_each(|items| items.truncate(1));
+        }
         if let Some(looping) = &step.looping {
-            return self.run_loop(node, looping, inputs.swap_remove(0), passes);
+            let mut outputs = self.run_loop(node, looping, inputs.swap_remove(0), passes)?;
+            if step.always_output && outputs.iter().all(Vec::is_empty) {
+                outputs[0].push(&*EMPTY_ITEM);
+            }
+            return Some(outputs);
         }
         if let Some(outputs) = self.state.recorded(&step.name, &self.iterations) {
             return Some(outputs.iter().map(|items| items.iter().collect()).collect());

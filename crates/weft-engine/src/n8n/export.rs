@@ -131,6 +131,12 @@ fn export_node(node: &NodeDef, index: usize) -> Value {
     if node.disabled {
         out["disabled"] = json!(true);
     }
+    if node.execute_once {
+        out["executeOnce"] = json!(true);
+    }
+    if node.always_output {
+        out["alwaysOutputData"] = json!(true);
+    }
     if let Some(notes) = &node.notes {
         out["notes"] = json!(notes);
     }

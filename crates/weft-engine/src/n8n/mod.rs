@@ -240,6 +240,8 @@ fn import_node(
         timeout_ms: None,
         on_error: OnError::Stop,
         disabled: raw.get("disabled").and_then(Value::as_bool).unwrap_or(false),
+        execute_once: raw.get("executeOnce").and_then(Value::as_bool).unwrap_or(false),
+        always_output: raw.get("alwaysOutputData").and_then(Value::as_bool).unwrap_or(false),
         notes: raw.get("notes").and_then(Value::as_str).filter(|notes| !notes.is_empty()).map(str::to_string),
         credentials: BTreeMap::new(),
     };
@@ -278,11 +280,6 @@ fn import_node(
     let mut place = place;
     import_error_handling(raw, &mut node, &mut place, report);
     import_credentials(raw, &mut node, report);
-    for (key, what) in [("alwaysOutputData", "always output data"), ("executeOnce", "execute once")] {
-        if raw.get(key) == Some(&json!(true)) {
-            report.warnings.push(format!("node `{name}`: `{key}` ({what}) has no Weft equivalent and was dropped"));
-        }
-    }
     (node, place)
 }
 

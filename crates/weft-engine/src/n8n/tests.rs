@@ -667,8 +667,11 @@ fn error_settings_map_onto_retry_and_on_error() {
     node["waitBetweenTries"] = json!(2000);
     node["onError"] = json!("continueErrorOutput");
     node["disabled"] = json!(true);
+    node["executeOnce"] = json!(true);
+    node["alwaysOutputData"] = json!(true);
     let imported = import_workflow(&workflow(node)).unwrap().workflow;
     let node = &imported["nodes"][1];
+    assert_eq!((&node["execute_once"], &node["always_output"]), (&json!(true), &json!(true)));
     assert_eq!(
         node["retry"],
         json!({"max_attempts": 4, "backoff": {"kind": "fixed", "initial_ms": 2000, "max_ms": 2000}})
@@ -681,6 +684,7 @@ fn error_settings_map_onto_retry_and_on_error() {
     let back = export_workflow(&imported).unwrap();
     assert_eq!(back["nodes"][1]["onError"], "continueErrorOutput");
     assert_eq!(back["nodes"][1]["maxTries"], 4);
+    assert_eq!((&back["nodes"][1]["executeOnce"], &back["nodes"][1]["alwaysOutputData"]), (&json!(true), &json!(true)));
 }
 
 #[test]

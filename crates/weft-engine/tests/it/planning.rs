@@ -443,6 +443,33 @@ fn a_repeat_loop_passes_each_item_on_only_while_it_comes_back() {
 }
 
 #[test]
+fn execute_once_hands_a_node_the_first_item_of_each_input() {
+    let mut definition = chain();
+    definition["nodes"][2]["execute_once"] = json!(true);
+    let plan = plan(definition, "Start");
+    let (ran, state, _) = run(&plan, items(3), pass_on);
+    assert_eq!(ran, ["A", "B", "C"]);
+    assert_eq!(state.outputs(&ActivationKey::once("A")).unwrap()[0].len(), 3);
+    let b = &state.outputs(&ActivationKey::once("B")).unwrap()[0];
+    assert_eq!(b.iter().map(|item| item.json["n"].clone()).collect::<Vec<_>>(), [json!(0)]);
+}
+
+#[test]
+fn a_loop_with_always_output_that_brings_nothing_back_emits_an_empty_item() {
+    let mut definition = looping(2);
+    definition["nodes"][1]["always_output"] = json!(true);
+    let plan = plan(definition, "Start");
+    let (ran, state, _) = run(&plan, items(3), |activation| match activation.key.node.as_str() {
+        "Body" => vec![Vec::new()],
+        _ => pass_on(activation),
+    });
+    assert_eq!(ran, ["Body#0", "Body#1", "After"]);
+    let after = &state.outputs(&ActivationKey::once("After")).unwrap()[0];
+    assert_eq!(after.len(), 1);
+    assert!(after[0].json.contains_key("After") && after[0].json.len() == 1, "{after:?}");
+}
+
+#[test]
 fn a_resumed_run_gets_the_same_answer_from_its_recorded_steps() {
     let plan = plan(looping(2), "Start");
     let mut live = RunState::new(items(5));

@@ -224,9 +224,13 @@ async fn attempt_node(
             Ok(output) => (Ok(with_error_output(node, vec![output.items])), output.logs),
             Err((message, logs)) => (Err(message), logs),
         };
-        return Attempt { result, logs: (!logs.is_empty()).then(|| json!(logs)) };
+        return Attempt {
+            result: result.map(|outputs| always_output(node, outputs)),
+            logs: (!logs.is_empty()).then(|| json!(logs)),
+        };
     }
-    Attempt { result: run_node(effects, run_store, exprs, node, kind, inputs, attempt_key).await, logs: None }
+    let result = run_node(effects, run_store, exprs, node, kind, inputs, attempt_key).await;
+    Attempt { result: result.map(|outputs| always_output(node, outputs)), logs: None }
 }
 
 /// Runs a `code` node's script on the blocking pool: a script may take its whole deadline, and
@@ -256,6 +260,17 @@ fn resolve_code(node: &NodeDef) -> std::result::Result<CodeParams, (String, Vec<
 fn with_error_output(node: &NodeDef, mut outputs: Vec<Vec<Item>>) -> Vec<Vec<Item>> {
     if node.on_error == OnError::ErrorOutput {
         outputs.push(Vec::new());
+    }
+    outputs
+}
+
+/// Gives an `always_output` node that emitted no item at all one empty item on its first output.
+fn always_output(node: &NodeDef, mut outputs: Vec<Vec<Item>>) -> Vec<Vec<Item>> {
+    if node.always_output && outputs.iter().all(Vec::is_empty) {
+        match outputs.first_mut() {
+            Some(first) => first.push(Item::default()),
+            None => outputs.push(vec![Item::default()]),
+        }
     }
     outputs
 }
@@ -712,7 +727,7 @@ async fn drive(
                         Err(message) => Err(message),
                     },
                     Some(child) => match child_result(&store.run(scope, child).await?) {
-                        Some(result) => result,
+                        Some(result) => result.map(|outputs| always_output(node, outputs)),
                         None if now_ms() < due => {
                             // Woken early (a requeue): wait on.
                             pending.park(due);

@@ -884,6 +884,39 @@ backend_test! {
 }
 
 backend_test! {
+    async fn execute_once_takes_the_first_item_and_always_output_keeps_a_branch_going(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let nodes = json!([
+            {"name": "Start", "type": "manual_trigger"},
+            {"name": "Count", "type": "code", "execute_once": true,
+                "params": {"code": "return [{json: {seen: $input.all().length, first: $input.first().json.n}}]"}},
+            {"name": "None big", "type": "filter", "always_output": true,
+                "params": {"conditions": [{"left": "{{ $json.n }}", "operator": "gt", "right": 100}]}},
+            {"name": "Still runs", "type": "set", "params": {"assignments": [{"name": "reached", "value": true}]}},
+            {"name": "None either", "type": "filter",
+                "params": {"conditions": [{"left": "{{ $json.n }}", "operator": "gt", "right": 100}]}},
+            {"name": "Never runs", "type": "no_op"},
+        ]);
+        let connections = json!([
+            {"from": "Start", "to": "Count"},
+            {"from": "Start", "to": "None big"},
+            {"from": "None big", "to": "Still runs"},
+            {"from": "Start", "to": "None either"},
+            {"from": "None either", "to": "Never runs"},
+        ]);
+        let workflow = published(&app, &ws, nodes, connections).await;
+        let input = json!([{"n": 1}, {"n": 2}, {"n": 3}]);
+        let out = finished(&app, &ws, &start(&app, &ws, &workflow, input).await).await;
+        assert_eq!(out.status, "succeeded", "{out:?}");
+        let output = out.output.unwrap();
+        assert_eq!(output["Count"], json!([{"seen": 1, "first": 1}]));
+        assert_eq!(output["Still runs"], json!([{"reached": true}]), "one empty item went on");
+        assert!(output.get("Never runs").is_none(), "{output}");
+    }
+}
+
+backend_test! {
     async fn large_step_payloads_live_in_blobs_and_survive_a_retry_of_a_deleted_run(backend) {
         let app = TestApp::spawn_with(backend, |config| config.max_inline_payload_bytes = 1024).await;
         let ws = app.new_workspace("ada@example.com").await;
