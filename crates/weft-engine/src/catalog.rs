@@ -211,7 +211,8 @@ impl NodeKind {
             NodeKind::WebhookTrigger => &[
                 ("methods", "HTTP methods answered; default [\"POST\"]"),
                 ("response_mode", "accepted (default), last_node or respond_node"),
-                ("response_data", "for last_node: first_entry (default), all_entries or no_data"),
+                ("response_data", "for last_node: first_entry (default), all_entries, no_data or first_binary"),
+                ("response_field", "for first_binary: the attachment answered with, default data"),
                 ("auth", "{type: none | header | basic | standard_webhooks | hmac_sha256, …}"),
             ],
             NodeKind::ScheduleTrigger => &[
@@ -224,8 +225,9 @@ impl NodeKind {
             NodeKind::RespondToWebhook => &[
                 ("status", "default 200"),
                 ("headers", "name → text"),
-                ("respond_with", "first_item (default), all_items, body or no_data"),
+                ("respond_with", "first_item (default), all_items, body, no_data or binary"),
                 ("body", "with respond_with body: text or JSON"),
+                ("field", "with respond_with binary: the first item's attachment, default data"),
             ],
             NodeKind::Set => &[
                 ("assignments", "[{name, value}]; dotted names reach into objects"),

@@ -24,6 +24,9 @@ pub struct WebhookTriggerParams {
     /// What `last_node` answers with.
     #[serde(default)]
     pub response_data: ResponseData,
+    /// With `response_data: first_binary`: the attachment answered with, default `data`.
+    #[serde(default)]
+    pub response_field: Option<String>,
     #[serde(default)]
     pub auth: HookAuth,
 }
@@ -56,6 +59,8 @@ pub enum ResponseData {
     AllEntries,
     /// An empty 200.
     NoData,
+    /// The first item's attachment `response_field`, its bytes as they are, with its type.
+    FirstBinary,
 }
 
 /// How a webhook request proves where it comes from. Secrets are in the definition, so anyone
@@ -89,6 +94,9 @@ impl ParamRules for WebhookTriggerParams {
     fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
         if self.methods.is_empty() {
             problems.push(at.key("methods").problem("needs at least one method"));
+        }
+        if self.response_field.is_some() && self.response_data != ResponseData::FirstBinary {
+            problems.push(at.key("response_field").problem("only `response_data: first_binary` takes a field"));
         }
         if let Some(index) = self.methods.iter().position(|method| *method == Method::Options) {
             problems.push(at.key("methods").index(index).problem("OPTIONS is answered by Weft itself (CORS)"));
@@ -145,6 +153,9 @@ pub struct RespondToWebhookParams {
     /// With `respond_with: body`: a JSON value, or a string sent as text.
     #[serde(default)]
     pub body: Option<Value>,
+    /// With `respond_with: binary`: the first item's attachment to answer with, default `data`.
+    #[serde(default)]
+    pub field: Option<String>,
 }
 
 fn default_status() -> ParamValue<u16> {
@@ -163,6 +174,8 @@ pub enum RespondWith {
     Body,
     /// No body.
     NoData,
+    /// The first incoming item's attachment `field`, its bytes as they are, with its type.
+    Binary,
 }
 
 impl ParamRules for RespondToWebhookParams {
@@ -181,10 +194,13 @@ impl ParamRules for RespondToWebhookParams {
         }
         match (self.respond_with, &self.body) {
             (RespondWith::Body, None) => problems.push(at.key("body").problem("`respond_with: body` needs a body")),
-            (RespondWith::FirstItem | RespondWith::AllItems | RespondWith::NoData, Some(_)) => {
+            (RespondWith::FirstItem | RespondWith::AllItems | RespondWith::NoData | RespondWith::Binary, Some(_)) => {
                 problems.push(at.key("body").problem("only `respond_with: body` takes a body"))
             }
             _ => {}
+        }
+        if self.field.is_some() && self.respond_with != RespondWith::Binary {
+            problems.push(at.key("field").problem("only `respond_with: binary` takes a field"));
         }
     }
 }

@@ -228,20 +228,20 @@ async fn answer_when_settled(state: &AppState, target: &HookTarget, run_id: &Run
     // Subscribed before looking, so a settling between the look and the wait is not missed.
     let mut settled = state.store.signals().settled(run_id);
     let run = state.store.run(&target.scope, run_id).await?;
-    if let Some(response) = answer(&run) {
+    if let Some(response) = answer(state, target, &run).await {
         return response;
     }
     if tokio::time::timeout(state.settings.webhook_wait, settled.rung()).await.is_err() {
         return Ok(accepted(run_id, run.status));
     }
     let run = state.store.run(&target.scope, run_id).await?;
-    answer(&run).unwrap_or_else(|| Ok(accepted(run_id, run.status)))
+    answer(state, target, &run).await.unwrap_or_else(|| Ok(accepted(run_id, run.status)))
 }
 
 /// The run's answer, once it has one: what it recorded, or how it ended.
-fn answer(run: &Run) -> Option<Result<Response, ApiError>> {
+async fn answer(state: &AppState, target: &HookTarget, run: &Run) -> Option<Result<Response, ApiError>> {
     if let Some(recorded) = &run.response {
-        return Some(Ok(recorded_response(recorded)));
+        return Some(recorded_response(state, target, recorded).await);
     }
     match run.status {
         RunStatus::Succeeded => Some(Ok(StatusCode::NO_CONTENT.into_response())),
@@ -257,11 +257,19 @@ const FRAMING_HEADERS: [HeaderName; 4] =
     [header::CONTENT_LENGTH, header::TRANSFER_ENCODING, header::CONNECTION, header::UPGRADE];
 
 /// `{status, headers, body}` as an HTTP response: a string body is text, `null` none, other
-/// JSON values JSON; the node's headers (a `Content-Type` among them) win.
-fn recorded_response(recorded: &Value) -> Response {
+/// JSON values JSON; `{status, headers, attachment: {key, mime_type}}` the attachment's bytes
+/// with its type. The node's headers (a `Content-Type` among them) win.
+async fn recorded_response(state: &AppState, target: &HookTarget, recorded: &Value) -> Result<Response, ApiError> {
     let status =
         recorded["status"].as_u64().and_then(|code| StatusCode::from_u16(code as u16).ok()).unwrap_or(StatusCode::OK);
     let mut response = match &recorded["body"] {
+        _ if recorded["attachment"].is_object() => {
+            let attachment = &recorded["attachment"];
+            let bytes = state.store.binary(&target.scope, attachment["key"].as_str().unwrap_or_default()).await?;
+            let kind = attachment["mime_type"].as_str().and_then(|kind| HeaderValue::from_str(kind).ok());
+            let kind = kind.unwrap_or(HeaderValue::from_static("application/octet-stream"));
+            (status, [(header::CONTENT_TYPE, kind)], bytes).into_response()
+        }
         Value::Null => status.into_response(),
         Value::String(text) => {
             (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text.clone()).into_response()
@@ -278,7 +286,7 @@ fn recorded_response(recorded: &Value) -> Response {
             response.headers_mut().insert(name, value);
         }
     }
-    response
+    Ok(response)
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {

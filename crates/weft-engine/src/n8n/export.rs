@@ -238,6 +238,11 @@ fn export_params(node: &NodeDef) -> (String, Value, Value) {
             let data = match param(node, "response_data").and_then(Value::as_str) {
                 Some("all_entries") => "allEntries",
                 Some("no_data") => "noData",
+                Some("first_binary") => {
+                    parameters["responseBinaryPropertyName"] =
+                        param(node, "response_field").cloned().unwrap_or(json!("data"));
+                    "firstEntryBinary"
+                }
                 _ => "firstEntryJson",
             };
             parameters["responseData"] = json!(data);
@@ -261,6 +266,11 @@ fn export_params(node: &NodeDef) -> (String, Value, Value) {
             let respond_with = match (param(node, "respond_with").and_then(Value::as_str), param(node, "body")) {
                 (Some("all_items"), _) => "allIncomingItems",
                 (Some("no_data"), _) => "noData",
+                (Some("binary"), _) => {
+                    parameters["responseDataSource"] = json!("set");
+                    parameters["inputFieldName"] = param(node, "field").cloned().unwrap_or(json!("data"));
+                    "binary"
+                }
                 (Some("body"), Some(Value::String(text))) => {
                     parameters["responseBody"] = json!(string_to_n8n(text));
                     "text"

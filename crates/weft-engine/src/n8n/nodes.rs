@@ -290,8 +290,10 @@ fn webhook(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         "allEntries" => "all_entries",
         "noData" => "no_data",
         "firstEntryJson" => "first_entry",
+        "firstEntryBinary" => "first_binary",
         other => return refuse(format!("response data `{other}` is not supported")),
     };
+    let response_field = ctx.text("responseBinaryPropertyName", "data");
     let auth = match ctx.text("authentication", "none").as_str() {
         "none" => json!({"type": "none"}),
         "basicAuth" => json!({"type": "basic", "username": "", "password": ""}),
@@ -306,10 +308,12 @@ fn webhook(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         ctx.warn(format!("the webhook path `{path}` is not kept: Weft gives each webhook trigger its own URL"));
     }
     ctx.drop_options(&[]);
-    Ok(Mapped::new(
-        "webhook_trigger",
-        json!({"methods": methods, "response_mode": response_mode, "response_data": response_data, "auth": auth}),
-    ))
+    let mut params =
+        json!({"methods": methods, "response_mode": response_mode, "response_data": response_data, "auth": auth});
+    if response_data == "first_binary" && response_field != "data" {
+        params["response_field"] = json!(response_field);
+    }
+    Ok(Mapped::new("webhook_trigger", params))
 }
 
 fn respond(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
@@ -327,6 +331,7 @@ fn respond(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         }
     }
     let mut status = ctx.option("responseCode").cloned().map(|code| to_weft(&code));
+    let mut field_param = None;
     let (respond_with, body) = match ctx.text("respondWith", "firstIncomingItem").as_str() {
         "firstIncomingItem" => ("first_item", None),
         "allIncomingItems" => ("all_items", None),
@@ -346,6 +351,19 @@ fn respond(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
             }
             ("body", Some(body))
         }
+        "binary" => {
+            let field = match ctx.text("responseDataSource", "automatically").as_str() {
+                "set" => ctx.text("inputFieldName", "data"),
+                _ => {
+                    ctx.warn("answers with the attachment `data` (n8n would take the item's only attachment, whatever its name)");
+                    "data".to_owned()
+                }
+            };
+            if field != "data" {
+                field_param = Some(json!(field));
+            }
+            ("binary", None)
+        }
         "redirect" => {
             let location = ctx.get("redirectURL").cloned().unwrap_or(json!(""));
             headers.insert("Location".into(), ctx.value(&location));
@@ -361,6 +379,9 @@ fn respond(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
     }
     if let Some(body) = body {
         params["body"] = body;
+    }
+    if let Some(field) = field_param {
+        params["field"] = field;
     }
     Ok(Mapped::new("respond_to_webhook", params))
 }

@@ -822,6 +822,27 @@ fn webhook_and_respond_to_webhook() {
 }
 
 #[test]
+fn webhooks_answer_with_an_attachment() {
+    let params =
+        json!({"responseMode": "lastNode", "responseData": "firstEntryBinary", "responseBinaryPropertyName": "image"});
+    let node = supported("webhook", 1.0, params);
+    assert_eq!(
+        (&node["params"]["response_data"], &node["params"]["response_field"]),
+        (&json!("first_binary"), &json!("image"))
+    );
+    let node = supported("webhook", 1.0, json!({"responseMode": "lastNode", "responseData": "firstEntryBinary"}));
+    assert_eq!(node["params"].get("response_field"), None, "`data` is the default");
+    let set = json!({"respondWith": "binary", "responseDataSource": "set", "inputFieldName": "pdf"});
+    assert_eq!(
+        supported("respondToWebhook", 1.1, set)["params"],
+        json!({"respond_with": "binary", "status": 200, "field": "pdf"})
+    );
+    let (node, report) = imported("respondToWebhook", 1.1, json!({"respondWith": "binary"}));
+    assert_eq!(node["params"], json!({"respond_with": "binary", "status": 200}));
+    assert!(report.warnings.iter().any(|w| w.contains("attachment `data`")), "{report:?}");
+}
+
+#[test]
 fn the_smaller_nodes_map() {
     assert_eq!(
         supported("wait", 1.1, json!({"amount": 2, "unit": "minutes"}))["params"],

@@ -548,10 +548,12 @@ async fn queue_error_run(
 }
 
 /// How the webhook request that started a run waits for its answer.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct WebhookAnswer {
     mode: ResponseMode,
     data: ResponseData,
+    /// With `first_binary`: the attachment answered with.
+    field: String,
 }
 
 /// The answer a run owes, if a webhook trigger started it and waits for more than the run id.
@@ -560,8 +562,11 @@ fn webhook_answer(trigger: &NodeDef) -> Option<WebhookAnswer> {
         return None;
     }
     let params: WebhookTriggerParams = serde_json::from_value(Value::Object(trigger.params.clone())).ok()?;
-    (params.response_mode != ResponseMode::Accepted)
-        .then_some(WebhookAnswer { mode: params.response_mode, data: params.response_data })
+    (params.response_mode != ResponseMode::Accepted).then(|| WebhookAnswer {
+        mode: params.response_mode,
+        data: params.response_data,
+        field: params.response_field.unwrap_or_else(|| respond::DEFAULT_FIELD.to_owned()),
+    })
 }
 
 /// The field of a paused `execute_workflow` attempt's note naming the child run it waits for.
@@ -661,8 +666,8 @@ async fn drive(
         let frontier = plan.frontier(&progress.state);
         if frontier.ready.is_empty() {
             let output = run_output(&definition, &progress.state);
-            if let Some(WebhookAnswer { mode: ResponseMode::LastNode, data }) = answer {
-                pending.respond(&respond::last_node_response(data, &progress.last_output));
+            if let Some(WebhookAnswer { mode: ResponseMode::LastNode, data, field }) = &answer {
+                pending.respond(&respond::last_node_response(*data, field, &progress.last_output));
             }
             pending.end(RunEnd::Succeeded { output: &output });
             return store.checkpoint(claim, pending).await.map(drop);
@@ -756,7 +761,7 @@ async fn drive(
             }
             match execution.settle(&activation, &key, attempt, &mut pending).await? {
                 (attempt, Settled::Outputs(outputs)) => {
-                    let answers = answer.is_some_and(|answer| answer.mode == ResponseMode::RespondNode);
+                    let answers = answer.as_ref().is_some_and(|answer| answer.mode == ResponseMode::RespondNode);
                     if activation.kind == NodeKind::RespondToWebhook && answers && !responded {
                         match respond::node_response(node, &activation.inputs, exprs.as_ref()) {
                             Ok(response) => {

@@ -332,3 +332,58 @@ backend_test! {
         assert_eq!(problem(big, 413).await.type_uri, "https://weft.dev/problems/payload-too-large");
     }
 }
+
+/// An image's bytes, served at any path of [`image_server`].
+const IMAGE: &[u8] = b"\x89PNG\r\n\x1a\n not really an image";
+
+async fn image_server() -> String {
+    let app =
+        axum::Router::new().fallback(|| async { ([(axum::http::header::CONTENT_TYPE, "image/png")], IMAGE.to_vec()) });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{address}")
+}
+
+backend_test! {
+    async fn a_webhook_answers_with_an_attachment_from_a_respond_node_or_its_last_node(backend) {
+        let images = image_server().await;
+        let app = TestApp::spawn_with(backend, |config| config.outbound_allow_cidrs = vec!["127.0.0.0/8".into()]).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let fetch = json!({"name": "Fetch", "type": "http_request", "params": {"url": format!("{images}/cat.png"), "response": "file"}});
+        let answer = json!({"name": "Answer", "type": "respond_to_webhook",
+            "params": {"respond_with": "binary", "headers": {"Cache-Control": "no-store"}}});
+        let nodes = json!([hook_trigger(json!({"response_mode": "respond_node"})), fetch, answer]);
+        let connections = json!([{"from": "Hook", "to": "Fetch"}, {"from": "Fetch", "to": "Answer"}]);
+        let (_, path) = hooked(&app, &ws, nodes, connections, true).await;
+        let response = app.request(Method::POST, &path, None).json(&json!({})).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "image/png");
+        assert_eq!(response.headers()["cache-control"], "no-store", "the node's headers go with it");
+        assert_eq!(response.bytes().await.unwrap().as_ref(), IMAGE);
+
+        let last_node = hook_trigger(json!({"response_mode": "last_node", "response_data": "first_binary"}));
+        let nodes = json!([last_node, fetch]);
+        let (_, path) = hooked(&app, &ws, nodes, json!([{"from": "Hook", "to": "Fetch"}]), true).await;
+        let response = app.request(Method::POST, &path, None).json(&json!({})).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "image/png");
+        assert_eq!(response.bytes().await.unwrap().as_ref(), IMAGE);
+
+        // An item without the attachment: the answer says so rather than sending nothing.
+        let nodes = json!([last_node, tag("Tag", "seen", json!(true))]);
+        let (_, path) = hooked(&app, &ws, nodes, json!([{"from": "Hook", "to": "Tag"}]), true).await;
+        let response = app.request(Method::POST, &path, None).json(&json!({})).send().await.unwrap();
+        assert_eq!(response.status(), 502);
+        assert!(response.text().await.unwrap().contains("no attachment `data`"));
+
+        // A respond node without it fails, and so does the run.
+        let answer = json!({"name": "Answer", "type": "respond_to_webhook", "params": {"respond_with": "binary", "field": "pdf"}});
+        let nodes = json!([hook_trigger(json!({"response_mode": "respond_node"})), fetch, answer]);
+        let connections = json!([{"from": "Hook", "to": "Fetch"}, {"from": "Fetch", "to": "Answer"}]);
+        let (_, path) = hooked(&app, &ws, nodes, connections, true).await;
+        let failed = problem(app.request(Method::POST, &path, None).json(&json!({})).send().await.unwrap(), 502).await;
+        let run = finished(&app, &ws, failed.detail.split(' ').nth(2).unwrap()).await;
+        assert_eq!(run.error.unwrap()["message"], "the first item has no attachment `pdf` to answer with");
+    }
+}
