@@ -385,6 +385,8 @@ struct EditorPage {
     tags: String,
     details_errors: FormErrors,
     run_input: String,
+    /// Whether `run_input` is the trigger's pinned sample data.
+    run_input_pinned: bool,
     run_versions: Vec<VersionChoice>,
     run_errors: FormErrors,
     webhooks: Vec<WebhookOut>,
@@ -436,6 +438,18 @@ fn stored_definition_value(version: &WorkflowVersion) -> serde_json::Value {
     value
 }
 
+/// The sample items pinned on the trigger a manual run starts at (an imported n8n workflow's
+/// `pinData`), as the Run form's input: what the workflow was built and tested with.
+fn pinned_trigger_items(definition: &serde_json::Value) -> Option<String> {
+    let parsed = weft_engine::parse(definition).ok()?;
+    let trigger =
+        parsed.nodes.iter().find(|node| node.node_type == weft_engine::NodeKind::ManualTrigger.type_name())?;
+    let items = parsed.settings.pin_data.get(&trigger.name)?;
+    let items: Vec<serde_json::Value> =
+        items.iter().map(|item| item.get("json").cloned().unwrap_or_else(|| serde_json::json!({}))).collect();
+    serde_json::to_string_pretty(&items).ok()
+}
+
 /// The graph of a stored definition (stored definitions always parse; an empty picture if not).
 fn graph_of(definition: &serde_json::Value, states: Option<&HashMap<String, weft_store::StepStatus>>) -> String {
     weft_engine::parse(definition).map(|parsed| graph::render(&parsed, states)).unwrap_or_default()
@@ -471,8 +485,12 @@ async fn editor_page(
         };
         (form, FormErrors::default())
     });
-    let (run, run_errors) =
-        refused.run.unwrap_or_else(|| (RunForm { input: "{}".to_owned(), version: None }, FormErrors::default()));
+    let pinned = pinned_trigger_items(&latest.definition);
+    let run_input_pinned = refused.run.is_none() && pinned.is_some();
+    let (run, run_errors) = refused.run.unwrap_or_else(|| {
+        let input = pinned.unwrap_or_else(|| "{}".to_owned());
+        (RunForm { input, version: None }, FormErrors::default())
+    });
     Ok(EditorPage {
         shell,
         section: "workflows",
@@ -486,6 +504,7 @@ async fn editor_page(
         tags: details.tags,
         details_errors,
         run_input: run.input,
+        run_input_pinned,
         run_versions: version_choices(&workflow, run.version),
         run_errors,
         webhooks,

@@ -212,6 +212,32 @@ backend_test!(
 );
 
 backend_test!(
+    async fn the_run_form_starts_from_the_triggers_pinned_sample_items(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ws = app.new_workspace("owner@example.com").await;
+        let mut ui = UiSession::sign_in(&app, "owner@example.com", TEST_PASSWORD).await;
+        let plain = created(&mut ui, &ws, "Plain", GREETER).await;
+        let body = ui.get(&plain).await.body;
+        assert!(body.contains(">{}</textarea>") && !body.contains("pinned sample items"), "{body}");
+
+        let mut pinned: Value = serde_json::from_str(GREETER).unwrap();
+        pinned["settings"] = json!({"pin_data": {"Start": [{"json": {"name": "Grace"}}]}});
+        let editor = created(&mut ui, &ws, "Pinned", &pinned.to_string()).await;
+        let body = ui.get(&editor).await.body;
+        assert!(body.contains("Filled in with the trigger's pinned sample items."), "{body}");
+        let start = body.find("id=\"run-input\"").expect("the run input");
+        let shown = &body[start..body[start..].find("</textarea>").unwrap() + start];
+        assert!(shown.contains("&#34;name&#34;: &#34;Grace&#34;"), "the pinned items, escaped: {shown}");
+
+        // Submitted as shown, the run greets the pinned person.
+        let input = serde_json::to_string(&json!([{"name": "Grace"}])).unwrap();
+        let started = ui.submit(&editor, &format!("{editor}/runs"), &[("version", "1"), ("input", &input)]).await;
+        let body = finished_page(&mut ui, &location(&started)).await;
+        assert!(body.contains("Hello Grace"), "{body}");
+    }
+);
+
+backend_test!(
     async fn another_workspaces_workflows_and_runs_are_not_found_pages(backend) {
         let app = TestApp::spawn(backend).await;
         let theirs = app.new_workspace("theirs@example.com").await;
