@@ -11,8 +11,8 @@ use crate::definition::{DefinitionProblem, NodeDef, OnError};
 use crate::formats::unclosed_expression;
 use crate::params::{
     AggregateParams, CodeParams, CompareDatasetsParams, ConditionParams, CryptoParams, DateTimeParams,
-    ExecuteWorkflowParams, HtmlExtractParams, HtmlTableParams, HttpRequestParams, LimitParams, LoopParams,
-    MAX_MERGE_INPUTS, MarkdownParams, MergeParams, N8nPlaceholderParams, NoParams, RemoveDuplicatesParams,
+    ExecuteWorkflowParams, GraphqlParams, HtmlExtractParams, HtmlTableParams, HttpRequestParams, LimitParams,
+    LoopParams, MAX_MERGE_INPUTS, MarkdownParams, MergeParams, N8nPlaceholderParams, NoParams, RemoveDuplicatesParams,
     RenameKeysParams, SendEmailParams, SetParams, SortParams, SplitOutParams, StopAndErrorParams, SummarizeParams,
     SwitchParams, WaitParams, XmlParams, check_as,
 };
@@ -43,6 +43,7 @@ pub enum NodeKind {
     Merge,
     Code,
     HttpRequest,
+    Graphql,
     Wait,
     Loop,
     Filter,
@@ -70,7 +71,7 @@ pub enum NodeKind {
 }
 
 impl NodeKind {
-    pub const ALL: [NodeKind; 33] = [
+    pub const ALL: [NodeKind; 34] = [
         NodeKind::ManualTrigger,
         NodeKind::WebhookTrigger,
         NodeKind::ScheduleTrigger,
@@ -82,6 +83,7 @@ impl NodeKind {
         NodeKind::Merge,
         NodeKind::Code,
         NodeKind::HttpRequest,
+        NodeKind::Graphql,
         NodeKind::Wait,
         NodeKind::Loop,
         NodeKind::Filter,
@@ -125,6 +127,7 @@ impl NodeKind {
             NodeKind::Merge => "merge",
             NodeKind::Code => "code",
             NodeKind::HttpRequest => "http_request",
+            NodeKind::Graphql => "graphql",
             NodeKind::Wait => "wait",
             NodeKind::Loop => "loop",
             NodeKind::Filter => "filter",
@@ -166,6 +169,7 @@ impl NodeKind {
             }
             NodeKind::Code => "Runs JavaScript in the sandbox; the code returns the output items.",
             NodeKind::HttpRequest => "Sends one HTTP request per item; the response becomes the item.",
+            NodeKind::Graphql => "Sends one GraphQL request per item; the answer becomes the item.",
             NodeKind::Wait => "Holds the items for a while, then passes them on.",
             NodeKind::Loop => "Runs its body once per batch of its input items.",
             NodeKind::Filter => "Keeps the items that satisfy the conditions.",
@@ -276,6 +280,16 @@ impl NodeKind {
                     "pagination",
                     "{mode: next_url | update_params, next_url?, params?: [{target: query | headers | body, name, value}], complete_when: response_is_empty (default) | status_codes | expression, status_codes?, complete_expression?, max_requests? (at most 100), interval_ms?}; its expressions see $response and $pageCount",
                 ),
+            ],
+            NodeKind::Graphql => &[
+                ("endpoint", "required: http:// or https://"),
+                ("query", "required: the GraphQL document"),
+                ("method", "POST (default) or GET: the query in ?query="),
+                ("format", "for POST: json (default): {query, variables, operationName}; graphql: the query alone"),
+                ("variables", "for json: an object, or an expression giving one"),
+                ("operation_name", "for json: the operation to run"),
+                ("headers", "name → text"),
+                ("response", "json (default): the answer is the item; text: {data}"),
             ],
             NodeKind::Wait => {
                 &[("duration_ms", "milliseconds, at least 1; or"), ("until", "an RFC 3339 instant with a zone")]
@@ -489,6 +503,7 @@ impl NodeKind {
             NodeKind::Merge => check_as::<MergeParams>(params, at, problems),
             NodeKind::Code => check_as::<CodeParams>(params, at, problems),
             NodeKind::HttpRequest => check_as::<HttpRequestParams>(params, at, problems),
+            NodeKind::Graphql => check_as::<GraphqlParams>(params, at, problems),
             NodeKind::Wait => check_as::<WaitParams>(params, at, problems),
             NodeKind::Loop => check_as::<LoopParams>(params, at, problems),
             NodeKind::Aggregate => check_as::<AggregateParams>(params, at, problems),
@@ -972,6 +987,45 @@ mod tests {
         assert_eq!(pointers(NodeKind::Loop, json!({"batch_size": 0})), ["/nodes/4/params/batch_size"]);
         assert_eq!(pointers(NodeKind::Loop, json!({"batch_size": "{{ $json.n }}"})), ["/nodes/4/params/batch_size"]);
         assert_eq!(pointers(NodeKind::Loop, json!({"max_passes": 3})), ["/nodes/4/params/max_passes"]);
+    }
+
+    #[test]
+    fn graphql_needs_an_endpoint_and_a_query_and_sends_variables_only_in_json() {
+        let base = || json!({"endpoint": "https://api.example/graphql", "query": "{ a }"});
+        assert!(pointers(NodeKind::Graphql, base()).is_empty());
+        assert_eq!(
+            pointers(NodeKind::Graphql, json!({"endpoint": "ftp://x", "query": " "})),
+            ["/nodes/4/params/endpoint", "/nodes/4/params/query"]
+        );
+        let mut get = base();
+        get["method"] = json!("GET");
+        get["variables"] = json!({"a": 1});
+        assert_eq!(pointers(NodeKind::Graphql, get), ["/nodes/4/params/variables"]);
+        let mut listed = base();
+        listed["variables"] = json!([1]);
+        assert_eq!(pointers(NodeKind::Graphql, listed), ["/nodes/4/params/variables"]);
+        let mut file = base();
+        file["response"] = json!("file");
+        assert_eq!(pointers(NodeKind::Graphql, file), ["/nodes/4/params/response"]);
+    }
+
+    #[test]
+    fn graphql_is_sent_as_an_http_request() {
+        use crate::params::graphql_as_http;
+        let params = |value: Value| value.as_object().unwrap().clone();
+        let json_post =
+            graphql_as_http(&params(json!({"endpoint": "https://g.example", "query": "{ a }", "headers": {"X": "1"}})));
+        assert_eq!(
+            Value::Object(json_post),
+            json!({"url": "https://g.example", "method": "POST", "headers": {"X": "1"},
+                "body": {"json": {"query": "{ a }", "variables": {}, "operationName": null}},
+                "response": "json", "output": "body", "fail_on_non_2xx": false})
+        );
+        let raw =
+            graphql_as_http(&params(json!({"endpoint": "https://g.example", "query": "{ a }", "format": "graphql"})));
+        assert_eq!(raw["body"], json!({"raw": "{ a }", "content_type": "application/graphql"}));
+        let get = graphql_as_http(&params(json!({"endpoint": "https://g.example", "query": "{ a }", "method": "GET"})));
+        assert_eq!((get.get("body"), &get["query"]), (None, &json!({"query": "{ a }"})));
     }
 
     #[test]

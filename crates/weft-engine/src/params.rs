@@ -663,6 +663,102 @@ pub struct MultipartPart {
     pub binary: Option<String>,
 }
 
+/// `graphql`: one GraphQL request per item, sent as `http_request` would send what
+/// [`graphql_as_http`] makes of it; an answer with `errors` fails the node with their messages.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphqlParams {
+    pub endpoint: String,
+    #[serde(default)]
+    pub method: GraphqlMethod,
+    /// How a POST carries the query: `json` (`{query, variables, operationName}`, the default)
+    /// or `graphql` (the query alone, `application/graphql`).
+    #[serde(default)]
+    pub format: GraphqlFormat,
+    pub query: String,
+    /// With `format: json`: an object, or an expression giving one.
+    #[serde(default)]
+    pub variables: Option<Value>,
+    #[serde(default)]
+    pub operation_name: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// `json` (default): the answer is the item; `text`: `{data: …}`.
+    #[serde(default)]
+    pub response: ResponseFormat,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum GraphqlMethod {
+    #[default]
+    Post,
+    /// The query goes in the URL's `query` parameter.
+    Get,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GraphqlFormat {
+    #[default]
+    Json,
+    Graphql,
+}
+
+impl ParamRules for GraphqlParams {
+    fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
+        check_url(&self.endpoint, at.key("endpoint"), problems);
+        check_header_names(self.headers.keys(), at, problems);
+        if self.query.trim().is_empty() {
+            problems.push(at.key("query").problem("needs a query"));
+        }
+        let json_body = self.method == GraphqlMethod::Post && self.format == GraphqlFormat::Json;
+        for (name, given) in
+            [("variables", self.variables.is_some()), ("operation_name", self.operation_name.is_some())]
+        {
+            if given && !json_body {
+                problems.push(at.key(name).problem("only a POST in format `json` sends it"));
+            }
+        }
+        match &self.variables {
+            None | Some(Value::Object(_)) => {}
+            Some(Value::String(text)) if is_expression(text) => {}
+            Some(_) => problems.push(at.key("variables").problem("must be an object, or an expression giving one")),
+        }
+        if !matches!(self.response, ResponseFormat::Json | ResponseFormat::Text) {
+            problems.push(at.key("response").problem("must be `json` or `text`"));
+        }
+    }
+}
+
+/// The `http_request` params that send a `graphql` node's request (its params as written,
+/// expressions still in them): a JSON or `application/graphql` POST, or a GET with `?query=`;
+/// the answer's body is the item, and an HTTP error status does not fail it, as in n8n.
+pub fn graphql_as_http(graphql: &Map<String, Value>) -> Map<String, Value> {
+    let text = |key: &str, default: &str| graphql.get(key).and_then(Value::as_str).unwrap_or(default).to_owned();
+    let query = graphql.get("query").cloned().unwrap_or(Value::Null);
+    let mut http = Map::new();
+    http.insert("url".into(), graphql.get("endpoint").cloned().unwrap_or(Value::Null));
+    http.insert("method".into(), Value::String(text("method", "POST")));
+    if let Some(headers) = graphql.get("headers") {
+        http.insert("headers".into(), headers.clone());
+    }
+    if text("method", "POST") == "GET" {
+        http.insert("query".into(), serde_json::json!({ "query": query }));
+    } else if text("format", "json") == "graphql" {
+        http.insert("body".into(), serde_json::json!({"raw": query, "content_type": "application/graphql"}));
+    } else {
+        let variables = graphql.get("variables").cloned().unwrap_or_else(|| serde_json::json!({}));
+        let operation = graphql.get("operation_name").cloned().unwrap_or(Value::Null);
+        let body = serde_json::json!({"query": query, "variables": variables, "operationName": operation});
+        http.insert("body".into(), serde_json::json!({ "json": body }));
+    }
+    http.insert("response".into(), Value::String(text("response", "json")));
+    http.insert("output".into(), Value::String("body".into()));
+    http.insert("fail_on_non_2xx".into(), Value::Bool(false));
+    http
+}
+
 /// How the response body becomes the output item's `body` field, or an attachment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -760,20 +856,33 @@ fn is_scalar(value: &Value) -> bool {
     matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_))
 }
 
+/// A URL param that must be an http(s) URL with a host, unless an expression gives it.
+fn check_url(url: &str, at: Pointer, problems: &mut Vec<DefinitionProblem>) {
+    let url = url.trim();
+    if url.is_empty() {
+        problems.push(at.problem("needs a URL"));
+    } else if !is_expression(url) {
+        let host = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+        if host.is_none_or(|rest| rest.is_empty() || rest.starts_with('/')) {
+            problems.push(at.problem("must be an http:// or https:// URL with a host"));
+        }
+    }
+}
+
+fn check_header_names<'h>(
+    names: impl Iterator<Item = &'h String>,
+    at: &Pointer,
+    problems: &mut Vec<DefinitionProblem>,
+) {
+    for name in names.filter(|name| !is_header_name(name)) {
+        problems.push(at.key("headers").key(name).problem("is not a valid header name"));
+    }
+}
+
 impl ParamRules for HttpRequestParams {
     fn check(&self, at: &Pointer, problems: &mut Vec<DefinitionProblem>) {
-        let url = self.url.trim();
-        if url.is_empty() {
-            problems.push(at.key("url").problem("needs a URL"));
-        } else if !is_expression(url) {
-            let host = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
-            if host.is_none_or(|rest| rest.is_empty() || rest.starts_with('/')) {
-                problems.push(at.key("url").problem("must be an http:// or https:// URL with a host"));
-            }
-        }
-        for name in self.headers.keys().filter(|name| !is_header_name(name)) {
-            problems.push(at.key("headers").key(name).problem("is not a valid header name"));
-        }
+        check_url(&self.url, at.key("url"), problems);
+        check_header_names(self.headers.keys(), at, problems);
         for (name, value) in &self.query {
             let fine = is_scalar(value) || value.as_array().is_some_and(|values| values.iter().all(is_scalar));
             if !fine {

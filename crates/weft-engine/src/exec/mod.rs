@@ -147,7 +147,7 @@ fn execute_activation(
             return Err(NodeError::NotExecutable { node: node.name.clone(), kind });
         }
         NodeKind::Code => return Err(unsupported(node, kind, "JavaScript sandbox")),
-        NodeKind::HttpRequest => return Err(unsupported(node, kind, "outbound HTTP client")),
+        NodeKind::HttpRequest | NodeKind::Graphql => return Err(unsupported(node, kind, "outbound HTTP client")),
         NodeKind::Wait => return Err(unsupported(node, kind, "wake-up scheduler")),
         NodeKind::ExecuteWorkflow => return Err(unsupported(node, kind, "sub-workflow runs")),
         NodeKind::SendEmail => return Err(unsupported(node, kind, "mailer")),

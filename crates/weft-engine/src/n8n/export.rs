@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 use super::STICKY_NOTE;
 use super::cycles::unwrap_repeats;
 use super::expr::{condition_to_n8n, js_of, single_expression, string_to_n8n, to_n8n};
+use super::nodes::GRAPHQL_VARIABLES_PARSE;
 use crate::catalog::NodeKind;
 use crate::definition::{DefinitionProblem, ExecutionOrder, NodeDef, OnError, parse};
 
@@ -372,6 +373,44 @@ fn export_params(node: &NodeDef) -> (String, Value, Value) {
             base("code", json!(2), json!({"mode": mode, "jsCode": param(node, "code")}))
         }
         NodeKind::HttpRequest => export_http(node),
+        NodeKind::Graphql => {
+            let text =
+                |name: &str, default: &str| param(node, name).and_then(Value::as_str).unwrap_or(default).to_owned();
+            let mut parameters = json!({
+                "requestMethod": text("method", "POST"),
+                "endpoint": to_n8n(param(node, "endpoint").unwrap_or(&json!(""))),
+                "query": to_n8n(param(node, "query").unwrap_or(&json!(""))),
+                "requestFormat": text("format", "json"),
+            });
+            match param(node, "variables") {
+                Some(Value::String(expression)) => {
+                    let body = single_expression(expression).unwrap_or(expression);
+                    let unwrapped = body
+                        .strip_prefix(GRAPHQL_VARIABLES_PARSE)
+                        .and_then(|rest| rest.strip_prefix('('))
+                        .and_then(|rest| rest.strip_suffix(')'))
+                        .unwrap_or(body);
+                    parameters["variables"] = json!(format!("={{{{ {unwrapped} }}}}"));
+                }
+                Some(variables) if variables.to_string().contains("{{") => {
+                    parameters["variables"] = json!(format!("={variables}"));
+                }
+                Some(variables) => parameters["variables"] = json!(variables.to_string()),
+                None => {}
+            }
+            if let Some(operation) = param(node, "operation_name") {
+                parameters["operationName"] = to_n8n(operation);
+            }
+            if let Some(Value::Object(headers)) = param(node, "headers") {
+                let headers: Vec<Value> =
+                    headers.iter().map(|(name, value)| json!({"name": name, "value": to_n8n(value)})).collect();
+                parameters["headerParametersUi"] = json!({ "parameter": headers });
+            }
+            if text("response", "json") == "text" {
+                parameters["responseFormat"] = json!("string");
+            }
+            base("graphql", json!(1), parameters)
+        }
         NodeKind::Wait => {
             let parameters = match (param(node, "duration_ms"), param(node, "until")) {
                 (_, Some(until)) => json!({"resume": "specificTime", "dateTime": to_n8n(until)}),

@@ -12,16 +12,20 @@ pub(super) fn string_to_weft(text: &str) -> String {
     text.strip_prefix('=').unwrap_or(text).to_string()
 }
 
-/// Whether an n8n string is a literal that holds `{{`: n8n sends such braces as they are, while
-/// Weft would evaluate them.
-pub(super) fn literal_with_braces(text: &str) -> bool {
-    !text.starts_with('=') && text.contains("{{")
+/// An n8n parameter string as Weft writes it. A literal that holds `{{` (a Liquid or Handlebars
+/// template sent on as it is) becomes an expression giving exactly that text, since Weft would
+/// evaluate the braces and n8n does not.
+pub(super) fn value_to_weft(text: &str) -> String {
+    if !text.starts_with('=') && text.contains("{{") {
+        return format!("{{{{ {} }}}}", braceless_literal(&Value::String(text.to_owned())));
+    }
+    string_to_weft(text)
 }
 
 /// An n8n parameter value as Weft writes it: every string at any depth converted.
 pub(super) fn to_weft(value: &Value) -> Value {
     match value {
-        Value::String(text) => Value::String(string_to_weft(text)),
+        Value::String(text) => Value::String(value_to_weft(text)),
         Value::Array(values) => Value::Array(values.iter().map(to_weft).collect()),
         Value::Object(members) => Value::Object(members.iter().map(|(k, v)| (k.clone(), to_weft(v))).collect()),
         other => other.clone(),
@@ -278,8 +282,8 @@ mod tests {
     fn expressions_lose_their_equals_sign_and_literals_stay() {
         assert_eq!(string_to_weft("={{ $json.a }}"), "{{ $json.a }}");
         assert_eq!(string_to_weft("=plain"), "plain");
-        assert_eq!(string_to_weft("Hi {{ $json.name }}"), "Hi {{ $json.name }}");
-        assert!(literal_with_braces("Hi {{ $json.name }}"));
+        assert_eq!(value_to_weft("Hi {{ name }}!"), r#"{{ "Hi \u007b\u007b name \u007d\u007d!" }}"#);
+        assert_eq!(value_to_weft("={{ $json.a }}"), "{{ $json.a }}");
         assert_eq!(string_to_n8n("{{ $json.a }}"), "={{ $json.a }}");
         assert_eq!(string_to_n8n("=x"), "==x");
         assert_eq!(string_to_weft(&string_to_n8n("=x")), "=x");

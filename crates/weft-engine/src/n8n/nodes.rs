@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use crate::params::XML_DEFAULT_ROOT;
 
-use super::expr::{compare, condition, literal_with_braces, single_expression, string_to_weft, to_weft};
+use super::expr::{compare, condition, js_of, single_expression, string_to_weft, to_weft};
 use crate::params::{DEFAULT_BINARY_FIELD, MAX_PAGE_INTERVAL_MS, MAX_PAGES};
 
 /// What an import of one node needs besides its parameters.
@@ -86,16 +86,6 @@ impl Ctx<'_> {
     fn option(&self, key: &str) -> Option<&Value> {
         self.get("options").and_then(|options| options.get(key))
     }
-
-    /// A converted string value, warning about literal braces that Weft would evaluate.
-    fn value(&mut self, value: &Value) -> Value {
-        if let Value::String(text) = value
-            && literal_with_braces(text)
-        {
-            self.warn(format!("the literal text `{text}` holds `{{{{`, which Weft evaluates as an expression"));
-        }
-        to_weft(value)
-    }
 }
 
 /// The list under `outer.inner` (n8n's fixed collections: `{"parameters": [{…}]}`).
@@ -146,6 +136,7 @@ pub(super) fn import(n8n_type: &str, ctx: &mut Ctx) -> Result<Mapped, Refusal> {
             Ok(Mapped::new("code", json!({"mode": "each_item", "code": code})))
         }
         "httpRequest" => http(ctx),
+        "graphql" => graphql(ctx),
         "wait" => wait(ctx),
         "splitInBatches" => split_in_batches(ctx),
         "aggregate" => aggregate(ctx),
@@ -174,7 +165,7 @@ pub(super) fn import(n8n_type: &str, ctx: &mut Ctx) -> Result<Mapped, Refusal> {
                 return refuse("an error object cannot be thrown yet, only a message");
             }
             let message = ctx.get("errorMessage").cloned().unwrap_or(json!(""));
-            let message = ctx.value(&message);
+            let message = to_weft(&message);
             Ok(Mapped::new("stop_and_error", json!({"message": message})))
         }
         "executeWorkflow" => execute_workflow(ctx),
@@ -326,7 +317,7 @@ fn respond(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         .unwrap_or_default()
     {
         if let (Some(Value::String(name)), Some(value)) = (entry.get("name"), entry.get("value")) {
-            let value = ctx.value(value);
+            let value = to_weft(value);
             headers.insert(name.clone(), value);
         }
     }
@@ -338,7 +329,7 @@ fn respond(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         "noData" => ("no_data", None),
         "text" => {
             let body = ctx.get("responseBody").cloned().unwrap_or(json!(""));
-            ("body", Some(ctx.value(&body)))
+            ("body", Some(to_weft(&body)))
         }
         "json" => {
             let text = ctx.text("responseBody", "");
@@ -366,7 +357,7 @@ fn respond(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         }
         "redirect" => {
             let location = ctx.get("redirectURL").cloned().unwrap_or(json!(""));
-            headers.insert("Location".into(), ctx.value(&location));
+            headers.insert("Location".into(), to_weft(&location));
             status.get_or_insert(json!(307));
             ("no_data", None)
         }
@@ -397,8 +388,8 @@ fn json_text(text: &str) -> Value {
 }
 
 /// A value of n8n's typed assignments (`type` = string, number, boolean, array, object).
-fn typed(ctx: &mut Ctx, value: &Value, kind: &str) -> Value {
-    let value = ctx.value(value);
+fn typed(value: &Value, kind: &str) -> Value {
+    let value = to_weft(value);
     let Value::String(text) = &value else { return value };
     if text.contains("{{") {
         return value;
@@ -439,7 +430,7 @@ fn set(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
             for entry in collection(ctx.params, "values", kind).to_vec() {
                 let name = entry.get("name").and_then(Value::as_str).unwrap_or("propertyName").to_string();
                 let value = entry.get("value").cloned().unwrap_or(default.clone());
-                assignments.push(json!({"name": name, "value": ctx.value(&value)}));
+                assignments.push(json!({"name": name, "value": to_weft(&value)}));
             }
         }
         keep_only = ctx.flag("keepOnlySet", false);
@@ -486,7 +477,7 @@ fn set(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
                 }
                 let kind = entry.get("type").and_then(Value::as_str).unwrap_or(default_kind).to_string();
                 let value_at = if typed_assignments { "value" } else { kind.as_str() };
-                let value = typed(ctx, entry.get(value_at).unwrap_or(&json!("")), &kind);
+                let value = typed(entry.get(value_at).unwrap_or(&json!("")), &kind);
                 assignments.push(json!({"name": string_to_weft(&name), "value": value}));
             }
         }
@@ -511,7 +502,7 @@ fn set_params(what: &str, assigned: Value, keep_only: bool, keep: Option<Value>)
 
 /// n8n's v1 conditions (`{string: [{value1, operation, value2}], number: […], …}`), in the
 /// order n8n evaluates their types.
-fn conditions_v1(ctx: &mut Ctx, conditions: &Value) -> Result<Vec<Value>, Refusal> {
+fn conditions_v1(conditions: &Value) -> Result<Vec<Value>, Refusal> {
     let mut found = Vec::new();
     for (kind, default_op, default_right) in [
         ("boolean", "equal", json!(false)),
@@ -520,8 +511,8 @@ fn conditions_v1(ctx: &mut Ctx, conditions: &Value) -> Result<Vec<Value>, Refusa
         ("string", "equal", json!("")),
     ] {
         for entry in conditions.get(kind).and_then(Value::as_array).cloned().unwrap_or_default() {
-            let left = ctx.value(entry.get("value1").unwrap_or(&default_right));
-            let right = ctx.value(entry.get("value2").unwrap_or(&default_right));
+            let left = to_weft(entry.get("value1").unwrap_or(&default_right));
+            let right = to_weft(entry.get("value2").unwrap_or(&default_right));
             let operation = entry.get("operation").and_then(Value::as_str).unwrap_or(default_op);
             match compare(left, operation, right, kind) {
                 Some(condition) => found.push(condition),
@@ -549,8 +540,8 @@ fn conditions_v2(ctx: &mut Ctx, filter: &Value) -> Result<(Vec<Value>, &'static 
         let operator = entry.get("operator").cloned().unwrap_or(json!({}));
         let kind = operator.get("type").and_then(Value::as_str).unwrap_or("string");
         let operation = operator.get("operation").and_then(Value::as_str).unwrap_or("equals");
-        let left = ctx.value(entry.get("leftValue").unwrap_or(&json!("")));
-        let right = ctx.value(entry.get("rightValue").unwrap_or(&json!("")));
+        let left = to_weft(entry.get("leftValue").unwrap_or(&json!("")));
+        let right = to_weft(entry.get("rightValue").unwrap_or(&json!("")));
         match compare(left, operation, right, kind) {
             Some(condition) => found.push(condition),
             None => return refuse(format!("the {kind} operation `{operation}` is not supported")),
@@ -564,7 +555,7 @@ fn conditions_node(node_type: &'static str, ctx: &mut Ctx) -> Result<Mapped, Ref
     let conditions = ctx.get("conditions").cloned().unwrap_or(json!({}));
     let (found, combine) = if ctx.version < 2.0 {
         let combine = if ctx.text("combineOperation", "all") == "any" { "any" } else { "all" };
-        (conditions_v1(ctx, &conditions)?, combine)
+        (conditions_v1(&conditions)?, combine)
     } else {
         conditions_v2(ctx, &conditions)?
     };
@@ -583,7 +574,7 @@ fn switch(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
     let expression_mode = ctx.text("mode", "rules") == "expression";
     if expression_mode {
         let output = ctx.get("output").cloned().unwrap_or(json!(""));
-        let output = ctx.value(&output);
+        let output = to_weft(&output);
         let count = if ctx.version >= 3.0 {
             number(ctx.get("numberOutputs"), 4.0)
         } else {
@@ -623,10 +614,10 @@ fn switch(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
             _ => ("equal", json!("")),
         };
         let left = ctx.get("value1").cloned().unwrap_or(default_right.clone());
-        let left = ctx.value(&left);
+        let left = to_weft(&left);
         for (index, rule) in collection(ctx.params, "rules", "rules").to_vec().iter().enumerate() {
             let operation = rule.get("operation").and_then(Value::as_str).unwrap_or(default_op);
-            let right = ctx.value(rule.get("value2").unwrap_or(&default_right));
+            let right = to_weft(rule.get("value2").unwrap_or(&default_right));
             let Some(condition) = compare(left.clone(), operation, right, &kind) else {
                 return refuse(format!("the {kind} operation `{operation}` is not supported"));
             };
@@ -648,7 +639,7 @@ fn switch(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         n8n_outputs = if ctx.version >= 2.0 { rules.len() + usize::from(fallback == Some(rules.len())) } else { 4 };
     }
     let all_matches = ctx.option("allMatchingOutputs").cloned().unwrap_or(json!(false));
-    let all_matches = ctx.value(&all_matches);
+    let all_matches = to_weft(&all_matches);
     ctx.drop_options(&[
         "fallbackOutput",
         "allMatchingOutputs",
@@ -835,11 +826,11 @@ fn code(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
 }
 
 /// `{name, value}` pairs of a keypair list, by name; repeated names become lists.
-fn pairs(ctx: &mut Ctx, list: &[Value]) -> Map<String, Value> {
+fn pairs(list: &[Value]) -> Map<String, Value> {
     let mut found = Map::new();
     for pair in list {
         let Some(name) = pair.get("name").and_then(Value::as_str).filter(|name| !name.is_empty()) else { continue };
-        let value = ctx.value(pair.get("value").unwrap_or(&json!("")));
+        let value = to_weft(pair.get("value").unwrap_or(&json!("")));
         match found.get_mut(name) {
             Some(Value::Array(values)) => values.push(value),
             Some(first) => *first = json!([first.clone(), value]),
@@ -885,13 +876,94 @@ fn headers_of(ctx: &mut Ctx, headers: Map<String, Value>) -> Map<String, Value> 
     found
 }
 
+/// n8n's GraphQL node: typeVersion 1 posts the raw query by default, 1.1 JSON.
+fn graphql(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
+    let mut params = Map::new();
+    let endpoint = ctx.get("endpoint").cloned().unwrap_or(json!(""));
+    params.insert("endpoint".into(), to_weft(&endpoint));
+    let method = ctx.text("requestMethod", "POST");
+    params.insert("method".into(), json!(method));
+    let query = ctx.get("query").cloned().unwrap_or(json!(""));
+    params.insert("query".into(), to_weft(&query));
+    let format = ctx.text("requestFormat", if ctx.version < 1.1 { "graphql" } else { "json" });
+    if method == "POST" {
+        params.insert("format".into(), json!(format));
+    }
+    if method == "POST" && format == "json" {
+        match ctx.get("variables").cloned() {
+            None => {}
+            Some(Value::String(text)) if text.trim().is_empty() => {}
+            Some(Value::String(text)) if text.starts_with('=') => {
+                params.insert("variables".into(), json!(graphql_variables(&string_to_weft(&text))?));
+            }
+            Some(Value::String(text)) => match serde_json::from_str::<Value>(&text) {
+                Ok(variables @ Value::Object(_)) => {
+                    params.insert("variables".into(), variables);
+                }
+                _ => return refuse("the variables are not a JSON object"),
+            },
+            Some(variables @ Value::Object(_)) => {
+                params.insert("variables".into(), to_weft(&variables));
+            }
+            Some(_) => return refuse("the variables are not a JSON object"),
+        }
+        let operation = ctx.text("operationName", "");
+        if !operation.is_empty() {
+            params.insert("operation_name".into(), json!(string_to_weft(&operation)));
+        }
+    }
+    let headers: Map<String, Value> = collection(ctx.params, "headerParametersUi", "parameter")
+        .iter()
+        .filter_map(|header| {
+            Some((header.get("name")?.as_str()?.to_owned(), header.get("value").cloned().unwrap_or(json!(""))))
+        })
+        .map(|(name, value)| (name, to_weft(&value)))
+        .collect();
+    let headers = headers_of(ctx, headers);
+    if !headers.is_empty() {
+        params.insert("headers".into(), Value::Object(headers));
+    }
+    if ctx.text("responseFormat", "json") == "string" {
+        if ctx.text("dataPropertyName", "data") != "data" {
+            return refuse("a text answer under a name other than `data` is not supported");
+        }
+        params.insert("response".into(), json!("text"));
+    }
+    if ctx.flag("allowUnauthorizedCerts", false) {
+        ctx.warn("certificates are always checked in Weft (n8n's \"ignore SSL issues\" was on)");
+    }
+    let authentication = ctx.text("authentication", "none");
+    if authentication != "none" {
+        ctx.warn(format!(
+            "authentication `{authentication}` is kept as a credential slot but not applied by Weft's graphql yet"
+        ));
+    }
+    Ok(Mapped::new("graphql", Value::Object(params)))
+}
+
+/// n8n parses variables given by an expression when they come out as JSON text; the Weft
+/// expression does the same.
+fn graphql_variables(text: &str) -> Result<String, Refusal> {
+    let js = match single_expression(text) {
+        Some(body) => body.to_owned(),
+        None => js_of(&json!(text)),
+    };
+    if js.contains("}}") {
+        return refuse("the variables' expression holds `}}`, which would end a Weft expression early");
+    }
+    Ok(format!("{{{{ {GRAPHQL_VARIABLES_PARSE}({js}) }}}}"))
+}
+
+/// Applied to the variables an expression gives, as n8n does: JSON text is parsed.
+pub(super) const GRAPHQL_VARIABLES_PARSE: &str = "(v => typeof v === 'string' ? JSON.parse(v || '{}') : v)";
+
 fn http(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
     let mut params = Map::new();
     let legacy = ctx.version < 3.0;
     let method = if legacy { ctx.text("requestMethod", "GET") } else { ctx.text("method", "GET") };
     params.insert("method".into(), json!(string_to_weft(&method)));
     let url = ctx.get("url").cloned().unwrap_or(json!(""));
-    params.insert("url".into(), ctx.value(&url));
+    params.insert("url".into(), to_weft(&url));
     let (query, headers, body) = if legacy { http_v1_parts(ctx)? } else { http_v3_parts(ctx)? };
     if !query.is_empty() {
         params.insert("query".into(), Value::Object(query));
@@ -994,7 +1066,7 @@ fn http_pagination(ctx: &mut Ctx) -> Result<Option<Value>, Refusal> {
         "responseContainsNextURL" => {
             pagination.insert("mode".into(), json!("next_url"));
             let next = settings.get("nextURL").cloned().unwrap_or(json!(""));
-            pagination.insert("next_url".into(), ctx.value(&next));
+            pagination.insert("next_url".into(), to_weft(&next));
         }
         "updateAParameterInEachRequest" => {
             pagination.insert("mode".into(), json!("update_params"));
@@ -1007,7 +1079,7 @@ fn http_pagination(ctx: &mut Ctx) -> Result<Option<Value>, Refusal> {
                     other => return refuse(format!("a pagination parameter of type `{other}` is not supported")),
                 };
                 let name = param.get("name").and_then(Value::as_str).unwrap_or_default();
-                let value = ctx.value(param.get("value").unwrap_or(&json!("")));
+                let value = to_weft(param.get("value").unwrap_or(&json!("")));
                 params.push(json!({"target": target, "name": string_to_weft(name), "value": value}));
             }
             pagination.insert("params".into(), Value::Array(params));
@@ -1028,7 +1100,7 @@ fn http_pagination(ctx: &mut Ctx) -> Result<Option<Value>, Refusal> {
         "other" => {
             let expression = settings.get("completeExpression").cloned().unwrap_or(json!(""));
             pagination.insert("complete_when".into(), json!("expression"));
-            pagination.insert("complete_expression".into(), ctx.value(&expression));
+            pagination.insert("complete_expression".into(), to_weft(&expression));
         }
         other => return refuse(format!("completing pagination on `{other}` is not supported")),
     }
@@ -1038,7 +1110,7 @@ fn http_pagination(ctx: &mut Ctx) -> Result<Option<Value>, Refusal> {
                 ctx.warn(format!("Weft fetches at most {MAX_PAGES} pages, not {max}"));
                 json!(MAX_PAGES)
             }
-            other => ctx.value(other),
+            other => to_weft(other),
         };
         pagination.insert("max_requests".into(), max);
     }
@@ -1069,9 +1141,9 @@ fn http_v1_parts(ctx: &mut Ctx) -> Result<HttpParts, Refusal> {
         let body = json_text(&ctx.text("bodyParametersJson", ""));
         (query, headers, (body != json!("")).then_some(body))
     } else {
-        let query = pairs(ctx, collection(ctx.params, "queryParametersUi", "parameter"));
-        let headers = pairs(ctx, collection(ctx.params, "headerParametersUi", "parameter"));
-        let body = pairs(ctx, collection(ctx.params, "bodyParametersUi", "parameter"));
+        let query = pairs(collection(ctx.params, "queryParametersUi", "parameter"));
+        let headers = pairs(collection(ctx.params, "headerParametersUi", "parameter"));
+        let body = pairs(collection(ctx.params, "bodyParametersUi", "parameter"));
         (query, headers, (!body.is_empty()).then_some(Value::Object(body)))
     };
     let sends_binary = ctx.flag("jsonParameters", false)
@@ -1145,7 +1217,7 @@ fn multipart_parts(ctx: &mut Ctx) -> Result<Vec<Value>, Refusal> {
             let attachment = parameter.get("inputDataFieldName").and_then(Value::as_str).unwrap_or_default();
             json!({"name": name, "binary": attachment_name(attachment, "the binary field")?})
         } else {
-            json!({"name": name, "value": ctx.value(parameter.get("value").unwrap_or(&json!("")))})
+            json!({"name": name, "value": to_weft(parameter.get("value").unwrap_or(&json!("")))})
         });
     }
     Ok(parts)
@@ -1166,7 +1238,7 @@ fn http_v3_parts(ctx: &mut Ctx) -> Result<HttpParts, Refusal> {
     let mut query = Map::new();
     if ctx.flag("sendQuery", false) {
         query = if keypair(ctx, "specifyQuery") {
-            pairs(ctx, collection(ctx.params, "queryParameters", "parameters"))
+            pairs(collection(ctx.params, "queryParameters", "parameters"))
         } else {
             object_of(ctx, &ctx.text("jsonQuery", "{}"), "query parameters")?
         };
@@ -1174,7 +1246,7 @@ fn http_v3_parts(ctx: &mut Ctx) -> Result<HttpParts, Refusal> {
     let mut headers = Map::new();
     if ctx.flag("sendHeaders", false) {
         headers = if keypair(ctx, "specifyHeaders") {
-            pairs(ctx, collection(ctx.params, "headerParameters", "parameters"))
+            pairs(collection(ctx.params, "headerParameters", "parameters"))
         } else {
             object_of(ctx, &ctx.text("jsonHeaders", "{}"), "headers")?
         };
@@ -1184,16 +1256,16 @@ fn http_v3_parts(ctx: &mut Ctx) -> Result<HttpParts, Refusal> {
         let content = ctx.text("contentType", "json");
         body = Some(match content.as_str() {
             "json" if keypair(ctx, "specifyBody") => {
-                json!({"json": pairs(ctx, collection(ctx.params, "bodyParameters", "parameters"))})
+                json!({"json": pairs(collection(ctx.params, "bodyParameters", "parameters"))})
             }
             "json" => json_body(json_text(&ctx.text("jsonBody", ""))),
             "form-urlencoded" if keypair(ctx, "specifyBody") => {
-                json!({"form": pairs(ctx, collection(ctx.params, "bodyParameters", "parameters"))})
+                json!({"form": pairs(collection(ctx.params, "bodyParameters", "parameters"))})
             }
             "form-urlencoded" => json!({"form": object_of(ctx, &ctx.text("body", "{}"), "form fields")?}),
             "raw" => {
                 let raw = ctx.get("body").cloned().unwrap_or(json!(""));
-                let raw = ctx.value(&raw);
+                let raw = to_weft(&raw);
                 let mut body = json!({"raw": raw});
                 if let Some(Value::String(kind)) = ctx.get("rawContentType") {
                     body["content_type"] = json!(string_to_weft(kind));
@@ -1216,7 +1288,7 @@ fn wait(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         "timeInterval" => {}
         "specificTime" => {
             let until = ctx.get("dateTime").cloned().unwrap_or(json!(""));
-            return Ok(Mapped::new("wait", json!({"until": ctx.value(&until)})));
+            return Ok(Mapped::new("wait", json!({"until": to_weft(&until)})));
         }
         other => return refuse(format!("resuming on `{other}` is not supported yet")),
     }
@@ -1399,7 +1471,8 @@ fn html(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
                     "n8n's sample template (the `html` parameter was left at its default) is not carried over",
                 );
             };
-            let template = to_weft(template);
+            // n8n fills in this template's `{{ }}` even without the leading `=`.
+            let template = template.as_str().map_or_else(|| to_weft(template), |text| json!(string_to_weft(text)));
             ctx.drop_options(&[]);
             Ok(Mapped::new("set", json!({"assignments": [{"name": "html", "value": template}], "keep_only": true})))
         }
@@ -1529,7 +1602,7 @@ fn markdown(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
     };
     let source = ctx.get(if to_html { "markdown" } else { "html" }).cloned().unwrap_or(json!(""));
     let mut params =
-        json!({"mode": if to_html { "to_html" } else { "to_markdown" }, "value": ctx.value(&source), "field": field});
+        json!({"mode": if to_html { "to_html" } else { "to_markdown" }, "value": to_weft(&source), "field": field});
     let on = |ctx: &Ctx, option: &str| ctx.option(option) == Some(&json!(true));
     if to_html {
         for (option, key) in [
@@ -1681,7 +1754,7 @@ fn date_time(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
     let mut zone = ctx.timezone.map(str::to_string);
     let value = |ctx: &mut Ctx, key: &str| {
         let raw = ctx.get(key).cloned().unwrap_or(json!(""));
-        ctx.value(&raw)
+        to_weft(&raw)
     };
     let operation = ctx.text("operation", "getCurrentDate");
     let mut params = match operation.as_str() {
@@ -1696,7 +1769,7 @@ fn date_time(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         "addToDate" | "subtractFromDate" => {
             let date = value(ctx, "magnitude");
             let amount = ctx.get("duration").cloned().unwrap_or(json!(0));
-            let amount = ctx.value(&amount);
+            let amount = to_weft(&amount);
             if amount.as_f64().is_some_and(|amount| amount < 0.0 || amount.fract() != 0.0) {
                 return refuse("a negative or fractional duration is not supported");
             }
@@ -1781,11 +1854,11 @@ fn crypto(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
             }
             let value = ctx.get("value").cloned().unwrap_or(json!(""));
             params["algorithm"] = json!(algorithm);
-            params["value"] = ctx.value(&value);
+            params["value"] = to_weft(&value);
             params["encoding"] = json!(encoding);
             if action == "hmac" {
                 let secret = ctx.get("secret").cloned().unwrap_or(json!(""));
-                params["secret"] = ctx.value(&secret);
+                params["secret"] = to_weft(&secret);
             }
         }
         "generate" => {
@@ -1794,7 +1867,7 @@ fn crypto(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
                 "uuid" => {}
                 "hex" | "base64" => {
                     let length = ctx.get("stringLength").cloned().unwrap_or(json!(32));
-                    params["length"] = ctx.value(&length);
+                    params["length"] = to_weft(&length);
                 }
                 other => return refuse(format!("generating `{other}` text is not supported")),
             }
@@ -1948,7 +2021,7 @@ fn sort(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
 fn limit(ctx: &mut Ctx) -> Mapped {
     let keep = if ctx.text("keep", "firstItems") == "lastItems" { "last" } else { "first" };
     let max = ctx.get("maxItems").cloned().unwrap_or(json!(1));
-    let max = ctx.value(&max);
+    let max = to_weft(&max);
     Mapped::new("limit", json!({"max_items": max, "keep": keep}))
 }
 
@@ -2002,7 +2075,7 @@ fn remove_seen_before(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         return refuse(format!("the `{logic}` logic is not supported"));
     }
     let value = ctx.get("dedupeValue").cloned().unwrap_or(json!(""));
-    let mut across = json!({"value": ctx.value(&value)});
+    let mut across = json!({"value": to_weft(&value)});
     if ctx.option("scope").and_then(Value::as_str) == Some("workflow") {
         across["history"] = json!("workflow");
     }
@@ -2029,7 +2102,7 @@ fn execute_workflow(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         ctx.dropped("workflowInputs");
     }
     ctx.drop_options(&[]);
-    let id = match ctx.value(&id) {
+    let id = match to_weft(&id) {
         Value::String(text) => text,
         other => other.to_string(),
     };
@@ -2051,22 +2124,22 @@ fn email_send(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
     if attachments.and_then(Value::as_str).is_some_and(|names| !names.trim().is_empty()) {
         return refuse("attachments are not supported");
     }
-    let field = |ctx: &mut Ctx, key: &str, value: Option<&Value>| -> Option<(String, Value)> {
-        let value = ctx.value(value?);
+    let field = |key: &str, value: Option<&Value>| -> Option<(String, Value)> {
+        let value = to_weft(value?);
         (value != json!("")).then(|| (key.to_string(), value))
     };
     let mut params = Map::new();
     let to = ctx.get("toEmail").cloned().unwrap_or(json!(""));
-    params.insert("to".into(), ctx.value(&to));
+    params.insert("to".into(), to_weft(&to));
     let (cc, bcc) = if legacy {
         (ctx.get("ccEmail").cloned(), ctx.get("bccEmail").cloned())
     } else {
         (ctx.option("ccEmail").cloned(), ctx.option("bccEmail").cloned())
     };
-    params.extend(field(ctx, "cc", cc.as_ref()));
-    params.extend(field(ctx, "bcc", bcc.as_ref()));
+    params.extend(field("cc", cc.as_ref()));
+    params.extend(field("bcc", bcc.as_ref()));
     let subject = ctx.get("subject").cloned().unwrap_or(json!(""));
-    params.insert("subject".into(), ctx.value(&subject));
+    params.insert("subject".into(), to_weft(&subject));
     let format = match ctx.version {
         version if version < 2.0 => "legacy".to_string(),
         version if version < 2.1 => ctx.text("emailFormat", "text"),
@@ -2075,8 +2148,8 @@ fn email_send(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
     let (text, html) = (ctx.get("text").cloned(), ctx.get("html").cloned());
     match format.as_str() {
         "legacy" => {
-            params.extend(field(ctx, "text", text.as_ref()));
-            params.extend(field(ctx, "html", html.as_ref()));
+            params.extend(field("text", text.as_ref()));
+            params.extend(field("html", html.as_ref()));
             if !params.contains_key("html") {
                 params.entry("text").or_insert(json!(""));
             }
@@ -2084,7 +2157,7 @@ fn email_send(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         "text" | "html" | "both" => {
             for (kind, body) in [("text", text), ("html", html)] {
                 if format == kind || format == "both" {
-                    let body = ctx.value(&body.unwrap_or(json!("")));
+                    let body = to_weft(&body.unwrap_or(json!("")));
                     params.insert(kind.into(), body);
                 }
             }
@@ -2092,7 +2165,7 @@ fn email_send(ctx: &mut Ctx) -> Result<Mapped, Refusal> {
         other => return refuse(format!("the email format `{other}` is not known")),
     }
     let reply_to = if legacy { None } else { ctx.option("replyTo").cloned() };
-    params.extend(field(ctx, "reply_to", reply_to.as_ref()));
+    params.extend(field("reply_to", reply_to.as_ref()));
     let from = ctx.text("fromEmail", "");
     let (name, address) = match string_to_weft(&from) {
         from if from.contains("{{") => (String::new(), from),

@@ -1499,3 +1499,40 @@ fn references_to_a_nodes_n8n_parameters_become_a_copy_of_them() {
     let exported = export_workflow(&imported.workflow).unwrap();
     assert_eq!(import_workflow(&exported).unwrap().workflow, imported.workflow);
 }
+
+#[test]
+fn graphql_maps_by_version_with_variables_parsed_as_n8n_parses_them() {
+    let node =
+        supported("graphql", 1.0, json!({"endpoint": "https://api.example/graphql", "query": "{ launches { id } }"}));
+    assert_eq!(
+        node["params"],
+        json!({"endpoint": "https://api.example/graphql", "method": "POST", "query": "{ launches { id } }", "format": "graphql"})
+    );
+    let literal = json!({"endpoint": "https://api.example/graphql", "requestFormat": "json", "query": "query ($n: Int) { a(n: $n) }",
+        "variables": "{\"n\": 3}", "operationName": "Count", "responseFormat": "string",
+        "headerParametersUi": {"parameter": [{"name": "X-Key", "value": "={{ $json.key }}"}]}});
+    let node = supported("graphql", 1.0, literal)["params"].clone();
+    assert_eq!(node["variables"], json!({"n": 3}));
+    assert_eq!((&node["operation_name"], &node["response"]), (&json!("Count"), &json!("text")));
+    assert_eq!(node["headers"], json!({"X-Key": "{{ $json.key }}"}));
+    // A template: n8n fills it in, then parses the JSON text; so does the Weft expression.
+    let template = json!({"endpoint": "https://api.example/graphql", "query": "mutation ($a: String) { b(a: $a) }",
+        "variables": "={\"a\": \"{{ $json.name }}\"}"});
+    let variables = supported("graphql", 1.1, template)["params"]["variables"].clone();
+    assert_eq!(
+        variables,
+        json!(format!("{{{{ {}(`{{\"a\": \"${{$json.name}}\"}}`) }}}}", nodes::GRAPHQL_VARIABLES_PARSE))
+    );
+    let get = supported(
+        "graphql",
+        1.0,
+        json!({"endpoint": "https://api.example/graphql", "requestMethod": "GET", "query": "{ a }"}),
+    );
+    assert_eq!(get["params"].get("format"), None, "a GET has no body");
+    let (_, report) = imported(
+        "graphql",
+        1.0,
+        json!({"endpoint": "https://a.example", "query": "{ a }", "variables": "not json", "requestFormat": "json"}),
+    );
+    assert!(report.unsupported[0].reason.as_deref().is_some_and(|why| why.contains("not a JSON object")), "{report:?}");
+}

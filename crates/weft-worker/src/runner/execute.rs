@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use serde_json::{Value, json};
 use weft_engine::definition::{BackoffKind, OnError, RetryPolicy};
 use weft_engine::exec::{Expressions, ItemContext, execute, resolve_params};
-use weft_engine::params::{CodeParams, WaitParams};
+use weft_engine::params::{CodeParams, WaitParams, graphql_as_http};
 use weft_engine::trigger_params::{ResponseData, ResponseMode, WebhookTriggerParams};
 use weft_sandbox::{CodeOutput, Interrupter, JsExpressions, RunContext};
 
@@ -290,6 +290,18 @@ async fn run_node(
             let sender = http_node::Sender { client: &effects.outbound, run_store, exprs, node: &node.name, inputs };
             sender.send_all(prepared).await?
         }
+        NodeKind::Graphql => {
+            let http = NodeDef { params: graphql_as_http(&node.params), ..node.clone() };
+            let prepared = http_node::prepare(&http, inputs, exprs as &dyn Expressions, attempt_key)?;
+            let sender = http_node::Sender { client: &effects.outbound, run_store, exprs, node: &node.name, inputs };
+            let outputs = sender.send_all(prepared).await?;
+            if let Some(errors) =
+                outputs.iter().flatten().find_map(|item| item.json.get("errors").filter(|e| !e.is_null()))
+            {
+                return Err(graphql_errors(errors));
+            }
+            outputs
+        }
         NodeKind::SendEmail => {
             let messages = email_node::prepare(node, inputs, exprs as &dyn Expressions, attempt_key)?;
             email_node::send_all(&effects.mailer, messages).await?
@@ -311,7 +323,18 @@ async fn run_node(
 /// node's idempotency key changes with it). Every other node only computes: its attempts are
 /// recorded once they are over, and one lost in a crash is simply computed again.
 fn has_effects(kind: NodeKind) -> bool {
-    matches!(kind, NodeKind::HttpRequest | NodeKind::SendEmail)
+    matches!(kind, NodeKind::HttpRequest | NodeKind::Graphql | NodeKind::SendEmail)
+}
+
+/// A GraphQL answer's `errors` as one message: theirs, joined, as n8n words it.
+fn graphql_errors(errors: &Value) -> String {
+    let messages: Vec<&str> =
+        errors.as_array().into_iter().flatten().filter_map(|error| error.get("message")?.as_str()).collect();
+    if messages.is_empty() {
+        "the GraphQL answer has errors".to_owned()
+    } else {
+        format!("the GraphQL answer has errors: {}", messages.join(", "))
+    }
 }
 
 /// How long attempts recorded-when-over may stay unwritten; then they are checkpointed, so a

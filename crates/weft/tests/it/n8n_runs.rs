@@ -19,7 +19,7 @@ use weft_testkit::{TestApp, TestWorkspace, backend_test, expect_status};
 
 /// Corpus workflows run (fully supported, with a runnable trigger), every one of which must
 /// succeed, as of this test's last update; it must never go down.
-const RUN_AT_LEAST: usize = 12;
+const RUN_AT_LEAST: usize = 14;
 
 /// The triggers a run can start from without an outside service.
 const RUNNABLE_TRIGGERS: [&str; 3] = ["manual_trigger", "webhook_trigger", "schedule_trigger"];
@@ -49,7 +49,7 @@ const CLOUDFLARE_NAMESPACE_2_BULK: &str =
     "/client/v4/accounts/65889d72a808df2e380018d87fffca5f/storage/kv/namespaces/ns-2/bulk";
 
 /// What some runs' output must hold, by JSON pointer into it (node name → items).
-const EXPECTED: [(&str, &str, &str); 21] = [
+const EXPECTED: [(&str, &str, &str); 24] = [
     // HMAC-SHA256 of the challenge under the workflow's secret, base64, as Twitter expects.
     (
         "0164_Crypto_Webhook_Automate_Webhook.json",
@@ -86,6 +86,19 @@ const EXPECTED: [(&str, &str, &str); 21] = [
     ("0384_HTTP_Manual_Create_Webhook.json", "/Delete KV/0/path", CLOUDFLARE_NAMESPACE_1),
     ("0384_HTTP_Manual_Create_Webhook.json", "/Delete KV/0/method", "DELETE"),
     ("0384_HTTP_Manual_Create_Webhook.json", "/Delete KVs inside NM/0/path", CLOUDFLARE_NAMESPACE_2_BULK),
+    // GraphQL as JSON, its answer kept as text (1026).
+    ("1026_Manual_Graphql_Automate_Triggered.json", "/GraphQL/0/data", SPACEX_ANSWER),
+    // The image's GraphQL upload, then the Liquid snippet sent as it is (its `{{` not evaluated).
+    (
+        "2007_Webhook_Graphql_Automate_Webhook.json",
+        "/Save campaign.liquid/0/path",
+        "/admin/api/2024-01/themes/125514514534/assets.json",
+    ),
+    (
+        "2007_Webhook_Graphql_Automate_Webhook.json",
+        "/Save campaign.liquid/0/received/asset/value",
+        "<img src=\"{{ 'n8n-portainer.webp' | file_img_url: 'grande'}}\">",
+    ),
     // Polls: each task is asked for again after a wait until it is completed (a `repeat` loop).
     ("2013_Manual_Stickynote_Create_Webhook.json", "/Get Final Video URL/0/video_url", TASK_VIDEO),
     // ... and the chat asked again until its answer held an image.
@@ -166,6 +179,9 @@ const CONTACT_PAGE: &str =
 /// A video file's bytes, and what the fake Gemini says it shows.
 const VIDEO: &[u8] = b"\x00\x00\x00\x18ftypmp42 not really a video";
 const VIDEO_DESCRIPTION: &str = "A cat plays the piano.";
+
+/// What the SpaceX GraphQL API answers the launches query with (1026), compact as it sends it.
+const SPACEX_ANSWER: &str = r#"{"data":{"launchesPast":[{"mission_name":"Starlink-15"}]}}"#;
 
 /// Where PiAPI's finished tasks put their results (1395, 1992, 2013).
 const TASK_VIDEO: &str = "https://cdn.piapi.example/video.mp4";
@@ -271,6 +287,16 @@ async fn fake_services() -> (String, Arc<AtomicUsize>) {
             if path.ends_with(":generateContent") {
                 return axum::Json(json!({"candidates": [{"content": {"parts": [{"text": VIDEO_DESCRIPTION}]}}]}))
                     .into_response();
+            }
+            // SpaceX's GraphQL API answers a JSON request for the past launches (1026).
+            if path == "/graphql/" {
+                let is_json = request.headers().get(CONTENT_TYPE).is_some_and(|kind| kind == "application/json");
+                let body = axum::body::to_bytes(request.into_body(), 1 << 20).await.unwrap_or_default();
+                let asked: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                if !is_json || !asked["query"].as_str().is_some_and(|query| query.contains("launchesPast")) {
+                    return (axum::http::StatusCode::BAD_REQUEST, "not a launches query").into_response();
+                }
+                return ([(CONTENT_TYPE, "application/json")], SPACEX_ANSWER).into_response();
             }
             // Cloudflare's KV namespaces, titled as the template's placeholders name them (0384).
             if path.ends_with("/storage/kv/namespaces") && request.method() == axum::http::Method::GET {

@@ -883,6 +883,66 @@ backend_test! {
     }
 }
 
+/// A GraphQL server: `hello` greets `$name` (from the JSON body's variables, or a GET's query
+/// text); a document asking for `nope` gets GraphQL's `errors` answer, with a 200.
+async fn graphql_server() -> std::net::SocketAddr {
+    let app = axum::Router::new().fallback(|request: axum::extract::Request| async move {
+        let (parts, body) = request.into_parts();
+        let kind = parts.headers.get("content-type").and_then(|value| value.to_str().ok()).unwrap_or("").to_owned();
+        let body = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+        let (query, name) = match parts.method.as_str() {
+            "GET" => (parts.uri.query().unwrap_or_default().to_owned(), "GET".to_owned()),
+            _ if kind == "application/graphql" => (String::from_utf8_lossy(&body).into_owned(), "raw".to_owned()),
+            _ => {
+                let request: Value = serde_json::from_slice(&body).unwrap_or_default();
+                let name = request["variables"]["name"].as_str().unwrap_or("nobody").to_owned();
+                (request["query"].as_str().unwrap_or_default().to_owned(), name)
+            }
+        };
+        if query.contains("nope") {
+            return axum::Json(json!({"data": null, "errors": [{"message": "Cannot query field \"nope\""}]}));
+        }
+        axum::Json(json!({"data": {"hello": format!("Hello {name}")}}))
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    address
+}
+
+backend_test! {
+    async fn graphql_sends_json_raw_and_get_requests_and_fails_on_an_errors_answer(backend) {
+        let address = graphql_server().await;
+        let app = TestApp::spawn_with(backend, |config| config.outbound_allow_cidrs = vec!["127.0.0.0/8".into()]).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let endpoint = format!("http://{address}/graphql");
+        let nodes = json!([
+            {"name": "Start", "type": "manual_trigger"},
+            {"name": "Json", "type": "graphql", "params": {"endpoint": endpoint,
+                "query": "query ($name: String) { hello(name: $name) }", "variables": {"name": "{{ $json.name }}"}}},
+            {"name": "Raw", "type": "graphql", "params": {"endpoint": endpoint, "query": "{ hello }", "format": "graphql"}},
+            {"name": "Get", "type": "graphql", "params": {"endpoint": endpoint, "query": "{ hello }", "method": "GET"}},
+        ]);
+        let connections = json!([{"from": "Start", "to": "Json"}, {"from": "Start", "to": "Raw"}, {"from": "Start", "to": "Get"}]);
+        let workflow = published(&app, &ws, nodes, connections).await;
+        let out = finished(&app, &ws, &start(&app, &ws, &workflow, json!({"name": "Ada"})).await).await;
+        assert_eq!(out.status, "succeeded", "{out:?}");
+        let output = out.output.unwrap();
+        assert_eq!(output["Json"], json!([{"data": {"hello": "Hello Ada"}}]));
+        assert_eq!(output["Raw"], json!([{"data": {"hello": "Hello raw"}}]));
+        assert_eq!(output["Get"], json!([{"data": {"hello": "Hello GET"}}]));
+
+        let nodes = json!([
+            {"name": "Start", "type": "manual_trigger"},
+            {"name": "Ask", "type": "graphql", "params": {"endpoint": endpoint, "query": "{ nope }"}},
+        ]);
+        let workflow = published(&app, &ws, nodes, json!([{"from": "Start", "to": "Ask"}])).await;
+        let out = finished(&app, &ws, &start(&app, &ws, &workflow, json!({})).await).await;
+        assert_eq!(out.status, "failed");
+        assert_eq!(out.error.unwrap()["message"], "the GraphQL answer has errors: Cannot query field \"nope\"");
+    }
+}
+
 backend_test! {
     async fn execute_once_takes_the_first_item_and_always_output_keeps_a_branch_going(backend) {
         let app = TestApp::spawn(backend).await;
