@@ -1,6 +1,6 @@
 //! `http_request` with binary data and pages, end to end against a local fake server: a file
-//! download becomes a workspace-scoped attachment whose bytes read back, and that the API lists
-//! and downloads; uploads send them as a raw body and as multipart, the
+//! download becomes a workspace-scoped attachment whose bytes read back, and that the API and
+//! the run page list and download; uploads send them as a raw body and as multipart, the
 //! response-size limit holds for files, and pagination by page parameter and by next URL stops
 //! on each completion rule and at `max_requests`.
 
@@ -21,7 +21,7 @@ use weft_http::api::attachments::AttachmentOut;
 use weft_http::api::page::PageOut;
 use weft_http::api::runs::{RunOut, RunStartedOut, StepOut};
 use weft_store::{FsBlobStore, StoreError};
-use weft_testkit::{TestApp, TestBackend, TestWorkspace, backend_test, expect_status};
+use weft_testkit::{TEST_PASSWORD, TestApp, TestBackend, TestWorkspace, UiSession, backend_test, expect_status};
 
 use crate::runs::finished;
 
@@ -497,5 +497,72 @@ backend_test! {
         assert_eq!(header(&unknown, "content-type"), "application/problem+json");
         let problem: Problem = unknown.json().await.unwrap();
         assert_eq!(problem.status, 404);
+    }
+}
+
+backend_test! {
+    async fn another_workspace_gets_404_for_a_runs_attachments(backend) {
+        let (server, _) = fake_server().await;
+        let app = app_for_local_servers(backend).await;
+        let (ada, grace) = (app.new_workspace("ada@example.com").await, app.new_workspace("grace@example.com").await);
+        let out = run_with_attachments(&app, &ada, &server).await;
+        let name = attachments(&app, &ada, &out.id).await.remove(0).name;
+        let (grace_key, _) = app.new_api_key(&grace, &["runs:read"]).await;
+
+        for workspace in [&ada.id, &grace.id] {
+            let list = format!("/api/v1/workspaces/{workspace}/runs/{}/attachments", out.id);
+            let file = format!("{list}/{name}");
+            for token in [grace.owner.access_token.as_str(), grace_key.as_str()] {
+                for path in [&list, &file] {
+                    let response = app.get(path, Some(token)).await;
+                    assert_eq!(response.status(), 404, "{path}");
+                    assert_eq!(header(&response, "content-type"), "application/problem+json", "{path}");
+                }
+            }
+        }
+
+        let grace_ui = UiSession::sign_in(&app, "grace@example.com", TEST_PASSWORD).await;
+        for slug in [&ada.slug, &grace.slug] {
+            let path = format!("/w/{slug}/runs/{}/attachments/{name}", out.id);
+            let response = grace_ui.download(&path).await;
+            assert_eq!(response.status(), 404, "{path}");
+            assert!(!response.bytes().await.unwrap().starts_with(b"%PDF"), "{path} leaks the file");
+        }
+    }
+}
+
+backend_test! {
+    async fn the_run_page_links_each_attachment_and_downloads_it_with_the_session(backend) {
+        let (server, _) = fake_server().await;
+        let app = app_for_local_servers(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let mut ui = UiSession::sign_in(&app, "ada@example.com", TEST_PASSWORD).await;
+
+        let plain = app.new_workflow(&ws, "No files").await;
+        let path = ws.path(&format!("/workflows/{plain}/runs"));
+        let started: RunStartedOut =
+            expect_status(app.post(&path, Some(&ws.owner.access_token), &json!({"version": 1})).await, 202).await;
+        finished(&app, &ws, &started.run_id).await;
+        let page = ui.get(&format!("/w/{}/runs/{}", ws.slug, started.run_id)).await;
+        assert_eq!(page.status, 200);
+        assert!(!page.body.contains("Attachments"), "no section without attachments: {}", page.body);
+
+        let out = run_with_attachments(&app, &ws, &server).await;
+        let listed = attachments(&app, &ws, &out.id).await;
+        let page = ui.get(&format!("/w/{}/runs/{}", ws.slug, out.id)).await;
+        assert_eq!(page.status, 200);
+        let section = page.body.split_once("id=\"attachments-title\"").expect("an Attachments section").1;
+        let link = format!("/w/{}/runs/{}/attachments/{}", ws.slug, out.id, listed[0].name);
+        assert!(section.contains(&format!("href=\"{link}\"")), "{section}");
+        let size = format!("{} B", REPORT.len());
+        for shown in ["report.pdf", "application/pdf", &size, "Download", "résumé.html", "Page"] {
+            assert!(section.contains(shown), "{shown} is shown: {section}");
+        }
+
+        let response = ui.download(&link).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(header(&response, "content-type"), "application/pdf");
+        assert_eq!(header(&response, "content-disposition"), "attachment; filename=\"report.pdf\"");
+        assert_eq!(response.bytes().await.unwrap().as_ref(), REPORT, "the same bytes as the API's");
     }
 }
