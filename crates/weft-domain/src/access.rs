@@ -155,7 +155,7 @@ impl Permission {
             Permission::AuditRead => "Read the audit log",
             Permission::WorkflowsRead => "See workflows and their versions",
             Permission::WorkflowsWrite => "Create, edit, publish and delete workflows",
-            Permission::RunsRead => "See runs and their steps",
+            Permission::RunsRead => "See runs, their steps and attachments",
             Permission::RunsWrite => "Start, cancel, retry and delete runs",
             Permission::WebhooksRead => "See webhook endpoints, their delivery attempts and the workspace's events",
             Permission::WebhooksWrite => {

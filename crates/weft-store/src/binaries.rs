@@ -12,7 +12,7 @@ impl Store {
     /// Stores an attachment of run `run` and returns its new key.
     pub async fn put_binary(&self, scope: &TenantScope, run: &RunId, bytes: Vec<u8>) -> Result<BlobKey> {
         let payloads = self.payloads.as_ref().ok_or(StoreError::Invariant(NO_BLOB_STORE))?;
-        let key = BlobKey::new(scope.workspace(), run, &format!("binary-{}", ulid::Ulid::new()))?;
+        let key = BlobKey::new(scope.workspace(), run, &format!("{BINARY_PREFIX}{}", ulid::Ulid::new()))?;
         payloads.blobs.put(&key, bytes).await?;
         Ok(key)
     }
@@ -31,5 +31,16 @@ impl Store {
         }
     }
 }
+
+impl BlobKey {
+    /// Whether the key names an attachment ([`Store::put_binary`]) rather than another blob of
+    /// its run, such as a step's offloaded payload.
+    pub fn is_binary(&self) -> bool {
+        self.name().starts_with(BINARY_PREFIX)
+    }
+}
+
+/// How every attachment's name within its run starts.
+const BINARY_PREFIX: &str = "binary-";
 
 const NO_BLOB_STORE: &str = "binary attachments need a blob store, and none is configured";

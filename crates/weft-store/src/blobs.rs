@@ -77,6 +77,16 @@ impl BlobKey {
         self.segments().0
     }
 
+    /// The run segment (always a valid run id).
+    pub fn run(&self) -> &str {
+        self.segments().1
+    }
+
+    /// The blob's name within its run.
+    pub fn name(&self) -> &str {
+        self.segments().2
+    }
+
     fn segments(&self) -> (&str, &str, &str) {
         let mut parts = self.0.splitn(3, '/');
         // `parse` admitted only keys of exactly three segments.
@@ -206,6 +216,8 @@ mod tests {
         let key = BlobKey::new(&ws, &run, "stp_1.output").unwrap();
         assert_eq!(key.as_str(), format!("{ws}/{run}/stp_1.output"));
         assert_eq!(key.workspace(), ws.as_str());
+        assert_eq!(key.run(), run.as_str());
+        assert_eq!(key.name(), "stp_1.output");
         assert_eq!(BlobKey::parse(key.as_str()).unwrap(), key);
         assert!(key.as_str().starts_with(BlobPrefix::run(&ws, &run).as_str()));
         assert!(key.as_str().starts_with(BlobPrefix::workspace(&ws).as_str()));

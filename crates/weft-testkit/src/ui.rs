@@ -72,15 +72,20 @@ impl<'a> UiSession<'a> {
 
     /// GETs a page without following redirects.
     pub async fn get(&mut self, path: &str) -> PageResponse {
-        let response = self
-            .client
+        let response = self.download(path).await;
+        self.finish(response).await
+    }
+
+    /// GETs what a link points to, as the browser would, and answers the response itself: for
+    /// a file, whose headers and bytes matter.
+    pub async fn download(&self, path: &str) -> reqwest::Response {
+        self.client
             .get(self.app.url(path))
             .header(reqwest::header::COOKIE, self.cookie_header())
             .header(reqwest::header::ACCEPT, "text/html")
             .send()
             .await
-            .expect("GET a page");
-        self.finish(response).await
+            .expect("GET a page")
     }
 
     /// Posts a form with the token `csrf`, as given.

@@ -6,6 +6,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::state::AppState;
 
 pub mod api_keys;
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod events;
@@ -31,6 +32,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(workflows::router())
         .merge(n8n::router())
         .merge(runs::router())
+        .merge(attachments::router())
         .merge(webhook_endpoints::router())
         .merge(events::router())
         .merge(schedules::router())

@@ -75,6 +75,26 @@ pub fn request(limit: u32, after: &Option<String>) -> PageRequest<'_> {
     PageRequest { limit, after: after.as_deref() }
 }
 
+/// The page after `after` of a list read whole, in order, because it is bounded anyway (a run's
+/// steps and attachments, by its workflow); `key` is an item's unique cursor key.
+pub fn page_of<T>(
+    all: Vec<T>,
+    limit: u32,
+    after: Option<&str>,
+    key: impl Fn(&T) -> String,
+) -> Result<Page<T>, ApiError> {
+    let start = match after {
+        Some(cursor) => all
+            .iter()
+            .position(|item| key(item) == cursor)
+            .map(|at| at + 1)
+            .ok_or_else(|| ApiError::field("?cursor", "is not a cursor this API issued"))?,
+        None => 0,
+    };
+    let items = all.into_iter().skip(start).take(limit as usize + 1).collect();
+    Ok(Page::from_overfetch(items, limit, key))
+}
+
 /// One page of a list.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PageOut<T> {

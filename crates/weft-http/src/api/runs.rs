@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use weft_domain::TenantScope;
 use weft_store::{NewRun, RetryFrom, Run, RunFilter, RunStatus, Step, StoreError, Workflow};
 
-use crate::api::page::{ApiQuery, PageOut, PageQuery, request, time_param};
+use crate::api::page::{ApiQuery, PageOut, PageQuery, page_of, request, time_param};
 use crate::api::rfc3339;
 use crate::api::workflows::{WfPath, problems_of};
 use crate::api::workspaces::WsPath;
@@ -262,17 +262,7 @@ async fn list_steps(
 ) -> Result<impl IntoResponse, ApiError> {
     let (limit, after) = page.decode()?;
     let steps = state.store.recorded_steps(&auth.scope, &auth.resource.id).await?;
-    // A run's steps are bounded by its workflow; the page is cut from the ordered list.
-    let start = match &after {
-        Some(cursor) => steps
-            .iter()
-            .position(|s| s.id.as_str() == cursor)
-            .map(|at| at + 1)
-            .ok_or_else(|| ApiError::field("?cursor", "is not a cursor this API issued"))?,
-        None => 0,
-    };
-    let items: Vec<Step> = steps.into_iter().skip(start).take(limit as usize + 1).collect();
-    let page = weft_store::Page::from_overfetch(items, limit, |s: &Step| s.id.to_string());
+    let page = page_of(steps, limit, after.as_deref(), |step: &Step| step.id.to_string())?;
     Ok(axum::Json(PageOut::from_page(page, StepOut::from)))
 }
 

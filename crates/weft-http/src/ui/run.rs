@@ -1,13 +1,14 @@
-//! The run page: status, the graph coloured by step state, the timeline of steps with their
-//! input, output, logs and errors, retry and cancel. While the run is not finished, the status
-//! and timeline are a live region fed by server-sent events of re-rendered HTML.
+//! The run page: status, the graph coloured by step state, the attachments to download, the
+//! timeline of steps with their input, output, logs and errors, retry and cancel. While the run
+//! is not finished, the status and timeline are a live region fed by server-sent events of
+//! re-rendered HTML.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,12 +17,13 @@ use serde::Deserialize;
 use weft_domain::TenantScope;
 use weft_store::{Run, RunStatus, Step, StepStatus, StoreError};
 
+use crate::api::attachments::{Attachment, attachments_of, download};
 use crate::api::runs::retry;
 use crate::error::ApiError;
 use crate::extract::gate::{RunsRead, RunsWrite};
 use crate::state::AppState;
 use crate::ui::session::{CsrfForm, Flash, NoFields, Page, Shell, redirect_with};
-use crate::ui::text::{duration_text, utc_minute};
+use crate::ui::text::{duration_text, size_text, utc_minute};
 use crate::ui::{UiError, graph, render};
 
 /// How often the live region looks for changes.
@@ -35,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/w/{ws}/runs/{run}/live", get(live))
         .route("/w/{ws}/runs/{run}/retry", post(retry_run))
         .route("/w/{ws}/runs/{run}/cancel", post(cancel_run))
+        .route("/w/{ws}/runs/{run}/attachments/{name}", get(download_attachment))
 }
 
 fn pretty_json(value: &serde_json::Value) -> String {
@@ -94,6 +97,27 @@ impl From<&Step> for StepView {
     }
 }
 
+/// An attachment as the page lists it.
+struct AttachmentView {
+    name: String,
+    label: String,
+    mime_type: String,
+    size: String,
+    node: String,
+}
+
+impl From<Attachment> for AttachmentView {
+    fn from(attachment: Attachment) -> Self {
+        AttachmentView {
+            label: attachment.file_name().to_owned(),
+            name: attachment.name,
+            mime_type: attachment.reference.mime_type,
+            size: size_text(attachment.reference.size),
+            node: attachment.node,
+        }
+    }
+}
+
 /// The part of the page that changes while the run goes on.
 #[derive(Template)]
 #[template(path = "run_live.html")]
@@ -110,6 +134,7 @@ struct LiveFragment {
     error: Option<ErrorView>,
     output: Option<String>,
     graph: String,
+    attachments: Vec<AttachmentView>,
     steps: Vec<StepView>,
 }
 
@@ -239,9 +264,19 @@ fn fragment_for(
         error: run.error.as_ref().map(ErrorView::of),
         output: run.output.as_ref().map(pretty_json),
         graph,
+        attachments: attachments_of(&run.id, steps).into_iter().map(AttachmentView::from).collect(),
         steps: steps.iter().map(StepView::from).collect(),
         run,
     }
+}
+
+/// An attachment's bytes, as the API serves them, for the signed-in browser.
+async fn download_attachment(
+    State(state): State<AppState>,
+    page: Page<RunsRead, Run>,
+    Path((_, _, name)): Path<(String, String, String)>,
+) -> Result<Response, UiError> {
+    Ok(download(&state, &page.auth.scope, &page.auth.resource.id, &name).await?)
 }
 
 #[derive(Deserialize)]

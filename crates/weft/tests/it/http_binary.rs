@@ -1,7 +1,8 @@
 //! `http_request` with binary data and pages, end to end against a local fake server: a file
-//! download becomes a workspace-scoped attachment whose bytes read back, uploads send them as a
-//! raw body and as multipart, the response-size limit holds for files, and pagination by page
-//! parameter and by next URL stops on each completion rule and at `max_requests`.
+//! download becomes a workspace-scoped attachment whose bytes read back, and that the API and
+//! the run page list and download; uploads send them as a raw body and as multipart, the
+//! response-size limit holds for files, and pagination by page parameter and by next URL stops
+//! on each completion rule and at `max_requests`.
 
 // The fake server is not Weft's API: its routes have no place in the OpenAPI spec.
 #![allow(clippy::disallowed_methods)]
@@ -15,10 +16,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
+use weft_http::Problem;
+use weft_http::api::attachments::AttachmentOut;
 use weft_http::api::page::PageOut;
 use weft_http::api::runs::{RunOut, RunStartedOut, StepOut};
 use weft_store::{FsBlobStore, StoreError};
-use weft_testkit::{TestApp, TestBackend, TestWorkspace, backend_test, expect_status};
+use weft_testkit::{TEST_PASSWORD, TestApp, TestBackend, TestWorkspace, UiSession, backend_test, expect_status};
 
 use crate::runs::finished;
 
@@ -48,6 +51,15 @@ type Shared = Arc<Mutex<Received>>;
 
 async fn report() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/pdf")], REPORT)
+}
+
+/// A page a browser would run, named in a way that needs RFC 8187 encoding.
+async fn page() -> impl IntoResponse {
+    let headers = [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (header::CONTENT_DISPOSITION, "attachment; filename*=UTF-8''r%C3%A9sum%C3%A9.html"),
+    ];
+    (headers, "<script>alert(document.cookie)</script>")
 }
 
 /// A body of more than [`LIMIT`] bytes, streamed without a declared length.
@@ -131,6 +143,7 @@ async fn fake_server() -> (String, Shared) {
     let received = Shared::default();
     let app = Router::new()
         .route("/files/report.pdf", get(report))
+        .route("/page", get(page))
         .route("/huge", get(huge))
         .route("/upload", post(upload))
         .route("/form", post(form))
@@ -395,5 +408,161 @@ backend_test! {
         assert_eq!(out.status, "succeeded", "{out:?}");
         assert_eq!(out.output.unwrap()["Call"].as_array().unwrap().len(), 100);
         assert_eq!(received.lock().unwrap().pages.len(), 100, "the hard cap");
+    }
+}
+
+/// A run that downloads the report (`data`), then a page (`page`) onto the same item.
+async fn run_with_attachments(app: &TestApp, ws: &TestWorkspace, server: &str) -> RunOut {
+    let nodes = json!([
+        {"name": "Start", "type": "manual_trigger"},
+        {"name": "Download", "type": "http_request", "params": {
+            "url": format!("{server}/files/report.pdf"), "response": "file", "output": "body"
+        }},
+        {"name": "Page", "type": "http_request", "params": {
+            "url": format!("{server}/page"), "response": "file", "output": "body", "output_field": "page"
+        }},
+    ]);
+    let connections = json!([{"from": "Start", "to": "Download"}, {"from": "Download", "to": "Page"}]);
+    let out = run_workflow(app, ws, nodes, connections, json!({})).await;
+    assert_eq!(out.status, "succeeded", "{out:?}");
+    out
+}
+
+async fn attachments(app: &TestApp, ws: &TestWorkspace, run: &str) -> Vec<AttachmentOut> {
+    let path = ws.path(&format!("/runs/{run}/attachments"));
+    let page: PageOut<AttachmentOut> = expect_status(app.get(&path, Some(&ws.owner.access_token)).await, 200).await;
+    page.items
+}
+
+fn header<'r>(response: &'r reqwest::Response, name: &str) -> &'r str {
+    response.headers().get(name).and_then(|value| value.to_str().ok()).unwrap_or_default()
+}
+
+backend_test! {
+    async fn a_runs_attachments_are_listed_and_download_as_files_with_their_type_and_name(backend) {
+        let (server, _) = fake_server().await;
+        let app = app_for_local_servers(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let out = run_with_attachments(&app, &ws, &server).await;
+
+        let listed = attachments(&app, &ws, &out.id).await;
+        let seen: Vec<(&str, Option<&str>, &str, u64, &str)> = listed
+            .iter()
+            .map(|a| (a.field.as_str(), a.file_name.as_deref(), a.mime_type.as_str(), a.size, a.node.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("data", Some("report.pdf"), "application/pdf", REPORT.len() as u64, "Download"),
+                ("page", Some("résumé.html"), "text/html", 39, "Page"),
+            ],
+            "each once, from the step that emitted it first, though `Page` passes `data` on"
+        );
+        let steps = ws.path(&format!("/runs/{}/steps", out.id));
+        let steps: PageOut<StepOut> = expect_status(app.get(&steps, Some(&ws.owner.access_token)).await, 200).await;
+        for attachment in &listed {
+            assert!(attachment.name.starts_with("binary-"), "{attachment:?}");
+            let step = steps.items.iter().find(|step| step.node == attachment.node).expect("its step");
+            assert_eq!(attachment.activation, step.activation);
+        }
+        let limited = ws.path(&format!("/runs/{}/attachments?limit=1", out.id));
+        let first: PageOut<AttachmentOut> = expect_status(app.get(&limited, Some(&ws.owner.access_token)).await, 200).await;
+        assert_eq!(first.items[0].name, listed[0].name);
+        let cursor = first.next_cursor.expect("a second page");
+        let rest = format!("{limited}&cursor={cursor}");
+        let second: PageOut<AttachmentOut> = expect_status(app.get(&rest, Some(&ws.owner.access_token)).await, 200).await;
+        assert_eq!((second.items[0].name.as_str(), second.next_cursor), (listed[1].name.as_str(), None));
+
+        let report = ws.path(&format!("/runs/{}/attachments/{}", out.id, listed[0].name));
+        let response = app.get(&report, Some(&ws.owner.access_token)).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(header(&response, "content-type"), "application/pdf");
+        assert_eq!(header(&response, "content-disposition"), "attachment; filename=\"report.pdf\"");
+        assert_eq!(header(&response, "x-content-type-options"), "nosniff");
+        assert_eq!(header(&response, "cache-control"), "private");
+        assert_eq!(response.bytes().await.unwrap().as_ref(), REPORT, "the very bytes");
+
+        let page = ws.path(&format!("/runs/{}/attachments/{}", out.id, listed[1].name));
+        let response = app.get(&page, Some(&ws.owner.access_token)).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(header(&response, "content-type"), "text/html");
+        assert_eq!(
+            header(&response, "content-disposition"),
+            "attachment; filename=\"r_sum_.html\"; filename*=UTF-8''r%C3%A9sum%C3%A9.html",
+            "HTML too is a file to save, never a page of Weft's origin"
+        );
+
+        let unknown = app.get(&ws.path(&format!("/runs/{}/attachments/binary-nope", out.id)), Some(&ws.owner.access_token)).await;
+        assert_eq!(unknown.status(), 404);
+        assert_eq!(header(&unknown, "content-type"), "application/problem+json");
+        let problem: Problem = unknown.json().await.unwrap();
+        assert_eq!(problem.status, 404);
+    }
+}
+
+backend_test! {
+    async fn another_workspace_gets_404_for_a_runs_attachments(backend) {
+        let (server, _) = fake_server().await;
+        let app = app_for_local_servers(backend).await;
+        let (ada, grace) = (app.new_workspace("ada@example.com").await, app.new_workspace("grace@example.com").await);
+        let out = run_with_attachments(&app, &ada, &server).await;
+        let name = attachments(&app, &ada, &out.id).await.remove(0).name;
+        let (grace_key, _) = app.new_api_key(&grace, &["runs:read"]).await;
+
+        for workspace in [&ada.id, &grace.id] {
+            let list = format!("/api/v1/workspaces/{workspace}/runs/{}/attachments", out.id);
+            let file = format!("{list}/{name}");
+            for token in [grace.owner.access_token.as_str(), grace_key.as_str()] {
+                for path in [&list, &file] {
+                    let response = app.get(path, Some(token)).await;
+                    assert_eq!(response.status(), 404, "{path}");
+                    assert_eq!(header(&response, "content-type"), "application/problem+json", "{path}");
+                }
+            }
+        }
+
+        let grace_ui = UiSession::sign_in(&app, "grace@example.com", TEST_PASSWORD).await;
+        for slug in [&ada.slug, &grace.slug] {
+            let path = format!("/w/{slug}/runs/{}/attachments/{name}", out.id);
+            let response = grace_ui.download(&path).await;
+            assert_eq!(response.status(), 404, "{path}");
+            assert!(!response.bytes().await.unwrap().starts_with(b"%PDF"), "{path} leaks the file");
+        }
+    }
+}
+
+backend_test! {
+    async fn the_run_page_links_each_attachment_and_downloads_it_with_the_session(backend) {
+        let (server, _) = fake_server().await;
+        let app = app_for_local_servers(backend).await;
+        let ws = app.new_workspace("ada@example.com").await;
+        let mut ui = UiSession::sign_in(&app, "ada@example.com", TEST_PASSWORD).await;
+
+        let plain = app.new_workflow(&ws, "No files").await;
+        let path = ws.path(&format!("/workflows/{plain}/runs"));
+        let started: RunStartedOut =
+            expect_status(app.post(&path, Some(&ws.owner.access_token), &json!({"version": 1})).await, 202).await;
+        finished(&app, &ws, &started.run_id).await;
+        let page = ui.get(&format!("/w/{}/runs/{}", ws.slug, started.run_id)).await;
+        assert_eq!(page.status, 200);
+        assert!(!page.body.contains("Attachments"), "no section without attachments: {}", page.body);
+
+        let out = run_with_attachments(&app, &ws, &server).await;
+        let listed = attachments(&app, &ws, &out.id).await;
+        let page = ui.get(&format!("/w/{}/runs/{}", ws.slug, out.id)).await;
+        assert_eq!(page.status, 200);
+        let section = page.body.split_once("id=\"attachments-title\"").expect("an Attachments section").1;
+        let link = format!("/w/{}/runs/{}/attachments/{}", ws.slug, out.id, listed[0].name);
+        assert!(section.contains(&format!("href=\"{link}\"")), "{section}");
+        let size = format!("{} B", REPORT.len());
+        for shown in ["report.pdf", "application/pdf", &size, "Download", "résumé.html", "Page"] {
+            assert!(section.contains(shown), "{shown} is shown: {section}");
+        }
+
+        let response = ui.download(&link).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(header(&response, "content-type"), "application/pdf");
+        assert_eq!(header(&response, "content-disposition"), "attachment; filename=\"report.pdf\"");
+        assert_eq!(response.bytes().await.unwrap().as_ref(), REPORT, "the same bytes as the API's");
     }
 }

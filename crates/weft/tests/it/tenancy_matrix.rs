@@ -6,7 +6,9 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 use weft_domain::{Permission, Role};
-use weft_testkit::{TestApp, TestWorkspace, backend_test, expect_status};
+use weft_testkit::{TestApp, TestBackend, TestWorkspace, backend_test, expect_status};
+
+use crate::runs::finished;
 
 const WORKSPACE_PREFIX: &str = "/api/v1/workspaces/{ws}";
 
@@ -66,6 +68,11 @@ async fn workspace_operations(app: &TestApp) -> Vec<Operation> {
     operations
 }
 
+/// The app, allowed to call itself: the fixture run saves a file it fetches from the app.
+async fn spawn(backend: TestBackend) -> TestApp {
+    TestApp::spawn_with(backend, |config| config.outbound_allow_cidrs = vec!["127.0.0.0/8".into()]).await
+}
+
 /// Ids of resources inside one workspace, to fill path templates with.
 struct Resources {
     workspace: String,
@@ -73,7 +80,9 @@ struct Resources {
     invitation: String,
     key: String,
     workflow: String,
+    /// A finished run with one attachment.
     run: String,
+    attachment: String,
     endpoint: String,
     event: String,
 }
@@ -87,8 +96,7 @@ impl Resources {
         app.smtp.next_message().await;
         let (_, key) = app.new_api_key(ws, &["runs:read"]).await;
         let workflow = app.new_workflow(ws, &format!("flow {tag}")).await;
-        let runs = ws.path(&format!("/workflows/{workflow}/runs"));
-        let run: Value = expect_status(app.post(&runs, owner, &json!({ "version": 1 })).await, 202).await;
+        let (run, attachment) = run_with_attachment(app, ws, tag).await;
         let hook = json!({ "url": format!("https://hooks.example.com/{tag}") });
         let endpoint: Value = expect_status(app.post(&ws.path("/webhook-endpoints"), owner, &hook).await, 201).await;
         let events: Value = expect_status(app.get(&ws.path("/events"), owner).await, 200).await;
@@ -98,7 +106,8 @@ impl Resources {
             invitation: invitation["id"].as_str().expect("invitation id").to_owned(),
             key,
             workflow,
-            run: run["run_id"].as_str().expect("run id").to_owned(),
+            run,
+            attachment,
             endpoint: endpoint["id"].as_str().expect("endpoint id").to_owned(),
             event: events["items"][0]["id"].as_str().expect("an event").to_owned(),
         }
@@ -118,6 +127,7 @@ impl Resources {
             ("{ep}", &self.endpoint),
             ("{evt}", &self.event),
             ("{n}", &version),
+            ("{name}", &self.attachment),
         ];
         for (name, value) in fixtures {
             path = path.replace(name, value);
@@ -125,6 +135,28 @@ impl Resources {
         assert!(!path.contains('{'), "no fixture for a path parameter in {template}; add one to Resources");
         path
     }
+}
+
+/// A finished run that saved the app's `/healthz` as a file; its id and the attachment's name.
+async fn run_with_attachment(app: &TestApp, ws: &TestWorkspace, tag: &str) -> (String, String) {
+    let owner = Some(ws.owner.access_token.as_str());
+    let body = json!({
+        "name": format!("files {tag}"),
+        "nodes": [
+            {"name": "Start", "type": "manual_trigger"},
+            {"name": "Fetch", "type": "http_request", "params": {"url": app.url("/healthz"), "response": "file"}},
+        ],
+        "connections": [{"from": "Start", "to": "Fetch"}],
+    });
+    let workflow: Value = expect_status(app.post(&ws.path("/workflows"), owner, &body).await, 201).await;
+    let runs = ws.path(&format!("/workflows/{}/runs", workflow["id"].as_str().expect("workflow id")));
+    let run: Value = expect_status(app.post(&runs, owner, &json!({ "version": 1 })).await, 202).await;
+    let run = run["run_id"].as_str().expect("run id").to_owned();
+    assert_eq!(finished(app, ws, &run).await.status, "succeeded");
+    let attachments: Value =
+        expect_status(app.get(&ws.path(&format!("/runs/{run}/attachments")), owner).await, 200).await;
+    let name = attachments["items"][0]["name"].as_str().expect("an attachment").to_owned();
+    (run, name)
 }
 
 async fn send(app: &TestApp, operation: &Operation, path: &str, token: &str) -> (u16, String) {
@@ -142,7 +174,7 @@ fn every_key_scope() -> Vec<&'static str> {
 
 backend_test! {
     async fn other_workspaces_members_and_keys_get_404_on_every_workspace_route(backend) {
-        let app = TestApp::spawn(backend).await;
+        let app = spawn(backend).await;
         let a = app.new_workspace("owner-a@example.com").await;
         let b = app.new_workspace("owner-b@example.com").await;
         let a_resources = Resources::create(&app, &a, "a").await;
@@ -186,7 +218,7 @@ backend_test! {
 
 backend_test! {
     async fn every_role_is_allowed_or_refused_exactly_as_the_permission_matrix_says(backend) {
-        let app = TestApp::spawn(backend).await;
+        let app = spawn(backend).await;
         let operations = workspace_operations(&app).await;
         for (index, operation) in operations.iter().enumerate() {
             // A fresh workspace per operation: an allowed call may delete what the next one needs.
@@ -220,7 +252,7 @@ backend_test! {
 
 backend_test! {
     async fn api_keys_reach_exactly_the_routes_their_scopes_grant(backend) {
-        let app = TestApp::spawn(backend).await;
+        let app = spawn(backend).await;
         let operations = workspace_operations(&app).await;
         for (index, operation) in operations.iter().enumerate() {
             let ws = app.new_workspace(&format!("owner-{index}@example.com")).await;
@@ -244,7 +276,7 @@ backend_test! {
 
 backend_test! {
     async fn permissions_doc_lists_every_workspace_route_with_its_permission(backend) {
-        let app = TestApp::spawn(backend).await;
+        let app = spawn(backend).await;
         let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/permissions.md"))
             .expect("docs/permissions.md");
         let mut documented: Vec<String> = doc
