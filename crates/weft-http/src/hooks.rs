@@ -26,6 +26,7 @@ use weft_engine::trigger_params::{HookAuth, WebhookTriggerParams};
 use weft_engine::{NodeKind, WorkflowDef};
 use weft_store::{HookRun, HookTarget, Run, RunStatus};
 
+use crate::api::attachments::content_type;
 use crate::error::ApiError;
 use crate::extract::ClientInfo;
 use crate::json::read_body;
@@ -262,19 +263,18 @@ const FRAMING_HEADERS: [HeaderName; 4] =
 async fn recorded_response(state: &AppState, target: &HookTarget, recorded: &Value) -> Result<Response, ApiError> {
     let status =
         recorded["status"].as_u64().and_then(|code| StatusCode::from_u16(code as u16).ok()).unwrap_or(StatusCode::OK);
-    let mut response = match &recorded["body"] {
-        _ if recorded["attachment"].is_object() => {
-            let attachment = &recorded["attachment"];
-            let bytes = state.store.binary(&target.scope, attachment["key"].as_str().unwrap_or_default()).await?;
-            let kind = attachment["mime_type"].as_str().and_then(|kind| HeaderValue::from_str(kind).ok());
-            let kind = kind.unwrap_or(HeaderValue::from_static("application/octet-stream"));
-            (status, [(header::CONTENT_TYPE, kind)], bytes).into_response()
+    let mut response = if let Some(attachment) = recorded.get("attachment").filter(|value| value.is_object()) {
+        let bytes = state.store.binary(&target.scope, attachment["key"].as_str().unwrap_or_default()).await?;
+        let kind = content_type(attachment["mime_type"].as_str().unwrap_or_default());
+        (status, [(header::CONTENT_TYPE, kind)], bytes).into_response()
+    } else {
+        match &recorded["body"] {
+            Value::Null => status.into_response(),
+            Value::String(text) => {
+                (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text.clone()).into_response()
+            }
+            body => (status, axum::Json(body.clone())).into_response(),
         }
-        Value::Null => status.into_response(),
-        Value::String(text) => {
-            (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text.clone()).into_response()
-        }
-        body => (status, axum::Json(body.clone())).into_response(),
     };
     for (name, value) in recorded["headers"].as_object().into_iter().flatten() {
         let (Ok(name), Some(Ok(value))) =

@@ -125,7 +125,7 @@ pub(super) fn inline_n8n_params<'v>(
 /// Weft template's `{{ }}`: braces are spaced, and those inside strings escaped.
 fn braceless_literal(value: &Value) -> String {
     match value {
-        Value::String(text) => value_text(text).replace('{', "\\u007b").replace('}', "\\u007d"),
+        Value::String(_) => value.to_string().replace('{', "\\u007b").replace('}', "\\u007d"),
         Value::Array(items) => format!("[{}]", items.iter().map(braceless_literal).collect::<Vec<_>>().join(", ")),
         Value::Object(members) if members.is_empty() => "{ }".to_string(),
         Value::Object(members) => {
@@ -139,10 +139,6 @@ fn braceless_literal(value: &Value) -> String {
         }
         other => other.to_string(),
     }
-}
-
-fn value_text(text: &str) -> String {
-    Value::String(text.to_string()).to_string()
 }
 
 /// A Weft condition.

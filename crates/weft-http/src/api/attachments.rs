@@ -137,7 +137,7 @@ pub(crate) async fn download(
 
 /// The recorded MIME type, which came from a remote server; anything that is not a plain
 /// `type/subtype[; parameters]` in ASCII is served as opaque bytes.
-fn content_type(mime_type: &str) -> HeaderValue {
+pub(crate) fn content_type(mime_type: &str) -> HeaderValue {
     let plausible = mime_type.contains('/') && mime_type.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
     plausible
         .then(|| HeaderValue::from_str(mime_type).ok())
